@@ -1,0 +1,138 @@
+// The validated configuration: plain, fully resolved data. Every reference
+// (server, proxy) is resolved to its object and every default applied, so
+// the broker, grants and server never look at raw YAML or re-check anything.
+import type { Secret } from './secret.js';
+
+export const PROTOCOLS = ['graph', 'imap', 'pop3', 'smtp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const GRANT_TYPES = ['ropc', 'ropc-deprecated', 'authorization-code', 'client-credentials', 'device-code'] as const;
+export type GrantTypeName = (typeof GRANT_TYPES)[number];
+
+export const AUTHORIZATION_SERVER_TYPES = ['microsoft', 'google', 'generic'] as const;
+export type AuthorizationServerType = (typeof AUTHORIZATION_SERVER_TYPES)[number];
+
+export const AUTHENTICATION_MODES = ['client-secret', 'certificate'] as const;
+export type AuthenticationMode = (typeof AUTHENTICATION_MODES)[number];
+
+export const REDIRECT_PLATFORMS = ['web', 'desktop'] as const;
+export type RedirectPlatform = (typeof REDIRECT_PLATFORMS)[number];
+
+export type ScopesByProtocol = Readonly<Partial<Record<Protocol, readonly string[]>>>;
+
+export interface AuthorizationServerConfig {
+  /** Key under `authorizationServers` (`microsoft`, `google` or the operator's). */
+  readonly name: string;
+  readonly type: AuthorizationServerType;
+  /** microsoft only: https origin of the Entra ID instance, no trailing slash. */
+  readonly authorityHost?: string;
+  readonly issuer?: string;
+  readonly authorizationEndpoint?: string;
+  readonly tokenEndpoint?: string;
+  readonly deviceAuthorizationEndpoint?: string;
+  /** Default scopes per protocol for user-level grants. */
+  readonly scopes: ScopesByProtocol;
+  readonly caFile?: string;
+  /** PEM text of `caFile`, read at load time: extra trust anchors added to the system ones. */
+  readonly caCertificates: readonly string[];
+}
+
+export interface ProxyConfig {
+  readonly name: string;
+  /** http(s)://host:port, without credentials. */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: Secret;
+}
+
+export interface CertificateCredential {
+  readonly file: string;
+  /** Upper-case hex without separators, as configured (SHA-1 or SHA-256). */
+  readonly thumbprint: string;
+  readonly password?: Secret;
+}
+
+export interface MailboxConfig {
+  /** Key under `mailboxes`: what connectors ask for. */
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly grantType: GrantTypeName;
+  readonly authorizationServer: AuthorizationServerConfig;
+  readonly tenantId?: string;
+  readonly clientId: string;
+  readonly authenticationMode: AuthenticationMode;
+  readonly clientSecret?: Secret;
+  readonly certificate?: CertificateCredential;
+  readonly redirectUri?: string;
+  readonly redirectPlatform?: RedirectPlatform;
+  /** Resolved: the mailbox's own, else the server's default for this protocol and grant level. */
+  readonly scopes: readonly string[];
+  readonly username: string;
+  readonly password?: Secret;
+  readonly sharedMailbox?: string;
+  readonly proxy?: ProxyConfig;
+}
+
+export type ListenAddress =
+  | { readonly kind: 'unix'; readonly path: string; readonly url: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly url: string };
+
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile?: string;
+}
+
+export interface ClientConfig {
+  readonly name: string;
+  /** The key itself (from `key` or `keyFile`), or only its SHA-256 (`keySha256`, lower-case hex). */
+  readonly key?: Secret;
+  readonly keySha256?: string;
+  readonly mailboxes: readonly string[];
+  readonly admin: boolean;
+}
+
+export interface ServerConfig {
+  readonly listen: readonly ListenAddress[];
+  /** Permission bits for unix sockets, e.g. 0o660. */
+  readonly socketMode: number;
+  readonly tls?: TlsConfig;
+  readonly clients?: readonly ClientConfig[];
+}
+
+export interface StoreConfig {
+  readonly url: string;
+  readonly encryptionKeyFile: string;
+}
+
+export interface RefreshConfig {
+  readonly leadTimeSeconds: number;
+  readonly maxConcurrentPerServer: number;
+}
+
+export interface BrokerConfig {
+  /** Absolute path of the file this came from. */
+  readonly source: string;
+  readonly server: ServerConfig;
+  readonly store: StoreConfig;
+  readonly metrics?: { readonly listen: string };
+  readonly refresh: RefreshConfig;
+  readonly authorizationServers: ReadonlyMap<string, AuthorizationServerConfig>;
+  readonly proxies: ReadonlyMap<string, ProxyConfig>;
+  readonly mailboxes: ReadonlyMap<string, MailboxConfig>;
+}
+
+/** One thing wrong (or worth a warning) in a config file. */
+export interface ConfigProblem {
+  readonly severity: 'error' | 'warning';
+  /** Dotted path of the key, e.g. `mailboxes.sales.clientSecret`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+  /** 1-based, where the YAML parser knows it. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export type ConfigLoadResult =
+  | { readonly ok: true; readonly config: BrokerConfig; readonly warnings: readonly ConfigProblem[] }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };

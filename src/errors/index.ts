@@ -1,0 +1,3 @@
+// Typed errors shared by every layer of the broker.
+export { BrokerError, isBrokerError, toBrokerError } from './broker-error.js';
+export type { BrokerErrorCode, BrokerErrorOptions, OAuthErrorDetails } from './broker-error.js';
