@@ -50,6 +50,16 @@ export interface CertificateCredential {
   /** Upper-case hex without separators, as configured (SHA-1 or SHA-256). */
   readonly thumbprint: string;
   readonly password?: Secret;
+  /** Read from `file` at load time: the certificate's SHA-1 fingerprint, upper-case hex (JWT header `x5t`). */
+  readonly sha1Thumbprint?: string;
+  /** Read from `file` at load time: SHA-256 fingerprint, upper-case hex (JWT header `x5t#S256`). */
+  readonly sha256Thumbprint?: string;
+  /** Read from `file` at load time: the certificate (PEM), so grants need not parse PFX themselves. */
+  readonly certificatePem?: string;
+  /** Read from `file` at load time: the private key, decrypted, as PKCS#8 PEM. */
+  readonly privateKey?: Secret;
+  /** Read from `file` at load time: notAfter, milliseconds since the epoch. */
+  readonly notAfter?: number;
 }
 
 export interface MailboxConfig {

@@ -1,0 +1,45 @@
+// Maps what msal-node throws to BrokerErrors: server answers through the
+// shared OAuth classifier (on `error` and the AADSTS number), transport
+// failures to the BrokerError our network client attached.
+import { AuthError, ServerError } from '@azure/msal-node';
+import { BrokerError } from '../../../errors/index.js';
+import { classifyOAuthError } from '../oauth-errors.js';
+import type { OAuthFailureContext } from '../oauth-errors.js';
+import { TransportAuthError } from './network-client.js';
+
+export function fromMsalError(error: unknown, context: OAuthFailureContext): BrokerError {
+  if (error instanceof BrokerError) return error;
+  if (error instanceof TransportAuthError) return withContext(error.brokerError, context);
+  if (error instanceof ServerError) {
+    return classifyOAuthError(
+      {
+        error: error.errorCode,
+        errorDescription: error.errorMessage,
+        aadsts: error.errorNo === undefined || error.errorNo === '' ? undefined : String(error.errorNo),
+        httpStatus: error.status,
+      },
+      context,
+    );
+  }
+  const detail = error instanceof AuthError ? `${error.errorCode}: ${error.errorMessage}` : String(error);
+  return new BrokerError(`mailbox ${context.mailbox}: msal-node failed to obtain a token from ${context.authorizationServer}: ${detail}`, {
+    code: 'internal',
+    mailbox: context.mailbox,
+    authorizationServer: context.authorizationServer,
+    remediation: 'This is unexpected; the broker retries. If it persists, report it with the log lines around it.',
+    cause: error,
+  });
+}
+
+function withContext(error: BrokerError, context: OAuthFailureContext): BrokerError {
+  if (error.mailbox !== undefined) return error;
+  return new BrokerError(`mailbox ${context.mailbox}: ${error.message}`, {
+    code: error.code,
+    permanent: error.permanent,
+    mailbox: context.mailbox,
+    authorizationServer: context.authorizationServer,
+    oauth: error.oauth,
+    remediation: error.remediation,
+    cause: error,
+  });
+}

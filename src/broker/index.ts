@@ -1,0 +1,8 @@
+// The broker engine: tokens per mailbox, acquisition, state.
+export { TokenBroker, DEFAULT_MIN_VALIDITY_SECONDS } from './token-broker.js';
+export type { TokenBrokerOptions } from './token-broker.js';
+export { issueToken, saslXoauth2 } from './issued-token.js';
+export type { IssuedToken } from './issued-token.js';
+export type { MailboxState, MailboxStatus } from './mailbox-status.js';
+export { createGrant, classifyOAuthError, aadstsNumber, entraEndpoints, msalAuthorityOptions } from './grants/index.js';
+export type { Grant, GrantDependencies, GrantFactory, TokenResult } from './grants/index.js';

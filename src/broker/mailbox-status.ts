@@ -1,0 +1,17 @@
+// What the broker reports about a mailbox (ListMailboxes, status command).
+import type { GrantTypeName, Protocol } from '../config/index.js';
+import type { BrokerError } from '../errors/index.js';
+
+/** IDLE: no token asked for yet (tokens are acquired on first use). */
+export type MailboxState = 'IDLE' | 'READY' | 'ACQUIRING' | 'NEEDS_AUTHORIZATION' | 'FAILING';
+
+export interface MailboxStatus {
+  readonly mailbox: string;
+  readonly protocol: Protocol;
+  readonly grantType: GrantTypeName;
+  readonly authorizationServer: string;
+  readonly state: MailboxState;
+  readonly tokenExpiresAt?: number;
+  readonly lastRefreshAt?: number;
+  readonly lastError?: BrokerError;
+}

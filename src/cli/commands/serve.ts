@@ -1,0 +1,60 @@
+// `token-broker serve`: run the daemon until SIGTERM/SIGINT.
+import { formatProblem, loadConfig } from '../../config/index.js';
+import { startDaemon } from '../../daemon/index.js';
+import { BrokerError } from '../../errors/index.js';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../../logging/index.js';
+import { configPath } from '../config-path.js';
+import { CommandFailure, ExitCode } from '../exit-codes.js';
+import type { Terminal } from '../terminal.js';
+
+export interface ServeOptions {
+  readonly config?: string;
+  readonly logLevel?: string;
+}
+
+export async function serveCommand(options: ServeOptions, terminal: Terminal): Promise<ExitCode> {
+  const level = options.logLevel ?? process.env.TOKEN_BROKER_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(level)) {
+    throw new CommandFailure(`--log-level ${level} is not one of ${LOG_LEVELS.join('|')}.`, ExitCode.usage);
+  }
+  const logger = createLogger(level);
+  const file = configPath(options.config);
+  const result = await loadConfig(file);
+  if (!result.ok) {
+    for (const problem of result.problems) terminal.err(formatProblem(problem, file));
+    logger.error({ config: file, problems: result.problems.length }, 'configuration invalid; not starting (fix the file, then `token-broker validate`)');
+    return ExitCode.configInvalid;
+  }
+  for (const warning of result.warnings) logger.warn({ config: file, path: warning.path }, warning.message);
+
+  let daemon;
+  try {
+    daemon = await startDaemon(result.config, { logger });
+  } catch (error) {
+    const message = error instanceof BrokerError ? error.describe() : String(error);
+    logger.error({ err: error }, message);
+    terminal.err(`token-broker: ${message}`);
+    return ExitCode.failed;
+  }
+
+  return new Promise<ExitCode>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      daemon.stop().then(
+        () => resolve(ExitCode.ok),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while stopping');
+          resolve(ExitCode.failed);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      logger.warn('SIGHUP received: reloading the config is not supported by this version; restart the service to apply changes');
+    });
+  });
+}

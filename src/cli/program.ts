@@ -1,0 +1,94 @@
+// The token-broker command line (CONTRACT.md): commands, options, help text.
+import { Command, CommanderError, Option } from 'commander';
+import { authorizeCommand } from './commands/authorize.js';
+import { demoCommand } from './commands/demo.js';
+import { serveCommand } from './commands/serve.js';
+import { statusCommand } from './commands/status.js';
+import { tokenCommand } from './commands/token.js';
+import { validateCommand } from './commands/validate.js';
+import { CommandFailure, ExitCode } from './exit-codes.js';
+import type { Terminal } from './terminal.js';
+
+const CONFIG_HELP = 'config file (default: $TOKEN_BROKER_CONFIG, else /etc/token-broker/broker.yaml)';
+
+function withConnectionOptions(command: Command): Command {
+  return command
+    .option('--socket <address>', 'daemon address: unix:///path or tcp://host:port (default: $TOKEN_BROKER_ADDRESS, else unix:///run/token-broker/broker.sock)')
+    .option('--key-file <file>', 'file holding this client\'s key (default: $TOKEN_BROKER_KEY_FILE; or the key itself in $TOKEN_BROKER_KEY)');
+}
+
+export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) => void): Command {
+  const program = new Command('token-broker')
+    .description('Keeps OAuth 2.0 access tokens for mailboxes fresh and hands them to message connectors over gRPC.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(token-broker --help lists the commands)')
+    .configureOutput({ writeOut: (text) => terminal.out(text.trimEnd()), writeErr: (text) => terminal.err(text.trimEnd()) })
+    .exitOverride();
+
+  const run = (action: () => Promise<ExitCode>) => async (): Promise<void> => setExitCode(await action());
+
+  program
+    .command('serve')
+    .description('run the daemon')
+    .option('--config <file>', CONFIG_HELP)
+    .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error (default: $TOKEN_BROKER_LOG_LEVEL, else info)'))
+    .action(async (options: { config?: string; logLevel?: string }) => run(() => serveCommand(options, terminal))());
+
+  program
+    .command('validate')
+    .description('print every problem of the config file; exit 0 when valid, 78 when not')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (options: { config?: string }) => run(() => validateCommand(options, terminal))());
+
+  withConnectionOptions(
+    program
+      .command('authorize')
+      .argument('<mailbox>', 'mailbox name from the config')
+      .description('start an interactive authorization (authorization-code, device-code) on the running daemon'),
+  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string }) => run(() => authorizeCommand(mailbox, options, terminal))());
+
+  withConnectionOptions(
+    program
+      .command('token')
+      .argument('<mailbox>', 'mailbox name from the config')
+      .description('print the current access token of a mailbox, from the running daemon')
+      .option('--xoauth2', 'print the SASL XOAUTH2 string instead of the bare token')
+      .option('--min-validity <seconds>', 'the token must stay valid this long (default 60)'),
+  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; xoauth2?: boolean; minValidity?: string }) =>
+    run(() => tokenCommand(mailbox, options, terminal))(),
+  );
+
+  withConnectionOptions(
+    program.command('status').description('one line per mailbox: state, token expiry, last error').option('--json', 'machine-readable output'),
+  ).action(async (options: { socket?: string; keyFile?: string; json?: boolean }) => run(() => statusCommand(options, terminal))());
+
+  program
+    .command('demo')
+    .description('a self-contained first look: a local authorization server, the daemon, and a client fetching a token')
+    .action(async () => run(() => demoCommand(terminal))());
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function runCli(argv: readonly string[], terminal: Terminal): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.ok;
+  const program = buildProgram(terminal, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof CommandFailure) {
+      terminal.err(`token-broker: ${error.message}`);
+      return error.exitCode;
+    }
+    terminal.err(`token-broker: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return ExitCode.failed;
+  }
+}

@@ -1,0 +1,140 @@
+// A small typed client for the broker's gRPC API, used by connectors, the
+// command line and the tests. It converts wire messages to plain values
+// (Dates, camelCase) and sends the client key on every call.
+import { credentials, Metadata } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
+import { fromTimestamp, loadBrokerProto } from '../proto/index.js';
+import type {
+  GetMailboxStatusRequest,
+  GetTokenRequest,
+  ListMailboxesResponse,
+  MailboxStatusMessage,
+  StartAuthorizationRequest,
+  StartAuthorizationResponse,
+  TokenMessage,
+} from '../proto/index.js';
+import { resolveDaemonAddress } from './address.js';
+import type { DaemonAddress } from './address.js';
+
+export interface BrokerToken {
+  readonly mailbox: string;
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly expiresAt: Date;
+  readonly scopes: readonly string[];
+  readonly username: string;
+  readonly saslXoauth2: string;
+  readonly protocol: string;
+}
+
+export interface BrokerMailboxStatus {
+  readonly mailbox: string;
+  readonly protocol: string;
+  readonly grantType: string;
+  readonly authorizationServer: string;
+  readonly state: string;
+  readonly tokenExpiresAt?: Date;
+  readonly lastRefreshAt?: Date;
+  readonly lastErrorCode: string;
+  readonly lastErrorMessage: string;
+}
+
+export interface TokenBrokerClientOptions {
+  /** unix:///path, /path or tcp://host:port; default $TOKEN_BROKER_ADDRESS, else the default socket. */
+  readonly address?: string;
+  /** Client key for server.clients (sent as `authorization: Bearer <key>`). */
+  readonly key?: string;
+  readonly credentials?: ChannelCredentials;
+  /** Per-call deadline, default 30 s. */
+  readonly deadlineMs?: number;
+}
+
+type UnaryMethod<Request, Response> = (
+  request: Request,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (error: ServiceError | null, response?: Response) => void,
+) => void;
+
+export class TokenBrokerClient {
+  readonly address: DaemonAddress;
+  readonly #broker: Client;
+  readonly #admin: Client;
+  readonly #metadata: Metadata;
+  readonly #deadlineMs: number;
+
+  constructor(options: TokenBrokerClientOptions = {}) {
+    this.address = resolveDaemonAddress(options.address);
+    const proto = loadBrokerProto();
+    const channelCredentials = options.credentials ?? credentials.createInsecure();
+    this.#broker = new proto.TokenBrokerClient(this.address.target, channelCredentials);
+    this.#admin = new proto.BrokerAdminClient(this.address.target, channelCredentials);
+    this.#metadata = new Metadata();
+    if (options.key !== undefined) this.#metadata.set('authorization', `Bearer ${options.key}`);
+    this.#deadlineMs = options.deadlineMs ?? 30_000;
+  }
+
+  async getToken(mailbox: string, options: { minValiditySeconds?: number } = {}): Promise<BrokerToken> {
+    const request: GetTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
+    return fromTokenMessage(await this.#call<GetTokenRequest, TokenMessage>(this.#broker, 'GetToken', request));
+  }
+
+  async listMailboxes(): Promise<BrokerMailboxStatus[]> {
+    const response = await this.#call<Record<string, never>, ListMailboxesResponse>(this.#broker, 'ListMailboxes', {});
+    return response.mailboxes.map(fromStatusMessage);
+  }
+
+  async startAuthorization(mailbox: string): Promise<StartAuthorizationResponse> {
+    return this.#call<StartAuthorizationRequest, StartAuthorizationResponse>(this.#admin, 'StartAuthorization', { mailbox });
+  }
+
+  async getMailboxStatus(mailbox: string): Promise<BrokerMailboxStatus> {
+    return fromStatusMessage(await this.#call<GetMailboxStatusRequest, MailboxStatusMessage>(this.#admin, 'GetMailboxStatus', { mailbox }));
+  }
+
+  close(): void {
+    this.#broker.close();
+    this.#admin.close();
+  }
+
+  #call<Request, Response>(client: Client, method: string, request: Request): Promise<Response> {
+    const fn = (client as unknown as Record<string, UnaryMethod<Request, Response>>)[method];
+    if (fn === undefined) return Promise.reject(new Error(`the broker proto has no method ${method}`));
+    return new Promise((resolve, reject) => {
+      fn.call(client, request, this.#metadata, { deadline: new Date(Date.now() + this.#deadlineMs) }, (error, response) => {
+        if (error !== null) reject(error);
+        else if (response === undefined) reject(new Error(`${method} returned no message`));
+        else resolve(response);
+      });
+    });
+  }
+}
+
+function fromTokenMessage(message: TokenMessage): BrokerToken {
+  return {
+    mailbox: message.mailbox,
+    accessToken: message.access_token,
+    tokenType: message.token_type,
+    expiresAt: new Date(fromTimestamp(message.expires_at) ?? 0),
+    scopes: message.scopes,
+    username: message.username,
+    saslXoauth2: message.sasl_xoauth2,
+    protocol: message.protocol,
+  };
+}
+
+function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
+  const expires = fromTimestamp(message.token_expires_at);
+  const refreshed = fromTimestamp(message.last_refresh_at);
+  return {
+    mailbox: message.mailbox,
+    protocol: message.protocol,
+    grantType: message.grant_type,
+    authorizationServer: message.authorization_server,
+    state: message.state,
+    ...(expires === undefined ? {} : { tokenExpiresAt: new Date(expires) }),
+    ...(refreshed === undefined ? {} : { lastRefreshAt: new Date(refreshed) }),
+    lastErrorCode: message.last_error_code,
+    lastErrorMessage: message.last_error_message,
+  };
+}

@@ -1,0 +1,39 @@
+// Network addresses in the config: listen URLs, host:port pairs, and which
+// hosts count as loopback (where plain TCP and plain HTTP are acceptable).
+import { isIP } from 'node:net';
+import type { ListenAddress } from './types.js';
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/** `host:port` with an IPv6 host in brackets; undefined when malformed. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const [, rawHost = '', rawPort = ''] = match;
+  const port = Number(rawPort);
+  if (port > 65535) return undefined;
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+  if (rawHost.startsWith('[') && isIP(host) !== 6) return undefined;
+  return { host, port };
+}
+
+/** `unix:///abs/path` or `tcp://host:port`; a string saying what is wrong otherwise. */
+export function parseListenAddress(text: string): ListenAddress | string {
+  if (text.startsWith('unix://')) {
+    const path = text.slice('unix://'.length);
+    if (!path.startsWith('/')) return 'a unix socket path must be absolute, e.g. unix:///run/token-broker/broker.sock';
+    return { kind: 'unix', path, url: text };
+  }
+  if (text.startsWith('tcp://')) {
+    const hostPort = parseHostPort(text.slice('tcp://'.length));
+    if (hostPort === undefined) return 'must be tcp://host:port with a port of 0-65535, e.g. tcp://127.0.0.1:50051 or tcp://[::1]:50051';
+    return { kind: 'tcp', host: hostPort.host, port: hostPort.port, url: text };
+  }
+  return 'must be unix:///absolute/path or tcp://host:port';
+}

@@ -1,0 +1,45 @@
+// `caFile`: extra trust anchors for an authorization server (a TLS-inspecting
+// proxy, an internal IdP). Read at load time; every block must parse.
+import { X509Certificate } from 'node:crypto';
+import { filePath } from './fields.js';
+import { readConfigFile, resolveConfigPath, unreadable } from './files.js';
+import type { Field, MappingReader } from './reader.js';
+
+export interface CaBundle {
+  readonly file: string;
+  readonly certificates: readonly string[];
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export async function readCaFile(reader: MappingReader, key: string): Promise<Field<CaBundle>> {
+  const field = reader.field(key, filePath);
+  if (field.state !== 'ok') return field;
+  const invalid = { state: 'invalid', path: field.path, at: field.at, valueAt: field.valueAt } as const;
+  const file = resolveConfigPath(reader.ctx.baseDir, field.value);
+  const read = await readConfigFile(file);
+  if (!read.ok) {
+    reader.ctx.sink.error(field.path, unreadable(file, read.reason), field.valueAt);
+    return invalid;
+  }
+  const certificates = read.data.toString('latin1').match(CERTIFICATE_BLOCK) ?? [];
+  if (certificates.length === 0) {
+    reader.ctx.sink.error(field.path, `${file} contains no PEM certificate; give a file with one or more -----BEGIN CERTIFICATE----- blocks`, field.valueAt);
+    return invalid;
+  }
+  const broken = certificates.findIndex((pem) => !parses(pem));
+  if (broken !== -1) {
+    reader.ctx.sink.error(field.path, `certificate ${broken + 1} in ${file} cannot be parsed; fix or remove it`, field.valueAt);
+    return invalid;
+  }
+  return { ...field, value: { file, certificates } };
+}
+
+function parses(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}

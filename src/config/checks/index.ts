@@ -1,0 +1,26 @@
+// The semantic checks every mailbox goes through, after its fields were read
+// one by one. Order does not matter: problems are sorted by position.
+import { plainCells } from './applicability.js';
+import { authenticationModeAllowed, credentialMatchesMode, redirectPlatformRules } from './client-authentication.js';
+import { grantSupportsProtocol } from './protocol.js';
+import { proxyExists, serverHasEndpoints } from './references.js';
+import { googleDeviceFlowScopes, scopesAvailable } from './scopes.js';
+import { tenantRules } from './tenant.js';
+import type { MailboxCheck } from './check.js';
+
+export const MAILBOX_CHECKS: readonly MailboxCheck[] = [
+  grantSupportsProtocol,
+  plainCells,
+  tenantRules,
+  authenticationModeAllowed,
+  credentialMatchesMode,
+  redirectPlatformRules,
+  scopesAvailable,
+  googleDeviceFlowScopes,
+  serverHasEndpoints,
+  proxyExists,
+];
+
+export { resolveFacts } from './facts.js';
+export { checkCertificateFile } from './certificate-file.js';
+export type { CertificateDraft, MailboxDraft, MailboxFacts } from './check.js';

@@ -1,0 +1,30 @@
+// The configuration: loading and validating the YAML ops edit, into plain
+// resolved data the rest of the broker reads. Knows no other part of the broker.
+export { loadConfig, loadConfigFromText } from './load.js';
+export type { LoadOptions } from './load.js';
+export { formatProblem } from './format.js';
+export { DEFAULT_CONFIG_PATH } from './defaults.js';
+export { builtinAuthorizationServers } from './builtin-servers.js';
+export { Secret } from './secret.js';
+export { AUTHENTICATION_MODES, AUTHORIZATION_SERVER_TYPES, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from './types.js';
+export type {
+  AuthenticationMode,
+  AuthorizationServerConfig,
+  AuthorizationServerType,
+  BrokerConfig,
+  CertificateCredential,
+  ClientConfig,
+  ConfigLoadResult,
+  ConfigProblem,
+  GrantTypeName,
+  ListenAddress,
+  MailboxConfig,
+  Protocol,
+  ProxyConfig,
+  RedirectPlatform,
+  RefreshConfig,
+  ScopesByProtocol,
+  ServerConfig,
+  StoreConfig,
+  TlsConfig,
+} from './types.js';

@@ -1,0 +1,85 @@
+// Loading a config: read the file, parse it with positions, read every
+// section (each reports its own problems and goes on), and hand back either
+// the validated BrokerConfig or every problem found.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { LoadContext } from './context.js';
+import { osReason } from './files.js';
+import { ProblemSink } from './problems.js';
+import { kindOfNode, MappingReader } from './reader.js';
+import { readAuthorizationServers } from './sections/authorization-servers.js';
+import { readMailboxes } from './sections/mailboxes.js';
+import { METRICS_KEYS, readMetrics } from './sections/metrics.js';
+import { readProxies } from './sections/proxies.js';
+import { readRefresh, REFRESH_KEYS } from './sections/refresh.js';
+import { readServerSection, SERVER_KEYS } from './sections/server.js';
+import { readStore, STORE_KEYS } from './sections/store.js';
+import type { AuthorizationServerConfig, BrokerConfig, ConfigLoadResult } from './types.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export interface LoadOptions {
+  /** Where `${NAME}` is looked up; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Milliseconds since the epoch, for certificate expiry; default Date.now. */
+  readonly now?: () => number;
+}
+
+const TOP_LEVEL_KEYS = ['server', 'store', 'metrics', 'refresh', 'authorizationServers', 'proxies', 'mailboxes'];
+
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<ConfigLoadResult> {
+  const source = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (error) {
+    return { ok: false, problems: [{ severity: 'error', path: '', message: `cannot read config file ${source} (${osReason(error)}); ${readHint(error)}` }] };
+  }
+  return loadConfigFromText(text, { ...options, file: source });
+}
+
+/** `file` names the config in messages and is where relative paths start (its folder). */
+export async function loadConfigFromText(text: string, options: LoadOptions & { readonly file: string }): Promise<ConfigLoadResult> {
+  const source = resolve(options.file);
+  const sink = new ProblemSink();
+  const ctx: LoadContext = { sink, env: options.env ?? process.env, baseDir: dirname(source), now: options.now ?? Date.now };
+  const failed = (): ConfigLoadResult => ({ ok: false, problems: sink.sorted() });
+
+  const root = parseYamlSource(text, sink);
+  if (root === undefined) return failed();
+  if (root.kind !== 'map') {
+    sink.error('', `the file must be a mapping with keys such as server, store and mailboxes, not ${kindOfNode(root)}`, root.at);
+    return failed();
+  }
+  const top = new MappingReader(ctx, root, '', root.at, TOP_LEVEL_KEYS);
+
+  const servers = await readAuthorizationServers(ctx, top.mapping('authorizationServers', undefined, true));
+  const proxies = await readProxies(ctx, top.mapping('proxies', undefined, true));
+  const mailboxSection = top.mapping('mailboxes', undefined, true);
+  const mailboxes = await readMailboxes(ctx, mailboxSection, servers, proxies);
+  const mailboxNames = new Set(mailboxSection.state === 'ok' ? mailboxSection.value.node.entries.keys() : []);
+  const server = await readServerSection(ctx, top.mapping('server', SERVER_KEYS, true), mailboxNames);
+  const store = readStore(ctx, top.mapping('store', STORE_KEYS, true));
+  const metrics = readMetrics(top.mapping('metrics', METRICS_KEYS, true));
+  const refresh = readRefresh(top.mapping('refresh', REFRESH_KEYS, true));
+
+  if (sink.errorCount > 0) return failed();
+  const config: BrokerConfig = {
+    source,
+    server,
+    store,
+    ...(metrics === undefined ? {} : { metrics }),
+    refresh,
+    authorizationServers: new Map<string, AuthorizationServerConfig>([...servers.servers].map(([name, entry]) => [name, entry.config])),
+    proxies: proxies.proxies,
+    mailboxes,
+  };
+  return { ok: true, config, warnings: sink.sorted() };
+}
+
+function readHint(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'create it, or point --config (or TOKEN_BROKER_CONFIG) at the config file';
+  if (code === 'EACCES' || code === 'EPERM') return "make it readable by the broker's user";
+  if (code === 'EISDIR') return 'give the path of the YAML file, not of a folder';
+  return 'check the path and its permissions';
+}

@@ -1,0 +1,115 @@
+// `authorizationServers`: the built-in microsoft and google, overridden or
+// joined by the file's entries. An entry that had errors is kept (marked
+// incomplete) so mailboxes using it are still checked against its type.
+import { builtinAuthorizationServers, GOOGLE_ENDPOINTS, GOOGLE_SCOPES, MICROSOFT_AUTHORITY_HOST, MICROSOFT_DELEGATED_SCOPES } from '../builtin-servers.js';
+import { readCaFile } from '../ca-file.js';
+import type { LoadContext } from '../context.js';
+import { authorityHost, endpointUrl, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList } from '../fields.js';
+import { withOptional } from '../optional.js';
+import { isPresent, MappingReader, valueOf } from '../reader.js';
+import type { Field } from '../reader.js';
+import { AUTHORIZATION_SERVER_TYPES, PROTOCOLS } from '../types.js';
+import type { AuthorizationServerConfig, AuthorizationServerType, Protocol } from '../types.js';
+
+export interface ServerEntry {
+  readonly config: AuthorizationServerConfig;
+  /** False when one of its fields had an error: checks that need its endpoints or scopes stand back. */
+  readonly complete: boolean;
+}
+
+export interface ServerRegistry {
+  readonly servers: ReadonlyMap<string, ServerEntry>;
+  /** Defined in the file but without a usable type: mailboxes naming them are not checked against them. */
+  readonly broken: ReadonlySet<string>;
+}
+
+const SERVER_KEYS = ['type', 'authorityHost', 'issuer', 'authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'scopes', 'caFile'] as const;
+const ENDPOINT_KEYS = ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint'] as const;
+
+/** What a server of each type starts from before the file's fields apply. */
+function typeDefaults(name: string, type: AuthorizationServerType): AuthorizationServerConfig {
+  if (type === 'microsoft') return { name, type, authorityHost: MICROSOFT_AUTHORITY_HOST, scopes: MICROSOFT_DELEGATED_SCOPES, caCertificates: [] };
+  if (type === 'google') return { name, type, ...GOOGLE_ENDPOINTS, scopes: GOOGLE_SCOPES, caCertificates: [] };
+  return { name, type, scopes: {}, caCertificates: [] };
+}
+
+export async function readAuthorizationServers(ctx: LoadContext, section: Field<MappingReader>): Promise<ServerRegistry> {
+  const servers = new Map<string, ServerEntry>([...builtinAuthorizationServers()].map(([name, config]) => [name, { config, complete: true }]));
+  const broken = new Set<string>();
+  if (section.state !== 'ok') return { servers, broken };
+  for (const entry of section.value.entries()) {
+    const path = section.value.childPath(entry.key);
+    const errorsBefore = ctx.sink.errorCount;
+    if (!SAFE_NAME.test(entry.key)) ctx.sink.error(path, `invalid server name; use ${SAFE_NAME_RULE}`, entry.keyAt);
+    const reader = MappingReader.open(ctx, entry.value, path, entry.keyAt, SERVER_KEYS);
+    const config = reader === undefined ? undefined : await readServer(reader, entry.key, servers.get(entry.key)?.config);
+    if (config === undefined) {
+      servers.delete(entry.key);
+      broken.add(entry.key);
+    } else {
+      servers.set(entry.key, { config, complete: ctx.sink.errorCount === errorsBefore });
+    }
+  }
+  return { servers, broken };
+}
+
+async function readServer(reader: MappingReader, name: string, builtin: AuthorizationServerConfig | undefined): Promise<AuthorizationServerConfig | undefined> {
+  const { sink } = reader.ctx;
+  const typeField = reader.field('type', oneOf(AUTHORIZATION_SERVER_TYPES));
+  let type = valueOf(typeField) ?? (typeField.state === 'absent' ? builtin?.type : undefined);
+  if (typeField.state === 'absent' && builtin === undefined) reader.missing('type', `required; set one of: ${AUTHORIZATION_SERVER_TYPES.join(', ')}`);
+  if (typeField.state === 'ok' && builtin !== undefined && typeField.value !== builtin.type) {
+    sink.error(typeField.path, `the built-in ${name} server is of type ${builtin.type}; give a server of type ${typeField.value} a name of its own`, typeField.valueAt);
+    type = undefined;
+  }
+
+  // Read every field whatever the type, so that all their problems show at once.
+  const host = reader.field('authorityHost', authorityHost);
+  const endpoints = Object.fromEntries(ENDPOINT_KEYS.map((key) => [key, reader.field(key, endpointUrl)])) as Record<(typeof ENDPOINT_KEYS)[number], Field<string>>;
+  const scopes = readScopes(reader, type);
+  const ca = await readCaFile(reader, 'caFile');
+
+  if (type === undefined) return undefined;
+  if (type !== 'microsoft' && isPresent(host)) sink.error(host.path, `applies only to type microsoft; remove it`, host.at);
+  if (type === 'microsoft') {
+    for (const field of Object.values(endpoints)) {
+      if (isPresent(field)) sink.error(field.path, `does not apply to type microsoft (endpoints come from authorityHost and each mailbox's tenantId); remove it`, field.at);
+    }
+  }
+  if (type === 'generic' && endpoints.issuer.state === 'absent' && endpoints.tokenEndpoint.state === 'absent') {
+    sink.error(reader.path, 'a generic server needs issuer (for discovery) or tokenEndpoint; set one of them', reader.at);
+  }
+
+  const base = builtin ?? typeDefaults(name, type);
+  const own = (field: Field<string>): string | undefined => (type === 'microsoft' ? undefined : valueOf(field));
+  const config: AuthorizationServerConfig = {
+    name,
+    type,
+    scopes: { ...base.scopes, ...scopes },
+    caCertificates: valueOf(ca)?.certificates ?? base.caCertificates,
+  };
+  return withOptional(config, {
+    authorityHost: type === 'microsoft' ? (valueOf(host) ?? base.authorityHost) : undefined,
+    issuer: own(endpoints.issuer) ?? base.issuer,
+    authorizationEndpoint: own(endpoints.authorizationEndpoint) ?? base.authorizationEndpoint,
+    tokenEndpoint: own(endpoints.tokenEndpoint) ?? base.tokenEndpoint,
+    deviceAuthorizationEndpoint: own(endpoints.deviceAuthorizationEndpoint) ?? base.deviceAuthorizationEndpoint,
+    caFile: valueOf(ca)?.file ?? base.caFile,
+  });
+}
+
+function readScopes(reader: MappingReader, type: AuthorizationServerType | undefined): Partial<Record<Protocol, readonly string[]>> {
+  const section = reader.mapping('scopes', PROTOCOLS);
+  const scopes: Partial<Record<Protocol, readonly string[]>> = {};
+  if (section.state !== 'ok') return scopes;
+  for (const protocol of PROTOCOLS) {
+    const field = section.value.field(protocol, scopeList);
+    if (protocol === 'graph' && type === 'google' && isPresent(field)) {
+      reader.ctx.sink.error(field.path, 'Microsoft Graph is not available on a google-type server; remove it', field.at);
+      continue;
+    }
+    if (field.state === 'ok') scopes[protocol] = field.value;
+  }
+  return scopes;
+}
+

@@ -1,0 +1,146 @@
+// `server`: where the gRPC server listens, its TLS, and which clients may
+// call it. Plain TCP beyond loopback would put tokens and client keys on the
+// wire, so it needs tls.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { isLoopbackHost, parseListenAddress } from '../addresses.js';
+import { readCaFile } from '../ca-file.js';
+import type { LoadContext } from '../context.js';
+import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
+import { filePath, flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
+import { readConfigFile, resolveConfigPath, unreadable } from '../files.js';
+import { withOptional } from '../optional.js';
+import { isPresent, kindOfNode, MappingReader, valueOf } from '../reader.js';
+import type { Field } from '../reader.js';
+import { readSecret, secretKeys } from '../secrets.js';
+import type { ClientConfig, ListenAddress, ServerConfig, TlsConfig } from '../types.js';
+
+export const SERVER_KEYS = ['listen', 'socketMode', 'tls', 'clients'];
+const TLS_KEYS = ['certFile', 'keyFile', 'clientCaFile'];
+const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'mailboxes', 'admin'];
+
+const listenList = z.preprocess(
+  (value) => (typeof value === 'string' ? [value] : value),
+  z
+    .array(
+      z.string({ error: 'must be unix:///absolute/path or tcp://host:port' }).transform((value, ctx) => {
+        const parsed = parseListenAddress(value);
+        if (typeof parsed !== 'string') return parsed;
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }),
+      { error: 'must be a list of addresses (unix:///absolute/path or tcp://host:port)' },
+    )
+    .min(1, { error: 'must list at least one address' }),
+);
+
+export async function readServerSection(ctx: LoadContext, section: Field<MappingReader>, mailboxNames: ReadonlySet<string>): Promise<ServerConfig> {
+  const reader = section.state === 'ok' ? section.value : undefined;
+  const listen = reader?.field('listen', listenList) ?? { state: 'absent', path: 'server.listen' };
+  const socketMode = reader?.field('socketMode', octalMode);
+  const tls = reader === undefined ? undefined : await readTls(reader);
+  const clients = reader === undefined ? undefined : await readClients(reader, mailboxNames);
+
+  const addresses: readonly ListenAddress[] = valueOf(listen) ?? [{ kind: 'unix', path: DEFAULT_LISTEN.slice('unix://'.length), url: DEFAULT_LISTEN }];
+  if (listen.state === 'ok' && reader !== undefined && tls?.state === 'absent') {
+    const node = reader.entry('listen')?.value;
+    addresses.forEach((address, index) => {
+      if (address.kind !== 'tcp' || isLoopbackHost(address.host)) return;
+      ctx.sink.error(
+        `${listen.path}[${index}]`,
+        `plain TCP on ${address.host} would expose tokens and client keys to the network; configure server.tls, or listen on a loopback address (127.0.0.1, ::1, localhost) or a unix socket`,
+        node?.kind === 'seq' ? node.items[index]?.at : node?.at,
+      );
+    });
+  }
+  return withOptional<ServerConfig>(
+    { listen: addresses, socketMode: (socketMode === undefined ? undefined : valueOf(socketMode)) ?? DEFAULT_SOCKET_MODE },
+    { tls: tls === undefined ? undefined : valueOf(tls), clients },
+  );
+}
+
+async function readTls(server: MappingReader): Promise<Field<TlsConfig>> {
+  const section = server.mapping('tls', TLS_KEYS);
+  if (section.state !== 'ok') return section;
+  const reader = section.value;
+  const errorsBefore = reader.ctx.sink.errorCount;
+  const cert = await readCaFile(reader, 'certFile');
+  if (cert.state === 'absent') reader.missing('certFile', 'required; set the PEM certificate (chain) the gRPC server presents');
+  const key = await readPrivateKey(reader, 'keyFile');
+  if (key.state === 'absent') reader.missing('keyFile', 'required; set the PEM private key of certFile');
+  const clientCa = await readCaFile(reader, 'clientCaFile');
+  if (cert.state === 'ok' && key.state === 'ok') {
+    const first = cert.value.certificates[0];
+    if (first !== undefined && !new X509Certificate(first).checkPrivateKey(key.value.key)) {
+      reader.ctx.sink.error(key.path, `the private key in ${key.value.file} does not belong to the certificate in ${cert.value.file}`, key.valueAt);
+    }
+  }
+  if (cert.state !== 'ok' || key.state !== 'ok' || reader.ctx.sink.errorCount !== errorsBefore) return { state: 'invalid', path: section.path, at: section.at, valueAt: section.valueAt };
+  return { ...section, value: withOptional<TlsConfig>({ certFile: cert.value.file, keyFile: key.value.file }, { clientCaFile: valueOf(clientCa)?.file }) };
+}
+
+async function readPrivateKey(reader: MappingReader, name: string): Promise<Field<{ file: string; key: KeyObject }>> {
+  const field = reader.field(name, filePath);
+  if (field.state !== 'ok') return field;
+  const invalid = { state: 'invalid', path: field.path, at: field.at, valueAt: field.valueAt } as const;
+  const file = resolveConfigPath(reader.ctx.baseDir, field.value);
+  const read = await readConfigFile(file);
+  if (!read.ok) {
+    reader.ctx.sink.error(field.path, unreadable(file, read.reason), field.valueAt);
+    return invalid;
+  }
+  try {
+    return { ...field, value: { file, key: createPrivateKey(read.data) } };
+  } catch {
+    reader.ctx.sink.error(field.path, `${file} holds no usable PEM private key (an encrypted key cannot be used here)`, field.valueAt);
+    return invalid;
+  }
+}
+
+async function readClients(server: MappingReader, mailboxNames: ReadonlySet<string>): Promise<ClientConfig[] | undefined> {
+  const entry = server.entry('clients');
+  if (entry === undefined) return undefined;
+  const { sink } = server.ctx;
+  const path = server.childPath('clients');
+  if (entry.value.kind !== 'seq') {
+    sink.error(path, `must be a list of clients (- name: ...), not ${kindOfNode(entry.value)}`, entry.value.at);
+    return undefined;
+  }
+  const clients: ClientConfig[] = [];
+  const names = new Map<string, string>();
+  for (const [index, item] of entry.value.items.entries()) {
+    const reader = MappingReader.open(server.ctx, item, `${path}[${index}]`, item.at, CLIENT_KEYS);
+    if (reader === undefined) continue;
+    const name = reader.field('name', z.string({ error: 'must be a string' }).regex(SAFE_NAME, { error: `must be ${SAFE_NAME_RULE}` }));
+    if (name.state === 'absent') reader.missing('name', 'required; give each client a name (it appears in logs)');
+    if (name.state === 'ok') {
+      const first = names.get(name.value);
+      if (first !== undefined) sink.error(name.path, `${first} has the same name; client names must be unique`, name.valueAt);
+      else names.set(name.value, reader.path);
+    }
+    const key = await readSecret(reader, 'key');
+    const keySha256 = reader.field('keySha256', sha256Hex);
+    if (key.state === 'absent' && keySha256.state === 'absent') reader.missing('key', 'required; set one of key, keyFile or keySha256');
+    if (isPresent(key) && isPresent(keySha256)) sink.error(keySha256.path, 'given together with key or keyFile; keep only one of them', keySha256.at);
+    const mailboxes = reader.field('mailboxes', patternList);
+    if (mailboxes.state === 'absent') reader.missing('mailboxes', 'required; list the mailbox names or glob patterns (e.g. "sales-*") this client may use');
+    if (mailboxes.state === 'ok') warnAboutUnknownNames(reader, mailboxes.value, mailboxNames);
+    const admin = reader.field('admin', flag);
+    const nameValue = valueOf(name);
+    const patterns = valueOf(mailboxes);
+    if (nameValue === undefined || patterns === undefined || (key.state !== 'ok' && keySha256.state !== 'ok')) continue;
+    clients.push(withOptional<ClientConfig>({ name: nameValue, mailboxes: patterns, admin: valueOf(admin) ?? false }, { key: valueOf(key), keySha256: valueOf(keySha256) }));
+  }
+  return clients;
+}
+
+/** A literal name (no *, ? or [...]) that names no mailbox is most likely a typo that would silently deny access. */
+function warnAboutUnknownNames(reader: MappingReader, patterns: readonly string[], mailboxNames: ReadonlySet<string>): void {
+  const node = reader.entry('mailboxes')?.value;
+  patterns.forEach((pattern, index) => {
+    if (/[*?[\]]/.test(pattern) || mailboxNames.has(pattern) || !GLOB_PATTERN.test(pattern)) return;
+    const at = node?.kind === 'seq' ? node.items[index]?.at : node?.at;
+    reader.ctx.sink.warning(`${reader.childPath('mailboxes')}[${index}]`, `no mailbox is named ${pattern}; check the name`, at);
+  });
+}

@@ -1,0 +1,3 @@
+// Starting and stopping the broker as a whole.
+export { startDaemon } from './daemon.js';
+export type { DaemonOptions, RunningDaemon } from './daemon.js';

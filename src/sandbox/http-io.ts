@@ -1,0 +1,41 @@
+// The few HTTP chores the endpoints share: reading a bounded body and writing
+// JSON the way Entra does (UTF-8, never cached).
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/** Token requests are a few hundred bytes; anything near this is abuse or a bug. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
+export async function readBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  // Keep draining past the limit so the client sees our answer, not a reset.
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) tooLarge = true;
+    else chunks.push(chunk);
+  }
+  if (tooLarge) throw new BodyTooLargeError(`request body exceeds ${limit} bytes`);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  const payload = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store, no-cache',
+    pragma: 'no-cache',
+    ...headers,
+  });
+  response.end(payload);
+}

@@ -1,0 +1,65 @@
+// The broker's gRPC server: TokenBroker and BrokerAdmin, grpc.health.v1 and
+// server reflection on every configured listener, with an explicit lifecycle
+// (start, then graceful stop with a forced end after a grace period).
+import { Server } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from 'pino';
+import type { TokenBroker } from '../broker/index.js';
+import type { ServerConfig } from '../config/index.js';
+import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
+import { brokerAdminService } from './broker-admin-service.js';
+import { ClientAuthenticator } from './client-auth.js';
+import { bindAll } from './listeners.js';
+import type { BoundAddress } from './listeners.js';
+import { tokenBrokerService } from './token-broker-service.js';
+
+export interface GrpcServerOptions {
+  readonly config: ServerConfig;
+  readonly broker: TokenBroker;
+  readonly logger: Logger;
+}
+
+export class BrokerGrpcServer {
+  readonly #server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
+  readonly #options: GrpcServerOptions;
+  #addresses: BoundAddress[] = [];
+
+  constructor(options: GrpcServerOptions) {
+    this.#options = options;
+    const proto = loadBrokerProto();
+    const auth = new ClientAuthenticator(options.config.clients);
+    this.#server.addService(proto.tokenBrokerService, tokenBrokerService(options.broker, auth));
+    this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, auth));
+    this.#health.addToServer(this.#server);
+    new ReflectionService(proto.packageDefinition).addToServer(this.#server);
+  }
+
+  get addresses(): readonly BoundAddress[] {
+    return this.#addresses;
+  }
+
+  async start(): Promise<readonly BoundAddress[]> {
+    this.#addresses = await bindAll(this.#server, this.#options.config);
+    for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'SERVING');
+    this.#options.logger.info({ listen: this.#addresses.map((address) => address.url) }, 'gRPC server listening');
+    return this.#addresses;
+  }
+
+  /** Stops accepting calls, lets calls in flight finish for up to `graceMs`, then ends the rest. */
+  async stop(graceMs = 10_000): Promise<void> {
+    for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,99 @@
+// Runs the real `token-broker` binary (dist/src/cli/main.js) as a child
+// process, as ops and CI would, and waits for its socket to answer.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { credentials, makeClientConstructor } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+
+export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one CLI command to completion. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`token-broker ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `token-broker serve --config FILE` and resolves once its health service answers SERVING. */
+export async function startDaemonProcess(configFile: string, address: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile, '--log-level', 'debug'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = waitForServing(address, 20_000);
+  const early = exited.then((code) => {
+    throw new Error(`token-broker serve exited with ${String(code)} before serving:\n${stderr}`);
+  });
+  await Promise.race([ready, early]);
+  return {
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+const HealthClient = makeClientConstructor(healthService, 'grpc.health.v1.Health');
+
+export function healthCheck(address: string, service = ''): Promise<string> {
+  const client = new HealthClient(address, credentials.createInsecure()) as unknown as Client & {
+    check(request: { service: string }, options: { deadline: Date }, callback: (error: ServiceError | null, response?: { status: string | number }) => void): void;
+  };
+  return new Promise((resolve, reject) => {
+    client.check({ service }, { deadline: new Date(Date.now() + 2_000) }, (error, response) => {
+      client.close();
+      if (error !== null) reject(error);
+      else resolve(String(response?.status));
+    });
+  });
+}
+
+async function waitForServing(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const status = await healthCheck(address);
+      if (status === 'SERVING' || status === '1') return;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no SERVING answer from ${address} within ${timeoutMs} ms: ${String(lastError)}`);
+}

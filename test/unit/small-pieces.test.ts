@@ -1,0 +1,69 @@
+// Pure helpers: SASL XOAUTH2, client mailbox patterns, Entra authority metadata, daemon address.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msalAuthorityOptions, saslXoauth2 } from '../../src/broker/index.js';
+import { resolveDaemonAddress } from '../../src/client/index.js';
+import { globToRegExp } from '../../src/server/index.js';
+import { TEST_SERVER } from '../support/mailbox.js';
+
+describe('saslXoauth2', () => {
+  test('is base64 of user=...^Aauth=Bearer ...^A^A', () => {
+    const value = saslXoauth2('someuser@example.com', 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg');
+    // The example from Google's XOAUTH2 documentation.
+    assert.equal(
+      value,
+      'dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==',
+    );
+  });
+});
+
+describe('globToRegExp', () => {
+  const cases: [string, string, boolean][] = [
+    ['sales-*', 'sales-imap', true],
+    ['sales-*', 'sales-', true],
+    ['sales-*', 'presales-imap', false],
+    ['support', 'support', true],
+    ['support', 'support2', false],
+    ['box-?', 'box-1', true],
+    ['box-?', 'box-12', false],
+    ['a.b', 'aXb', false],
+    ['*', 'anything.at_all', true],
+  ];
+  for (const [pattern, name, expected] of cases) {
+    test(`${pattern} ${expected ? 'matches' : 'does not match'} ${name}`, () => {
+      assert.equal(globToRegExp(pattern).test(name), expected);
+    });
+  }
+});
+
+describe('msalAuthorityOptions', () => {
+  test('builds endpoints and metadata from authorityHost and tenant, so msal needs no discovery', () => {
+    const options = msalAuthorityOptions({ ...TEST_SERVER, authorityHost: 'https://localhost:8443' }, 'tenant-1');
+    assert.equal(options.authority, 'https://localhost:8443/tenant-1');
+    assert.equal(options.tokenEndpoint, 'https://localhost:8443/tenant-1/oauth2/v2.0/token');
+    const metadata = JSON.parse(options.authorityMetadata) as Record<string, string>;
+    assert.equal(metadata.token_endpoint, 'https://localhost:8443/tenant-1/oauth2/v2.0/token');
+    assert.equal(metadata.authorization_endpoint, 'https://localhost:8443/tenant-1/oauth2/v2.0/authorize');
+    assert.equal(metadata.issuer, 'https://localhost:8443/tenant-1/v2.0');
+    const discovery = JSON.parse(options.cloudDiscoveryMetadata) as { metadata: { aliases: string[] }[] };
+    assert.deepEqual(discovery.metadata[0]?.aliases, ['localhost:8443']);
+    assert.deepEqual(options.knownAuthorities, ['localhost:8443']);
+  });
+
+  test('national clouds keep their host', () => {
+    const options = msalAuthorityOptions({ ...TEST_SERVER, authorityHost: 'https://login.microsoftonline.us/' }, 'contoso');
+    assert.equal(options.tokenEndpoint, 'https://login.microsoftonline.us/contoso/oauth2/v2.0/token');
+  });
+});
+
+describe('resolveDaemonAddress', () => {
+  test('--socket wins over the environment, which wins over the default', () => {
+    assert.equal(resolveDaemonAddress('unix:///a.sock', { TOKEN_BROKER_ADDRESS: 'unix:///b.sock' }).target, 'unix:///a.sock');
+    assert.equal(resolveDaemonAddress(undefined, { TOKEN_BROKER_ADDRESS: '/b.sock' }).target, 'unix:///b.sock');
+    assert.equal(resolveDaemonAddress(undefined, {}).target, 'unix:///run/token-broker/broker.sock');
+    assert.equal(resolveDaemonAddress('tcp://127.0.0.1:50051', {}).target, '127.0.0.1:50051');
+  });
+  test('anything else is refused with the accepted forms', () => {
+    assert.throws(() => resolveDaemonAddress('http://x', {}), /use unix:\/\/\/path\/to\/broker\.sock or tcp:\/\/host:port/);
+  });
+});

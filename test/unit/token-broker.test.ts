@@ -1,0 +1,178 @@
+// The engine with scripted grants and a manual clock: caching, shared
+// acquisitions, refresh ahead of expiry, failures and states.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TokenBroker } from '../../src/broker/index.js';
+import type { Grant, TokenResult } from '../../src/broker/index.js';
+import type { MailboxConfig } from '../../src/config/index.js';
+import { BrokerError } from '../../src/errors/index.js';
+import { HttpTransport } from '../../src/http/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { ManualClock } from '../../src/time/index.js';
+import { testMailbox } from '../support/mailbox.js';
+
+/** A grant whose answers the test controls; each acquire() waits for the test to settle it. */
+class ScriptedGrant implements Grant {
+  readonly type = 'client-credentials' as const;
+  calls = 0;
+  readonly #pending: { resolve: (result: TokenResult) => void; reject: (error: unknown) => void }[] = [];
+  acquire(): Promise<TokenResult> {
+    this.calls++;
+    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
+  }
+  succeed(token: string, expiresAt: number): void {
+    const next = this.#pending.shift();
+    assert.ok(next, 'no acquisition pending');
+    next.resolve({ accessToken: token, tokenType: 'Bearer', expiresAt, scopes: ['s'] });
+  }
+  fail(error: unknown): void {
+    const next = this.#pending.shift();
+    assert.ok(next, 'no acquisition pending');
+    next.reject(error);
+  }
+  get pending(): number {
+    return this.#pending.length;
+  }
+}
+
+function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300) {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const grants = new Map<string, ScriptedGrant>();
+  const broker = new TokenBroker({
+    mailboxes,
+    refresh: { leadTimeSeconds, maxConcurrentPerServer: 16 },
+    clock,
+    logger: silentLogger(),
+    dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
+    grantFactory: (mailbox) => {
+      const grant = new ScriptedGrant();
+      grants.set(mailbox.name, grant);
+      return grant;
+    },
+  });
+  const grant = (name = 'sales'): ScriptedGrant => {
+    const found = grants.get(name);
+    assert.ok(found);
+    return found;
+  };
+  return { clock, broker, grant };
+}
+
+const HOUR = 3_600_000;
+
+describe('TokenBroker', () => {
+  test('concurrent callers on a cold mailbox share one acquisition', async () => {
+    const { clock, broker, grant } = setup();
+    const calls = Array.from({ length: 500 }, () => broker.getToken('sales'));
+    assert.equal(grant().calls, 1);
+    grant().succeed('tok-1', clock.now() + HOUR);
+    const tokens = await Promise.all(calls);
+    assert.ok(tokens.every((token) => token.accessToken === 'tok-1'));
+    assert.equal(grant().calls, 1);
+  });
+
+  test('a valid token is served from cache synchronously', async () => {
+    const { clock, broker, grant } = setup();
+    const first = broker.getToken('sales');
+    grant().succeed('tok-1', clock.now() + HOUR);
+    await first;
+    const cached = broker.cachedToken('sales', 60);
+    assert.equal(cached?.accessToken, 'tok-1');
+    assert.equal(grant().calls, 1);
+  });
+
+  test('a token inside the lead time is still served while a refresh runs in the background', async () => {
+    const { clock, broker, grant } = setup();
+    const first = broker.getToken('sales');
+    grant().succeed('tok-1', clock.now() + HOUR);
+    await first;
+    clock.advance(HOUR - 200_000); // 200 s left, lead time 300 s
+    assert.equal(broker.cachedToken('sales', 60)?.accessToken, 'tok-1');
+    assert.equal(grant().calls, 2, 'a refresh started');
+    assert.equal(broker.cachedToken('sales', 60)?.accessToken, 'tok-1');
+    assert.equal(grant().calls, 2, 'only one refresh at a time');
+    grant().succeed('tok-2', clock.now() + HOUR);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(broker.cachedToken('sales', 60)?.accessToken, 'tok-2');
+  });
+
+  test('short-lived tokens refresh at half their life, not on every call', async () => {
+    const { clock, broker, grant } = setup([testMailbox()], 300);
+    const first = broker.getToken('sales', 1);
+    grant().succeed('tok-1', clock.now() + 120_000); // lives 120 s, lead time 300 s
+    await first;
+    clock.advance(30_000);
+    broker.cachedToken('sales', 1);
+    assert.equal(grant().calls, 1, 'not yet half-way');
+    clock.advance(31_000);
+    broker.cachedToken('sales', 1);
+    assert.equal(grant().calls, 2, 'refresh past half the lifetime');
+  });
+
+  test('never returns a token valid for less than min_validity', async () => {
+    const { clock, broker, grant } = setup();
+    const first = broker.getToken('sales');
+    grant().succeed('tok-1', clock.now() + HOUR);
+    await first;
+    clock.advance(HOUR - 30_000);
+    assert.equal(broker.cachedToken('sales', 60), undefined);
+    const next = broker.getToken('sales', 60);
+    grant().succeed('tok-2', clock.now() + HOUR);
+    assert.equal((await next).accessToken, 'tok-2');
+  });
+
+  test('a failure reaches every waiting caller, is recorded, and is not retried at once', async () => {
+    const { clock, broker, grant } = setup();
+    const calls = [broker.getToken('sales'), broker.getToken('sales')];
+    const failure = new BrokerError('mailbox sales: refused', { code: 'invalid_client', permanent: true, mailbox: 'sales', oauth: { aadsts: '7000215' } });
+    grant().fail(failure);
+    for (const call of calls) await assert.rejects(call, (error) => error === failure);
+    assert.equal(broker.status('sales').state, 'FAILING');
+    assert.equal(broker.status('sales').lastError?.displayCode, 'AADSTS7000215');
+    await assert.rejects(broker.getToken('sales'), (error) => error === failure);
+    assert.equal(grant().calls, 1, 'no new request right after a permanent failure');
+    clock.advance(61_000);
+    const retry = broker.getToken('sales');
+    assert.equal(grant().calls, 2, 'asked again after the pause');
+    grant().succeed('tok-1', clock.now() + HOUR);
+    assert.equal((await retry).accessToken, 'tok-1');
+    assert.equal(broker.status('sales').state, 'READY');
+    assert.equal(broker.status('sales').lastError, undefined);
+  });
+
+  test('needs_authorization errors put the mailbox in NEEDS_AUTHORIZATION', async () => {
+    const { broker, grant } = setup();
+    const call = broker.getToken('sales');
+    grant().fail(new BrokerError('revoked', { code: 'needs_authorization', permanent: true }));
+    await assert.rejects(call);
+    assert.equal(broker.status('sales').state, 'NEEDS_AUTHORIZATION');
+  });
+
+  test('anything that is not a BrokerError is wrapped, with the mailbox named', async () => {
+    const { broker, grant } = setup();
+    const call = broker.getToken('sales');
+    grant().fail(new TypeError('boom'));
+    await assert.rejects(call, (error: BrokerError) => error.code === 'internal' && error.mailbox === 'sales' && /mailbox sales/.test(error.message));
+  });
+
+  test('unknown mailboxes are BrokerError unknown_mailbox', async () => {
+    const { broker } = setup();
+    assert.equal(broker.cachedToken('nope', 60), undefined);
+    await assert.rejects(broker.getToken('nope'), (error: BrokerError) => error.code === 'unknown_mailbox');
+    assert.throws(() => broker.status('nope'), (error: BrokerError) => error.code === 'unknown_mailbox');
+  });
+
+  test('the issued token carries the SASL identity: sharedMailbox when set', async () => {
+    const { clock, broker, grant } = setup([testMailbox({ name: 'shared', sharedMailbox: 'team@contoso.example' })]);
+    const call = broker.getToken('shared');
+    grant('shared').succeed('abc', clock.now() + HOUR);
+    const token = await call;
+    assert.equal(token.username, 'team@contoso.example');
+    assert.equal(Buffer.from(token.saslXoauth2, 'base64').toString(), 'user=team@contoso.example\x01auth=Bearer abc\x01\x01');
+  });
+
+  test('status of a mailbox never asked for is IDLE', () => {
+    const { broker } = setup();
+    assert.equal(broker.status('sales').state, 'IDLE');
+  });
+});
