@@ -106,6 +106,7 @@ async function route(
     return sendJson(response, 200, outcome.body, { 'x-ms-request-id': randomUUID(), ...echo(correlationId) });
   }
 
+  context.stats.recordOther();
   if (method !== 'GET' && method !== 'HEAD') {
     return sendJson(response, 405, { error: 'invalid_request', error_description: `${method} is not allowed here` }, { allow: 'GET' });
   }

@@ -4,11 +4,17 @@ import type { SandboxStats, SandboxStatsSnapshot } from './types.js';
 
 export class TokenRequestStats implements SandboxStats {
   #total = 0;
+  #otherRequests = 0;
   readonly #byClientId = new Map<string, number>();
   readonly #byGrantType = new Map<string, number>();
 
   get total(): number {
     return this.#total;
+  }
+
+  /** Requests to anything but a token endpoint (discovery, keys): a client given metadata should make none. */
+  get otherRequests(): number {
+    return this.#otherRequests;
   }
 
   forClient(clientId: string): number {
@@ -22,6 +28,7 @@ export class TokenRequestStats implements SandboxStats {
   snapshot(): SandboxStatsSnapshot {
     return {
       total: this.#total,
+      otherRequests: this.#otherRequests,
       byClientId: Object.fromEntries(this.#byClientId),
       byGrantType: Object.fromEntries(this.#byGrantType),
     };
@@ -29,8 +36,13 @@ export class TokenRequestStats implements SandboxStats {
 
   reset(): void {
     this.#total = 0;
+    this.#otherRequests = 0;
     this.#byClientId.clear();
     this.#byGrantType.clear();
+  }
+
+  recordOther(): void {
+    this.#otherRequests += 1;
   }
 
   /** Client ids are counted case-insensitively, as Entra matches them. */

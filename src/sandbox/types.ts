@@ -45,6 +45,8 @@ export interface InjectedFailure {
 /** Counters of POSTs to any token endpoint, failed ones included. */
 export interface SandboxStats {
   readonly total: number;
+  /** GET requests outside the token endpoint (discovery, keys, unknown paths). */
+  readonly otherRequests: number;
   /** Requests that named this client (body `client_id` or HTTP Basic user). */
   forClient(clientId: string): number;
   forGrantType(grantType: string): number;
@@ -55,6 +57,7 @@ export interface SandboxStats {
 
 export interface SandboxStatsSnapshot {
   total: number;
+  otherRequests: number;
   byClientId: Record<string, number>;
   byGrantType: Record<string, number>;
 }

@@ -433,7 +433,7 @@ void test('registerApplication refuses audiences and empty ids', () => {
 
 void test('stats count every POST to a token endpoint, failed ones included, per client and grant type', async () => {
   sandbox.stats.reset();
-  assert.deepEqual(sandbox.stats.snapshot(), { total: 0, byClientId: {}, byGrantType: {} });
+  assert.deepEqual(sandbox.stats.snapshot(), { total: 0, otherRequests: 0, byClientId: {}, byGrantType: {} });
 
   await tokenOf(await postToken(clientCredentials()));
   await (await postToken(clientCredentials({ client_secret: WRONG_SECRET }))).text();
@@ -451,6 +451,7 @@ void test('stats count every POST to a token endpoint, failed ones included, per
   assert.equal(sandbox.stats.forGrantType('password'), 1);
   assert.deepEqual(sandbox.stats.snapshot(), {
     total: 5,
+    otherRequests: 1,
     byClientId: { [CLIENT]: 3, other: 1 },
     byGrantType: { client_credentials: 3, password: 1 },
   });

@@ -46,6 +46,9 @@ authorizationServers:
     type: microsoft
     authorityHost: ${sandbox.url}
     caFile: ca.pem
+  entra-no-ca:
+    type: microsoft
+    authorityHost: ${sandbox.url}
 mailboxes:
   sales-imap:
     protocol: imap
@@ -64,6 +67,14 @@ mailboxes:
     clientSecret: \${TB_TEST_SECRET}
     username: robot@contoso.example
     sharedMailbox: shared@contoso.example
+  untrusted:
+    protocol: imap
+    authorizationServer: entra-no-ca
+    grantType: client-credentials
+    tenantId: ${TENANT}
+    clientId: ${CLIENT_ID}
+    clientSecretFile: secret
+    username: sales@contoso.example
   wrong-secret:
     protocol: graph
     authorizationServer: entra-test
@@ -108,6 +119,7 @@ mailboxes:
     const again = await client.getToken('sales-imap');
     assert.equal(again.accessToken, token.accessToken);
     assert.equal(sandbox.stats.forClient(CLIENT_ID), 1, 'the second call must be served from the cache');
+    assert.equal(sandbox.stats.otherRequests, 0, 'msal-node is handed the authority metadata: no discovery requests');
   });
 
   test('a shared mailbox is the SASL identity while the token belongs to the application', async () => {
@@ -148,10 +160,20 @@ mailboxes:
     assert.ok(!daemon.stderr().includes(SECRET), 'no secret in the log');
   });
 
+  test('a server whose certificate is not trusted (no caFile) is UNAVAILABLE with tls_untrusted', async () => {
+    await assert.rejects(client.getToken('untrusted'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.UNAVAILABLE, error.details);
+      assert.match(error.details, /^mailbox untrusted: the TLS certificate of localhost:\d+ is not trusted/);
+      assert.match(error.details, /caFile/);
+      assert.equal(error.metadata.get('token-broker-error-code')[0], 'tls_untrusted');
+      return true;
+    });
+  });
+
   test('ListMailboxes reports each mailbox with its state and last error', async () => {
     const statuses = await client.listMailboxes();
     const byName = new Map(statuses.map((status) => [status.mailbox, status]));
-    assert.deepEqual([...byName.keys()].sort(), ['sales-imap', 'shared-smtp', 'wrong-secret']);
+    assert.deepEqual([...byName.keys()].sort(), ['sales-imap', 'shared-smtp', 'untrusted', 'wrong-secret']);
     assert.equal(byName.get('sales-imap')?.state, 'READY');
     assert.equal(byName.get('sales-imap')?.grantType, 'CLIENT_CREDENTIALS');
     assert.equal(byName.get('wrong-secret')?.state, 'FAILING');

@@ -5,11 +5,12 @@ import { AuthError, ServerError } from '@azure/msal-node';
 import { BrokerError } from '../../../errors/index.js';
 import { classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
-import { TransportAuthError } from './network-client.js';
+import { transportFailureOf } from './network-client.js';
 
 export function fromMsalError(error: unknown, context: OAuthFailureContext): BrokerError {
   if (error instanceof BrokerError) return error;
-  if (error instanceof TransportAuthError) return withContext(error.brokerError, context);
+  const transportFailure = transportFailureOf(error);
+  if (transportFailure !== undefined) return withContext(transportFailure, context);
   if (error instanceof ServerError) {
     return classifyOAuthError(
       {

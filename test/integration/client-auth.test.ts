@@ -1,0 +1,133 @@
+// server.clients: keys, mailbox patterns and the admin flag, over a real
+// gRPC server on a unix socket (daemon in-process, tokens from the sandbox).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { TokenBrokerClient } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startDaemon } from '../../src/daemon/index.js';
+import type { RunningDaemon } from '../../src/daemon/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+
+const CONNECTOR_KEY = `key-${randomUUID()}`;
+const ADMIN_KEY = `admin-${randomUUID()}`;
+
+describe('server.clients allow-list', () => {
+  let directory: string;
+  let sandbox: Sandbox;
+  let daemon: RunningDaemon;
+  let address: string;
+  const clients: TokenBrokerClient[] = [];
+  const connect = (key?: string): TokenBrokerClient => {
+    const client = new TokenBrokerClient({ address, key });
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'tb-clients-'));
+    sandbox = await startSandbox();
+    const tenantId = randomUUID();
+    const clientId = randomUUID();
+    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
+    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
+    await writeFile(path.join(directory, 'connector.key'), `${CONNECTOR_KEY}\n`, { mode: 0o600 });
+    address = `unix://${path.join(directory, 'broker.sock')}`;
+    const mailbox = (name: string) => `  ${name}:
+    protocol: imap
+    grantType: client-credentials
+    tenantId: ${tenantId}
+    clientId: ${clientId}
+    clientSecret: app-secret
+    username: ${name}@contoso.example
+`;
+    const configFile = path.join(directory, 'broker.yaml');
+    await writeFile(
+      configFile,
+      `server:
+  listen: ["${address}"]
+  clients:
+    - name: connector-1
+      keyFile: connector.key
+      mailboxes: ["sales-*", "support"]
+    - name: ops
+      keySha256: ${createHash('sha256').update(ADMIN_KEY).digest('hex')}
+      mailboxes: ["*"]
+      admin: true
+store: { url: "memory:" }
+authorizationServers:
+  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+mailboxes:
+${mailbox('sales-imap')}${mailbox('support')}${mailbox('finance')}`,
+    );
+    const loaded = await loadConfig(configFile);
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
+    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await daemon?.stop(1_000);
+    await sandbox?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  test('no key is UNAUTHENTICATED, saying how to send one', async () => {
+    await assert.rejects(connect().getToken('sales-imap'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.UNAUTHENTICATED);
+      assert.match(error.details, /authorization: Bearer <client key>/);
+      return true;
+    });
+  });
+
+  test('a wrong key is UNAUTHENTICATED and not echoed', async () => {
+    const wrong = `wrong-${randomUUID()}`;
+    await assert.rejects(connect(wrong).getToken('sales-imap'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.UNAUTHENTICATED);
+      assert.ok(!error.details.includes(wrong));
+      return true;
+    });
+  });
+
+  test('a key from keyFile reads the mailboxes its patterns match', async () => {
+    const connector = connect(CONNECTOR_KEY);
+    const token = await connector.getToken('sales-imap');
+    assert.ok(sandbox.verifyAccessToken(token.accessToken));
+    assert.ok(sandbox.verifyAccessToken((await connector.getToken('support')).accessToken));
+  });
+
+  test('a mailbox outside the patterns is PERMISSION_DENIED, before any token request', async () => {
+    sandbox.stats.reset();
+    await assert.rejects(connect(CONNECTOR_KEY).getToken('finance'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.PERMISSION_DENIED);
+      assert.match(error.details, /client connector-1 may not read mailbox finance/);
+      return true;
+    });
+    assert.equal(sandbox.stats.total, 0);
+  });
+
+  test('ListMailboxes shows only what the client may read', async () => {
+    const names = (await connect(CONNECTOR_KEY).listMailboxes()).map((status) => status.mailbox).sort();
+    assert.deepEqual(names, ['sales-imap', 'support']);
+    const all = (await connect(ADMIN_KEY).listMailboxes()).map((status) => status.mailbox).sort();
+    assert.deepEqual(all, ['finance', 'sales-imap', 'support']);
+  });
+
+  test('admin RPCs need admin: true; a keySha256 client works', async () => {
+    await assert.rejects(connect(CONNECTOR_KEY).getMailboxStatus('sales-imap'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.PERMISSION_DENIED);
+      assert.match(error.details, /admin: true is needed/);
+      return true;
+    });
+    const status = await connect(ADMIN_KEY).getMailboxStatus('sales-imap');
+    assert.equal(status.state, 'READY');
+    await assert.rejects(connect(ADMIN_KEY).getMailboxStatus('nope'), (error: ServiceError) => error.code === GrpcStatus.NOT_FOUND);
+  });
+});
