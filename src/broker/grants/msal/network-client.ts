@@ -18,7 +18,7 @@ function transportAuthError(brokerError: BrokerError): AuthError {
 /** The BrokerError our network client threw through msal, if this is one. */
 export function transportFailureOf(error: unknown): BrokerError | undefined {
   if (typeof error !== 'object' || error === null || !(BROKER_ERROR in error)) return undefined;
-  const carried = (error)[BROKER_ERROR];
+  const carried = error[BROKER_ERROR];
   return carried instanceof BrokerError ? carried : undefined;
 }
 
