@@ -142,7 +142,7 @@ export class TokenBroker {
   #acquire(entry: MailboxEntry): Promise<IssuedToken> {
     if (entry.inflight !== undefined) return entry.inflight;
     const { config } = entry;
-    const inflight = entry.grant.acquire().then(
+    const inflight = entry.grant.acquire({}).then(
       (result) => {
         const now = this.#clock.now();
         const token = issueToken(config, result, now);

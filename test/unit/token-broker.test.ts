@@ -14,6 +14,7 @@ import { testMailbox } from '../support/mailbox.js';
 /** A grant whose answers the test controls; each acquire() waits for the test to settle it. */
 class ScriptedGrant implements Grant {
   readonly type = 'client-credentials' as const;
+  readonly interactive = false;
   calls = 0;
   readonly #pending: { resolve: (result: TokenResult) => void; reject: (error: unknown) => void }[] = [];
   acquire(): Promise<TokenResult> {

@@ -31,6 +31,7 @@ export function clientCredentialsGrant(mailbox: MailboxConfig, dependencies: Gra
 
   return {
     type: 'client-credentials',
+    interactive: false,
     async acquire(): Promise<TokenResult> {
       application ??= createConfidentialClient(mailbox, tenant, { clientSecret: secret.reveal() }, dependencies.transport, dependencies.logger);
       let result;

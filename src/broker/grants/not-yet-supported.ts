@@ -8,6 +8,7 @@ import type { Grant } from './grant.js';
 export function notYetSupported(mailbox: MailboxConfig, what: string): Grant {
   return {
     type: mailbox.grantType,
+    interactive: false,
     acquire(): Promise<never> {
       return Promise.reject(
         new BrokerError(`mailbox ${mailbox.name}: ${what} is not supported by this version of token-broker.`, {
