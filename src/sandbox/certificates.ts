@@ -21,7 +21,7 @@ const YEAR_MS = 365 * 24 * HOUR_MS;
  * Validity uses the real time on purpose, not the sandbox's injected clock:
  * TLS clients check certificates against the wall clock.
  */
-export async function createTlsMaterial(now: number = Date.now()): Promise<TlsMaterial> {
+export async function createTlsMaterial(now: number = Date.now(), extraHostnames: readonly string[] = []): Promise<TlsMaterial> {
   const [caKeys, serverKeys] = await Promise.all([generateRsaKeyPair(), generateRsaKeyPair()]);
   const notBefore = new Date(now - HOUR_MS);
   const notAfter = new Date(now + YEAR_MS);
@@ -51,6 +51,7 @@ export async function createTlsMaterial(now: number = Date.now()): Promise<TlsMa
       name: 'subjectAltName',
       altNames: [
         { type: 2, value: 'localhost' }, // dNSName
+        ...extraHostnames.map((value) => ({ type: 2, value })),
         { type: 7, ip: '127.0.0.1' }, // iPAddress
         { type: 7, ip: '::1' },
       ],

@@ -32,7 +32,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
   const clock = options.clock ?? { now: () => Date.now() };
 
-  const [tls, signer] = await Promise.all([createTlsMaterial(), TokenSigner.create()]);
+  const [tls, signer] = await Promise.all([createTlsMaterial(Date.now(), options.hostnames ?? []), TokenSigner.create()]);
   const context: TokenEndpointContext = {
     directory: new Directory(),
     signer,

@@ -11,6 +11,12 @@ export interface SandboxOptions {
   host?: string;
   /** Default 0: an ephemeral port, read it back from `Sandbox.port`. */
   port?: number;
+  /**
+   * Extra DNS names the server certificate is valid for (beside localhost,
+   * 127.0.0.1, ::1): lets a test reach the sandbox under a name only a proxy
+   * can resolve, proving no direct connection is made.
+   */
+  hostnames?: readonly string[];
   /** `expires_in` of issued access tokens; default 3600. */
   accessTokenLifetimeSeconds?: number;
   /** Drives token timestamps and expiry checks; default `Date.now`. */
