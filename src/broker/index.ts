@@ -4,5 +4,7 @@ export type { TokenBrokerOptions } from './token-broker.js';
 export { issueToken, saslXoauth2 } from './issued-token.js';
 export type { IssuedToken } from './issued-token.js';
 export type { MailboxState, MailboxStatus } from './mailbox-status.js';
+export type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
+export { isLoopbackRedirect } from './authorization/loopback-listener.js';
 export { createGrant, classifyOAuthError, aadstsNumber, entraEndpoints, msalAuthorityOptions } from './grants/index.js';
 export type { Grant, GrantDependencies, GrantFactory, TokenResult } from './grants/index.js';

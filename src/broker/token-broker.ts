@@ -1,36 +1,20 @@
-// The broker engine: one entry per configured mailbox holding its current
-// token, at most one acquisition in flight per mailbox (callers share it),
-// and the last error. The cached path (cachedToken) is synchronous and does
-// no I/O: it is what GetToken serves thousands of times a second.
+// The broker engine: one slot per configured mailbox. The cached path
+// (cachedToken) is synchronous and does no I/O: it is what GetToken serves
+// thousands of times a second. Everything else (acquisition, interactive
+// authorization) goes through the mailbox's slot.
 import type { Logger } from 'pino';
 import type { MailboxConfig, RefreshConfig } from '../config/index.js';
-import { BrokerError, toBrokerError } from '../errors/index.js';
+import { BrokerError } from '../errors/index.js';
 import type { Clock } from '../time/index.js';
+import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
+import type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
 import { createGrant } from './grants/index.js';
-import type { Grant, GrantDependencies, GrantFactory } from './grants/index.js';
-import { issueToken } from './issued-token.js';
+import type { GrantDependencies, GrantFactory } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
-import type { MailboxState, MailboxStatus } from './mailbox-status.js';
+import { MailboxSlot } from './mailbox-slot.js';
+import type { MailboxStatus } from './mailbox-status.js';
 
 export const DEFAULT_MIN_VALIDITY_SECONDS = 60;
-
-/**
- * How long to wait before asking the server again after a failure. Fixed for
- * now; the refresh engine replaces this with backoff and Retry-After.
- */
-const RETRY_AFTER_TRANSIENT_MS = 5_000;
-const RETRY_AFTER_PERMANENT_MS = 60_000;
-
-interface MailboxEntry {
-  readonly config: MailboxConfig;
-  readonly grant: Grant;
-  token: IssuedToken | undefined;
-  inflight: Promise<IssuedToken> | undefined;
-  lastRefreshAt: number | undefined;
-  lastError: BrokerError | undefined;
-  /** No new request to the server before this time (ms), after a failure. */
-  retryNotBefore: number;
-}
 
 export interface TokenBrokerOptions {
   readonly mailboxes: Iterable<MailboxConfig>;
@@ -42,35 +26,27 @@ export interface TokenBrokerOptions {
 }
 
 export class TokenBroker {
-  readonly #entries = new Map<string, MailboxEntry>();
+  readonly #slots = new Map<string, MailboxSlot>();
   readonly #clock: Clock;
-  readonly #logger: Logger;
   readonly #leadTimeMs: number;
+  readonly #authorizations: InteractiveAuthorizations;
 
   constructor(options: TokenBrokerOptions) {
     this.#clock = options.clock;
-    this.#logger = options.logger;
     this.#leadTimeMs = options.refresh.leadTimeSeconds * 1000;
+    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger);
     const factory = options.grantFactory ?? createGrant;
     for (const config of options.mailboxes) {
-      this.#entries.set(config.name, {
-        config,
-        grant: factory(config, options.dependencies),
-        token: undefined,
-        inflight: undefined,
-        lastRefreshAt: undefined,
-        lastError: undefined,
-        retryNotBefore: 0,
-      });
+      this.#slots.set(config.name, new MailboxSlot(config, factory(config, options.dependencies), options.clock, options.logger));
     }
   }
 
   has(mailbox: string): boolean {
-    return this.#entries.has(mailbox);
+    return this.#slots.has(mailbox);
   }
 
   mailboxNames(): IterableIterator<string> {
-    return this.#entries.keys();
+    return this.#slots.keys();
   }
 
   /**
@@ -79,15 +55,15 @@ export class TokenBroker {
    * token is within the lead time of its expiry.
    */
   cachedToken(mailbox: string, minValiditySeconds: number): IssuedToken | undefined {
-    const entry = this.#entries.get(mailbox);
-    const token = entry?.token;
-    if (entry === undefined || token === undefined) return undefined;
+    const slot = this.#slots.get(mailbox);
+    const token = slot?.token;
+    if (slot === undefined || token === undefined) return undefined;
     const now = this.#clock.now();
     const remaining = token.expiresAt - now;
     if (remaining < minValiditySeconds * 1000) return undefined;
-    if (entry.inflight === undefined && remaining < this.#refreshWindow(token) && now >= entry.retryNotBefore) {
-      this.#acquire(entry).catch(() => {
-        // Recorded on the entry and logged by #acquire; the caller still has a valid token.
+    if (slot.inflight === undefined && remaining < this.#refreshWindow(token) && now >= slot.retryNotBefore) {
+      slot.acquire().catch(() => {
+        // Recorded on the slot and logged; the caller still has a valid token.
       });
     }
     return token;
@@ -97,113 +73,53 @@ export class TokenBroker {
   async getToken(mailbox: string, minValiditySeconds = DEFAULT_MIN_VALIDITY_SECONDS): Promise<IssuedToken> {
     const cached = this.cachedToken(mailbox, minValiditySeconds);
     if (cached !== undefined) return cached;
-    const entry = this.#entries.get(mailbox);
-    if (entry === undefined) throw unknownMailbox(mailbox);
-    if (entry.inflight !== undefined) return this.#awaitValid(entry.inflight, entry, minValiditySeconds);
-    if (entry.lastError !== undefined && this.#clock.now() < entry.retryNotBefore) throw entry.lastError;
-    return this.#awaitValid(this.#acquire(entry), entry, minValiditySeconds);
-  }
-
-  status(mailbox: string): MailboxStatus {
-    const entry = this.#entries.get(mailbox);
-    if (entry === undefined) throw unknownMailbox(mailbox);
-    return this.#statusOf(entry);
-  }
-
-  statuses(): MailboxStatus[] {
-    return [...this.#entries.values()].map((entry) => this.#statusOf(entry));
-  }
-
-  /** Waits for acquisitions in flight so that shutdown does not cut a token request in half. */
-  async drain(): Promise<void> {
-    const inflight: Promise<IssuedToken>[] = [];
-    for (const entry of this.#entries.values()) if (entry.inflight !== undefined) inflight.push(entry.inflight);
-    await Promise.allSettled(inflight);
-  }
-
-  async #awaitValid(pending: Promise<IssuedToken>, entry: MailboxEntry, minValiditySeconds: number): Promise<IssuedToken> {
-    const token = await pending;
+    const slot = this.#slot(mailbox);
+    if (slot.inflight === undefined && slot.lastError !== undefined && this.#clock.now() < slot.retryNotBefore) throw slot.lastError;
+    const token = await slot.acquire();
     if (token.expiresAt - this.#clock.now() < minValiditySeconds * 1000) {
       const lifetime = Math.round((token.expiresAt - this.#clock.now()) / 1000);
       throw new BrokerError(
-        `mailbox ${entry.config.name}: ${entry.config.authorizationServer.name} issued a token valid for ${lifetime} s, less than the ${minValiditySeconds} s asked for.`,
-        {
-          code: 'invalid_request',
-          mailbox: entry.config.name,
-          authorizationServer: entry.config.authorizationServer.name,
-          remediation: 'Ask for a smaller min_validity_seconds.',
-        },
+        `mailbox ${mailbox}: ${slot.config.authorizationServer.name} issued a token valid for ${lifetime} s, less than the ${minValiditySeconds} s asked for.`,
+        { code: 'invalid_request', mailbox, authorizationServer: slot.config.authorizationServer.name, remediation: 'Ask for a smaller min_validity_seconds.' },
       );
     }
     return token;
   }
 
-  /** One acquisition per mailbox at a time; every caller shares its outcome. */
-  #acquire(entry: MailboxEntry): Promise<IssuedToken> {
-    if (entry.inflight !== undefined) return entry.inflight;
-    const { config } = entry;
-    const inflight = entry.grant.acquire({}).then(
-      (result) => {
-        const now = this.#clock.now();
-        const token = issueToken(config, result, now);
-        entry.token = token;
-        entry.lastRefreshAt = now;
-        entry.lastError = undefined;
-        entry.retryNotBefore = 0;
-        entry.inflight = undefined;
-        this.#logger.info(
-          { mailbox: config.name, server: config.authorizationServer.name, expiresAt: new Date(token.expiresAt).toISOString() },
-          'token acquired',
-        );
-        return token;
-      },
-      (error: unknown) => {
-        const failure = toBrokerError(error, {
-          message: `mailbox ${config.name}: token acquisition failed unexpectedly.`,
-          code: 'internal',
-          mailbox: config.name,
-          authorizationServer: config.authorizationServer.name,
-        });
-        entry.lastError = failure;
-        entry.retryNotBefore = this.#clock.now() + (failure.permanent ? RETRY_AFTER_PERMANENT_MS : RETRY_AFTER_TRANSIENT_MS);
-        entry.inflight = undefined;
-        this.#logger.warn(
-          { mailbox: config.name, server: config.authorizationServer.name, code: failure.displayCode, permanent: failure.permanent },
-          failure.describe(),
-        );
-        throw failure;
-      },
-    );
-    entry.inflight = inflight;
-    return inflight;
+  startAuthorization(mailbox: string): Promise<AuthorizationStarted> {
+    return this.#authorizations.start(this.#slot(mailbox));
+  }
+
+  completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
+    return this.#authorizations.complete(this.#slot(mailbox), response);
+  }
+
+  status(mailbox: string): MailboxStatus {
+    return this.#slot(mailbox).status();
+  }
+
+  statuses(): MailboxStatus[] {
+    return [...this.#slots.values()].map((slot) => slot.status());
+  }
+
+  /** Ends interactive authorizations and waits for acquisitions in flight, so shutdown cuts no token request in half. */
+  async drain(): Promise<void> {
+    this.#authorizations.cancelAll();
+    const inflight: Promise<IssuedToken>[] = [];
+    for (const slot of this.#slots.values()) if (slot.inflight !== undefined) inflight.push(slot.inflight);
+    await Promise.allSettled(inflight);
+  }
+
+  #slot(mailbox: string): MailboxSlot {
+    const slot = this.#slots.get(mailbox);
+    if (slot === undefined) throw unknownMailbox(mailbox);
+    return slot;
   }
 
   /** Refresh ahead within the lead time, but never for more than half a token's life (short-lived tokens would otherwise refresh on every call). */
   #refreshWindow(token: IssuedToken): number {
     return Math.min(this.#leadTimeMs, (token.expiresAt - token.obtainedAt) / 2);
   }
-
-  #statusOf(entry: MailboxEntry): MailboxStatus {
-    const { config, token, lastError } = entry;
-    const valid = token !== undefined && token.expiresAt > this.#clock.now();
-    return {
-      mailbox: config.name,
-      protocol: config.protocol,
-      grantType: config.grantType,
-      authorizationServer: config.authorizationServer.name,
-      state: stateOf(valid, entry.inflight !== undefined, lastError),
-      tokenExpiresAt: token?.expiresAt,
-      lastRefreshAt: entry.lastRefreshAt,
-      lastError,
-    };
-  }
-}
-
-function stateOf(hasValidToken: boolean, acquiring: boolean, lastError: BrokerError | undefined): MailboxState {
-  if (lastError?.code === 'needs_authorization') return 'NEEDS_AUTHORIZATION';
-  if (hasValidToken) return 'READY';
-  if (acquiring) return 'ACQUIRING';
-  return lastError === undefined ? 'IDLE' : 'FAILING';
 }
 
 function unknownMailbox(mailbox: string): BrokerError {

@@ -44,8 +44,14 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
     program
       .command('authorize')
       .argument('<mailbox>', 'mailbox name from the config')
-      .description('start an interactive authorization (authorization-code, device-code) on the running daemon'),
-  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string }) => run(() => authorizeCommand(mailbox, options, terminal))());
+      .description(
+        'authorize a mailbox interactively on the running daemon: prints the sign-in URL (or device code), then completes\n' +
+          'from the loopback redirect, or from the redirect URL pasted on stdin (Google and other servers)',
+      )
+      .option('--redirect-url <url>', 'complete at once with this redirect URL (the address the browser landed on)'),
+  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; redirectUrl?: string }) =>
+    run(() => authorizeCommand(mailbox, options, terminal))(),
+  );
 
   withConnectionOptions(
     program

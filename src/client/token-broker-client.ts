@@ -5,6 +5,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import { fromTimestamp, loadBrokerProto } from '../proto/index.js';
 import type {
+  CompleteAuthorizationRequest,
   GetMailboxStatusRequest,
   GetTokenRequest,
   ListMailboxesResponse,
@@ -86,6 +87,16 @@ export class TokenBrokerClient {
 
   async startAuthorization(mailbox: string): Promise<StartAuthorizationResponse> {
     return this.#call<StartAuthorizationRequest, StartAuthorizationResponse>(this.#admin, 'StartAuthorization', { mailbox });
+  }
+
+  async completeAuthorization(mailbox: string, response: { redirectUrl?: string; code?: string; state?: string }): Promise<BrokerMailboxStatus> {
+    const request: CompleteAuthorizationRequest = {
+      mailbox,
+      redirect_url: response.redirectUrl ?? '',
+      code: response.code ?? '',
+      state: response.state ?? '',
+    };
+    return fromStatusMessage(await this.#call<CompleteAuthorizationRequest, MailboxStatusMessage>(this.#admin, 'CompleteAuthorization', request));
   }
 
   async getMailboxStatus(mailbox: string): Promise<BrokerMailboxStatus> {

@@ -64,7 +64,7 @@ describe('token-broker command line', () => {
       validate: [/--config <file>/, /78/],
       token: [/<mailbox>/, /--xoauth2/, /--socket <address>/, /--key-file <file>/, /TOKEN_BROKER_ADDRESS/],
       status: [/--json/, /--socket <address>/],
-      authorize: [/<mailbox>/, /--socket <address>/],
+      authorize: [/<mailbox>/, /--socket <address>/, /--redirect-url <url>/, /pasted/],
       demo: [/authorization server/],
     };
     for (const [command, patterns] of Object.entries(expectations)) {
@@ -149,10 +149,10 @@ mailboxes:
       assert.deepEqual(parsed.map((entry) => [entry.mailbox, entry.state]), [['support-pop', 'READY']]);
     });
 
-    test('authorize reports that this version cannot authorize interactively', async () => {
+    test('authorize on a client-credentials mailbox says it needs no interactive authorization', async () => {
       const result = await runCli(['authorize', 'support-pop', '--socket', address]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /StartAuthorization is not available/);
+      assert.match(result.stderr, /mailbox support-pop uses grant type client-credentials, which needs no interactive authorization/);
     });
   });
 

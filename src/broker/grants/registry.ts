@@ -1,23 +1,58 @@
-// Picks the grant implementation for a mailbox. The switch is exhaustive: a
-// grant type added to the config without an implementation fails to compile.
+// Picks the grant implementation for a mailbox: Microsoft servers through
+// msal-node, Google and generic servers through openid-client. The switches
+// are exhaustive: a grant type or server type added to the config without an
+// implementation fails to compile.
 import type { MailboxConfig } from '../../config/index.js';
+import { BrokerError } from '../../errors/index.js';
 import type { Grant, GrantDependencies } from './grant.js';
-import { clientCredentialsGrant } from './client-credentials.js';
+import { microsoftClientCredentialsGrant } from './client-credentials.js';
+import { microsoftAuthorizationCodeGrant } from './microsoft-authorization-code.js';
+import { microsoftDeviceCodeGrant } from './microsoft-device-code.js';
 import { notYetSupported } from './not-yet-supported.js';
+import { ropcGrant } from './ropc.js';
+import { ropcDeprecatedGrant } from './ropc-deprecated.js';
 
 export function createGrant(mailbox: MailboxConfig, dependencies: GrantDependencies): Grant {
+  const serverType = mailbox.authorizationServer.type;
+  switch (serverType) {
+    case 'microsoft':
+      return createMicrosoftGrant(mailbox, dependencies);
+    case 'google':
+    case 'generic':
+      return notYetSupported(mailbox, `grant type ${mailbox.grantType} on a ${serverType}-type authorization server`);
+    default: {
+      const unknown: never = serverType;
+      throw new Error(`unknown authorization server type ${String(unknown)}`);
+    }
+  }
+}
+
+function createMicrosoftGrant(mailbox: MailboxConfig, dependencies: GrantDependencies): Grant {
   const grantType = mailbox.grantType;
   switch (grantType) {
-    case 'client-credentials':
-      return clientCredentialsGrant(mailbox, dependencies);
     case 'ropc':
+      return ropcGrant(mailbox, dependencies);
     case 'ropc-deprecated':
+      return ropcDeprecatedGrant(mailbox, dependencies);
+    case 'client-credentials':
+      return microsoftClientCredentialsGrant(mailbox, dependencies, requireTenant(mailbox));
     case 'authorization-code':
+      return microsoftAuthorizationCodeGrant(mailbox, dependencies, requireTenant(mailbox));
     case 'device-code':
-      return notYetSupported(mailbox, `grant type ${grantType}`);
+      return microsoftDeviceCodeGrant(mailbox, dependencies, requireTenant(mailbox));
     default: {
       const unknown: never = grantType;
       throw new Error(`unknown grant type ${String(unknown)}`);
     }
   }
+}
+
+function requireTenant(mailbox: MailboxConfig): string {
+  if (mailbox.tenantId !== undefined) return mailbox.tenantId;
+  // Validation requires tenantId for these grants on microsoft servers.
+  throw new BrokerError(`mailbox ${mailbox.name}: grant type ${mailbox.grantType} needs tenantId (config validation let this through).`, {
+    code: 'internal',
+    permanent: true,
+    mailbox: mailbox.name,
+  });
 }

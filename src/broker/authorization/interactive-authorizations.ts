@@ -1,0 +1,213 @@
+// Interactive authorization of a mailbox (authorization-code, device-code):
+// start it, hold its PKCE verifier and state until the redirect comes back
+// (pasted, code + state, or through the loopback listener), and install the
+// resulting tokens in the mailbox. One authorization per mailbox at a time:
+// starting again replaces the previous one.
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BrokerError } from '../../errors/index.js';
+import type { Clock } from '../../time/index.js';
+import type { PendingAuthorization } from '../grants/index.js';
+import type { MailboxSlot } from '../mailbox-slot.js';
+import type { MailboxStatus } from '../mailbox-status.js';
+import { isLoopbackRedirect, LoopbackRedirectListener } from './loopback-listener.js';
+
+export interface AuthorizationStarted {
+  readonly mailbox: string;
+  readonly authorizationUrl?: string;
+  readonly state?: string;
+  readonly expiresAt: number;
+  readonly userCode?: string;
+  readonly verificationUri?: string;
+  readonly message?: string;
+  /** True when the broker listens for the browser's redirect itself. */
+  readonly listening: boolean;
+}
+
+export interface AuthorizationResponse {
+  /** The full URL the browser landed on. */
+  readonly redirectUrl?: string;
+  readonly code?: string;
+  readonly state?: string;
+}
+
+interface InProgress {
+  readonly pending?: PendingAuthorization;
+  readonly listener?: LoopbackRedirectListener;
+  cancel(): void;
+}
+
+export class InteractiveAuthorizations {
+  readonly #inProgress = new Map<string, InProgress>();
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+
+  constructor(clock: Clock, logger: Logger) {
+    this.#clock = clock;
+    this.#logger = logger;
+  }
+
+  async start(slot: MailboxSlot): Promise<AuthorizationStarted> {
+    const { config, grant } = slot;
+    if (!grant.interactive || grant.startAuthorization === undefined) {
+      throw new BrokerError(`mailbox ${config.name} uses grant type ${config.grantType}, which needs no interactive authorization.`, {
+        code: 'invalid_request',
+        permanent: true,
+        mailbox: config.name,
+        remediation: 'Only authorization-code and device-code mailboxes are authorized with token-broker authorize.',
+      });
+    }
+    this.cancel(config.name);
+    let start;
+    try {
+      start = await grant.startAuthorization();
+    } catch (error) {
+      throw slot.recordFailure(error);
+    }
+    if (start.kind === 'device-code') {
+      const entry: InProgress = { cancel: () => start.cancel() };
+      this.#inProgress.set(config.name, entry);
+      start.completion.then(
+        (result) => {
+          if (this.#inProgress.get(config.name) !== entry) return;
+          this.#inProgress.delete(config.name);
+          slot.install(result);
+        },
+        (error: unknown) => {
+          if (this.#inProgress.get(config.name) !== entry) return;
+          this.#inProgress.delete(config.name);
+          slot.recordFailure(error);
+        },
+      );
+      return {
+        mailbox: config.name,
+        expiresAt: start.expiresAt,
+        userCode: start.userCode,
+        verificationUri: start.verificationUri,
+        message: start.message,
+        listening: false,
+      };
+    }
+    const { pending } = start;
+    const listener = await this.#listen(slot, pending);
+    this.#inProgress.set(config.name, { pending, listener, cancel: () => listener?.close() });
+    return {
+      mailbox: config.name,
+      authorizationUrl: start.authorizationUrl,
+      state: pending.state,
+      expiresAt: pending.expiresAt,
+      listening: listener !== undefined,
+    };
+  }
+
+  /** Finishes a redirect-based authorization with what the browser brought back. */
+  async complete(slot: MailboxSlot, response: AuthorizationResponse): Promise<MailboxStatus> {
+    const { config, grant } = slot;
+    const inProgress = this.#inProgress.get(config.name);
+    const pending = inProgress?.pending;
+    if (inProgress === undefined || pending === undefined || grant.completeAuthorization === undefined) {
+      throw notInProgress(config.name, 'no authorization is in progress for it (never started, already completed, or replaced)');
+    }
+    if (this.#clock.now() > pending.expiresAt) {
+      this.cancel(config.name);
+      throw notInProgress(config.name, 'the authorization started for it has expired');
+    }
+    const callbackUrl = callbackUrlOf(config.name, pending, response);
+    if (!sameState(callbackUrl.searchParams.get('state'), pending.state)) {
+      // Not ours: leave the real authorization in progress untouched.
+      throw new BrokerError(
+        `mailbox ${config.name}: the state in the redirect does not match the authorization in progress; the URL belongs to another (or a forged) authorization.`,
+        { code: 'invalid_request', permanent: true, mailbox: config.name, remediation: `Paste the URL of the latest sign-in, or run: token-broker authorize ${config.name}` },
+      );
+    }
+    // Single use: a replayed redirect finds nothing in progress.
+    this.#inProgress.delete(config.name);
+    inProgress.listener?.close();
+    try {
+      slot.install(await grant.completeAuthorization(pending, callbackUrl));
+    } catch (error) {
+      throw slot.recordFailure(error);
+    }
+    this.#logger.info({ mailbox: config.name }, 'mailbox authorized');
+    return slot.status();
+  }
+
+  cancel(mailbox: string): void {
+    const inProgress = this.#inProgress.get(mailbox);
+    if (inProgress === undefined) return;
+    this.#inProgress.delete(mailbox);
+    inProgress.cancel();
+  }
+
+  cancelAll(): void {
+    for (const mailbox of [...this.#inProgress.keys()]) this.cancel(mailbox);
+  }
+
+  async #listen(slot: MailboxSlot, pending: PendingAuthorization): Promise<LoopbackRedirectListener | undefined> {
+    if (!isLoopbackRedirect(pending.redirectUri)) return undefined;
+    const name = slot.config.name;
+    try {
+      return await LoopbackRedirectListener.start(
+        pending.redirectUri,
+        async (url) => {
+          try {
+            await this.complete(slot, { redirectUrl: url.href });
+            return { ok: true, message: `Mailbox ${name} is authorized; token-broker keeps its tokens fresh from now on.` };
+          } catch (error) {
+            return { ok: false, message: error instanceof BrokerError ? error.describe() : `Mailbox ${name} was not authorized.` };
+          }
+        },
+        Math.max(0, pending.expiresAt - this.#clock.now()),
+      );
+    } catch (error) {
+      // The browser may be on another machine: the pasted URL still works.
+      this.#logger.warn(
+        { mailbox: name, redirectUri: pending.redirectUri, err: (error as Error).message },
+        'cannot listen for the loopback redirect; paste the redirect URL instead',
+      );
+      return undefined;
+    }
+  }
+}
+
+function callbackUrlOf(mailbox: string, pending: PendingAuthorization, response: AuthorizationResponse): URL {
+  if (response.redirectUrl !== undefined && response.redirectUrl !== '') {
+    try {
+      return new URL(response.redirectUrl.trim());
+    } catch {
+      throw new BrokerError(`mailbox ${mailbox}: the redirect URL is not a URL.`, {
+        code: 'invalid_request',
+        permanent: true,
+        mailbox,
+        remediation: 'Paste the whole address from the browser, starting with http:// or https://.',
+      });
+    }
+  }
+  if (response.code === undefined || response.code === '' || response.state === undefined || response.state === '') {
+    throw new BrokerError(`mailbox ${mailbox}: give either the redirect URL, or both code and state.`, {
+      code: 'invalid_request',
+      permanent: true,
+      mailbox,
+    });
+  }
+  const url = new URL(pending.redirectUri);
+  url.searchParams.set('code', response.code);
+  url.searchParams.set('state', response.state);
+  return url;
+}
+
+function sameState(received: string | null, expected: string): boolean {
+  if (received === null) return false;
+  const a = Buffer.from(received);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function notInProgress(mailbox: string, why: string): BrokerError {
+  return new BrokerError(`mailbox ${mailbox}: ${why}.`, {
+    code: 'needs_authorization',
+    permanent: true,
+    mailbox,
+    remediation: `Run: token-broker authorize ${mailbox}`,
+  });
+}

@@ -1,0 +1,86 @@
+// A one-shot HTTP listener for a loopback redirect URI
+// (http://localhost:PORT/path, http://127.0.0.1:PORT/path): the browser comes
+// back to it after sign-in, it completes the authorization by itself, shows
+// the outcome, and closes. Bound to 127.0.0.1 only.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** True for http redirect URIs on this machine with an explicit port. */
+export function isLoopbackRedirect(redirectUri: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(redirectUri);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '';
+}
+
+export interface RedirectOutcome {
+  readonly ok: boolean;
+  /** Shown in the browser; never a secret. */
+  readonly message: string;
+}
+
+export class LoopbackRedirectListener {
+  readonly #server: Server;
+  #closed = false;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /**
+   * Listens for one redirect to `redirectUri`. `onRedirect` gets the full URL
+   * the browser asked for. Rejects when the port cannot be bound.
+   */
+  static start(redirectUri: string, onRedirect: (url: URL) => Promise<RedirectOutcome>, lifetimeMs: number): Promise<LoopbackRedirectListener> {
+    const expected = new URL(redirectUri);
+    return new Promise((resolve, reject) => {
+      let listener: LoopbackRedirectListener | undefined;
+      const server = createServer((request, response) => {
+        const url = new URL(request.url ?? '/', `http://${expected.host}`);
+        if (request.method !== 'GET' || url.pathname !== expected.pathname) {
+          response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not the redirect URI of this authorization.\n');
+          return;
+        }
+        onRedirect(url).then(
+          (outcome) => answer(outcome),
+          (error: unknown) => answer({ ok: false, message: String(error) }),
+        );
+        const answer = (outcome: RedirectOutcome): void => {
+          response
+            .writeHead(outcome.ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+            .end(page(outcome), () => {
+              // After a failure (denied consent, a stray request) keep waiting for the real redirect until expiry.
+              if (outcome.ok) listener?.close();
+            });
+        };
+      });
+      server.once('error', reject);
+      server.listen(Number(expected.port), '127.0.0.1', () => {
+        server.off('error', reject);
+        listener = new LoopbackRedirectListener(server);
+        const timer = setTimeout(() => listener?.close(), lifetimeMs);
+        timer.unref();
+        server.once('close', () => clearTimeout(timer));
+        resolve(listener);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+}
+
+function page(outcome: RedirectOutcome): string {
+  const escaped = outcome.message.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  const title = outcome.ok ? 'Authorization complete' : 'Authorization failed';
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${escaped}</p><p>You can close this window.</p></body></html>\n`;
+}
