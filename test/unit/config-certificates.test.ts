@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { encryptedKeyPem, makeCertificate, pfx, withColons } from '../fixtures/config/certificates.js';
-import type { TestCertificate } from '../fixtures/config/certificates.js';
-import { CLIENT, configOf, loadObject, NOW, TENANT, tempDir, triples, writeFiles } from '../fixtures/config/helpers.js';
-import type { Expected } from '../fixtures/config/helpers.js';
+import { encryptedKeyPem, makeCertificate, pfx, withColons } from '../support/certificates.js';
+import type { TestCertificate } from '../support/certificates.js';
+import { CLIENT, configOf, loadObject, NOW, TENANT, tempDir, triples, writeFiles } from '../support/config-helpers.js';
+import type { Expected } from '../support/config-helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const C = 'mailboxes.m.certificate';

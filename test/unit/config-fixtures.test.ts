@@ -6,7 +6,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { formatProblem, loadConfig } from '../../src/config/index.js';
-import { configOf, FIXTURES, problemsOf, tempDir } from '../fixtures/config/helpers.js';
+import { configOf, FIXTURES, problemsOf, tempDir } from '../support/config-helpers.js';
 
 describe('config fixtures', () => {
   test('valid-client-credentials.yaml validates with an empty environment, from any folder', async () => {

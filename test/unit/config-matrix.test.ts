@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GrantTypeName } from '../../src/config/index.js';
-import { CLIENT, configOf, loadObject, TENANT, triples } from '../fixtures/config/helpers.js';
-import type { Expected } from '../fixtures/config/helpers.js';
+import { CLIENT, configOf, loadObject, TENANT, triples } from '../support/config-helpers.js';
+import type { Expected } from '../support/config-helpers.js';
 
 const M = 'mailboxes.m';
 const REDIRECT = 'http://localhost:8400/callback';

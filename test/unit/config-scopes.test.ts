@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GrantTypeName, Protocol } from '../../src/config/index.js';
-import { CLIENT, configOf, loadObject, TENANT } from '../fixtures/config/helpers.js';
+import { CLIENT, configOf, loadObject, TENANT } from '../support/config-helpers.js';
 
 const DELEGATED: Record<Protocol, string[]> = {
   imap: ['https://outlook.office.com/IMAP.AccessAsUser.All', 'offline_access'],

@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
 import { Secret } from '../../src/config/index.js';
 import type { BrokerConfig } from '../../src/config/index.js';
-import { CLIENT, configOf, loadObject, loadText, problemsOf, TENANT, tempDir, triples, writeFiles } from '../fixtures/config/helpers.js';
+import { CLIENT, configOf, loadObject, loadText, problemsOf, TENANT, tempDir, triples, writeFiles } from '../support/config-helpers.js';
 
 const ENV_HINT = "set it in the broker's environment (systemd: Environment= or EnvironmentFile=)";
 const MALFORMED = 'malformed ${...} reference; write ${NAME} with NAME made of letters, digits and _ (not starting with a digit), or $${ for a literal ${';

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { builtinAuthorizationServers, DEFAULT_CONFIG_PATH } from '../../src/config/index.js';
-import { makeCertificate } from '../fixtures/config/certificates.js';
-import { CLIENT, configOf, loadObject, NOW, problemsOf, TENANT, tempDir, triples, writeFiles } from '../fixtures/config/helpers.js';
-import type { Expected } from '../fixtures/config/helpers.js';
+import { makeCertificate } from '../support/certificates.js';
+import { CLIENT, configOf, loadObject, NOW, problemsOf, TENANT, tempDir, triples, writeFiles } from '../support/config-helpers.js';
+import type { Expected } from '../support/config-helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MAILBOX = { protocol: 'imap', grantType: 'client-credentials', tenantId: TENANT, clientId: CLIENT, clientSecret: 'x', username: 'u@contoso.example' };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatProblem } from '../../src/config/index.js';
 import type { ConfigProblem } from '../../src/config/index.js';
-import { configOf, loadText, problemsOf } from '../fixtures/config/helpers.js';
+import { configOf, loadText, problemsOf } from '../support/config-helpers.js';
 
 const MAILBOX_KEYS =
   'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, certificate, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
