@@ -3,7 +3,8 @@
 // the last error. All state transitions of a mailbox happen here.
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
-import { BrokerError, toBrokerError } from '../errors/index.js';
+import type { BrokerError} from '../errors/index.js';
+import { toBrokerError } from '../errors/index.js';
 import type { Clock } from '../time/index.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import { issueToken } from './issued-token.js';

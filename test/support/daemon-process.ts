@@ -15,14 +15,18 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs one CLI command to completion. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+/** Runs one CLI command to completion; `input`, when given, is written to its stdin (then closed). */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...env },
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`token-broker ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
@@ -33,6 +37,52 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+export interface InteractiveCli {
+  /** Resolves with the match once stdout contains `pattern`. */
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  write(text: string): void;
+  readonly exit: Promise<CliResult>;
+}
+
+/** Starts a CLI command that the test talks to through stdin/stdout, as an operator would. */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): InteractiveCli {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return {
+    exit,
+    write: (text) => child.stdin.write(text),
+    waitForStdout(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`token-broker ${args.join(' ')}: no ${String(pattern)} on stdout within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }, timeoutMs);
+        const check = (): void => {
+          const match = pattern.exec(stdout);
+          if (match !== null) {
+            clearTimeout(timer);
+            resolve(match);
+          } else if (child.exitCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`token-broker ${args.join(' ')} exited (${child.exitCode}) before printing ${String(pattern)}\nstdout: ${stdout}\nstderr: ${stderr}`));
+          } else {
+            waiters.push(check);
+          }
+        };
+        check();
+      });
+    },
+  };
 }
 
 export interface DaemonProcess {

@@ -6,6 +6,7 @@ import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { MailboxConfig } from '../../config/index.js';
 import { BrokerError } from '../../errors/index.js';
 import type { Grant, GrantDependencies, TokenResult } from './grant.js';
+import { warnIfCertificateExpiring } from './certificate-expiry.js';
 import { confidentialCredentialOf, createConfidentialClient } from './msal/applications.js';
 import { fromMsalError } from './msal/errors.js';
 import { toTokenResult } from './msal/results.js';
@@ -28,6 +29,7 @@ export function microsoftClientCredentialsGrant(mailbox: MailboxConfig, dependen
     type: 'client-credentials',
     interactive: false,
     async acquire(): Promise<TokenResult> {
+      warnIfCertificateExpiring(mailbox, dependencies);
       application ??= createConfidentialClient(
         { mailbox, tenant, transport: dependencies.transport, route: routeFor(mailbox), logger: dependencies.logger },
         credential,

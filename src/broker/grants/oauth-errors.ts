@@ -30,7 +30,19 @@ const AADSTS_REMEDIES: Readonly<Record<string, Remedy>> = {
   '65001': { code: 'consent_missing', permanent: true, remediation: () => 'The user or an administrator has not consented to the requested scopes: grant admin consent for the application in Entra ID (API permissions).' },
   '50076': { code: 'needs_authorization', permanent: true, remediation: (c) => `Multi-factor authentication is required; ROPC cannot do MFA: use grantType authorization-code or device-code. ${reauthorize(c)}` },
   '50079': { code: 'needs_authorization', permanent: true, remediation: (c) => `The user must register for multi-factor authentication; ROPC cannot do MFA: use grantType authorization-code or device-code. ${reauthorize(c)}` },
-  '50126': { code: 'needs_authorization', permanent: true, remediation: (c) => `Wrong user name or password: update mailboxes.${c.mailbox}.password (a reload re-acquires), or re-authorize.` },
+  '50126': {
+    code: 'needs_authorization',
+    permanent: true,
+    remediation: (c) =>
+      `Wrong user name or password: update mailboxes.${c.mailbox}.password (a reload re-acquires). If the password is right, the account is probably federated (ADFS or another identity provider), which ROPC cannot sign in: use grantType authorization-code or device-code.`,
+  },
+  '50034': { code: 'needs_authorization', permanent: true, remediation: (c) => `The user does not exist in the tenant: check mailboxes.${c.mailbox}.username and tenantId (personal Microsoft accounts cannot use ROPC).` },
+  '54005': { code: 'needs_authorization', permanent: true, remediation: (c) => `The authorization code was already used. ${reauthorize(c)}` },
+  '501481': { code: 'needs_authorization', permanent: true, remediation: (c) => `The PKCE verifier did not match the authorization request. ${reauthorize(c)}` },
+  '70020': { code: 'needs_authorization', permanent: true, remediation: (c) => `The device code expired before the sign-in finished. ${reauthorize(c)}` },
+  '50011': { code: 'invalid_client', permanent: true, remediation: (c) => `The redirect URI is not registered for the application: add mailboxes.${c.mailbox}.redirectUri to the app registration (Authentication) exactly as configured.` },
+  '700027': { code: 'invalid_client', permanent: true, remediation: (c) => `The server does not know the certificate: upload it to the app registration (Certificates & secrets) and check mailboxes.${c.mailbox}.certificate.thumbprint.` },
+  '700024': { code: 'invalid_client', permanent: true, remediation: () => 'The client assertion is outside its valid time range: check this host\'s clock (NTP).' },
   '53003': { code: 'needs_authorization', permanent: true, remediation: () => 'A conditional access policy blocked the sign-in: ask the Entra administrator to allow this application/location.' },
   // Configuration errors
   '7000215': { code: 'invalid_client', permanent: true, remediation: (c) => `The client secret is wrong: check mailboxes.${c.mailbox}.clientSecret (the secret's Value, not its Secret ID).` },

@@ -4,6 +4,7 @@
 import type { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
 import type { MailboxConfig } from '../../../config/index.js';
 import { BrokerError } from '../../../errors/index.js';
+import { warnIfCertificateExpiring } from '../certificate-expiry.js';
 import type { GrantDependencies, TokenResult } from '../grant.js';
 import { routeFor } from '../route.js';
 import { confidentialCredentialOf, createConfidentialClient, createPublicClient } from './applications.js';
@@ -16,10 +17,12 @@ export type UserApplication = PublicClientApplication | ConfidentialClientApplic
 export class MsalUserOperations {
   readonly #mailbox: MailboxConfig;
   readonly #context: MsalContext;
+  readonly #dependencies: GrantDependencies;
 
   constructor(mailbox: MailboxConfig, dependencies: GrantDependencies, options: { tenant: string; useProxy?: boolean }) {
     const route = routeFor(mailbox);
     this.#mailbox = mailbox;
+    this.#dependencies = dependencies;
     this.#context = {
       mailbox,
       tenant: options.tenant,
@@ -31,6 +34,7 @@ export class MsalUserOperations {
 
   /** A public client when the mailbox has no client credential, else a confidential one. */
   application(): UserApplication {
+    warnIfCertificateExpiring(this.#mailbox, this.#dependencies);
     const credential = confidentialCredentialOf(this.#mailbox);
     return credential === undefined ? createPublicClient(this.#context) : createConfidentialClient(this.#context, credential);
   }
