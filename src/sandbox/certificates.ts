@@ -1,8 +1,9 @@
 // The sandbox's own little PKI: a throwaway CA and a server certificate for
 // localhost signed by it, so that clients test real TLS verification with an
-// extra trust anchor (a broker config's caFile) instead of disabling it.
+// extra trust anchor (a broker config's caFile) instead of disabling it; and
+// self-signed client certificates for certificate credentials.
 import forge from 'node-forge';
-import { randomBytes, sign } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { generateRsaKeyPair } from './rsa-keys.js';
 import type { RsaKeyPair } from './rsa-keys.js';
@@ -66,6 +67,39 @@ export async function createTlsMaterial(now: number = Date.now(), extraHostnames
     caCertificatePem: forge.pki.certificateToPem(ca),
     serverCertificatePem: forge.pki.certificateToPem(server),
     serverKeyPem: serverKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+/** A key pair and self-signed certificate an app registration can hold (`certificates`) and a client can sign assertions with. */
+export interface ClientCertificate {
+  readonly certificatePem: string;
+  /** PKCS#8 PEM, what msal-node's `clientCertificate.privateKey` takes. */
+  readonly privateKeyPem: string;
+  /** SHA-1 of the DER certificate, upper-case hex: the Windows thumbprint, msal-node's legacy `thumbprint`. */
+  readonly thumbprintSha1: string;
+  /** SHA-256 of the DER certificate, upper-case hex: msal-node's `thumbprintSha256`. */
+  readonly thumbprintSha256: string;
+}
+
+export async function createClientCertificate(commonName = 'token-broker sandbox client', now: number = Date.now()): Promise<ClientCertificate> {
+  const keys = await generateRsaKeyPair();
+  const certificate = newCertificate(keys, new Date(now - HOUR_MS), new Date(now + YEAR_MS));
+  const name = [{ name: 'commonName', value: commonName }];
+  certificate.setSubject(name);
+  certificate.setIssuer(name);
+  certificate.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  signWith(certificate, keys.privateKey);
+  const certificatePem = forge.pki.certificateToPem(certificate);
+  const der = new X509Certificate(certificatePem).raw;
+  return {
+    certificatePem,
+    privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    thumbprintSha1: createHash('sha1').update(der).digest('hex').toUpperCase(),
+    thumbprintSha256: createHash('sha256').update(der).digest('hex').toUpperCase(),
   };
 }
 

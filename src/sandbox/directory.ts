@@ -1,6 +1,8 @@
 // The tenants and app registrations the sandbox knows. Lookups ignore case,
 // as Entra's do for GUIDs, and keep the registered spelling for token claims.
 import { randomUUID } from 'node:crypto';
+import { parseRegisteredCertificate } from './client-assertion.js';
+import type { RegisteredCertificate } from './client-assertion.js';
 import type { SandboxApplication } from './types.js';
 
 /** Tenant path segments that name an audience, not a directory. */
@@ -12,44 +14,93 @@ export interface RegisteredApplication {
   readonly clientSecret: string | undefined;
   /** Object id of the app's service principal: the `oid`/`sub` of its tokens. */
   readonly objectId: string;
+  readonly redirectUris: readonly string[];
+  readonly publicClient: boolean;
+  readonly certificates: readonly RegisteredCertificate[];
+}
+
+interface Tenant {
+  /** The spelling first registered, used in claims. */
+  readonly tenantId: string;
+  readonly applications: Map<string, RegisteredApplication>;
 }
 
 export class Directory {
-  readonly #tenants = new Map<string, Map<string, RegisteredApplication>>();
+  readonly #tenants = new Map<string, Tenant>();
 
   register(app: SandboxApplication): RegisteredApplication {
     const tenantId = requireSegment('tenantId', app.tenantId);
     const clientId = requireSegment('clientId', app.clientId);
-    if (GENERAL_AUDIENCES.has(tenantId.toLowerCase())) {
-      throw new TypeError(`"tenantId" must name a directory, not the '${tenantId}' audience`);
-    }
     if (app.clientSecret !== undefined && app.clientSecret.length === 0) {
       throw new TypeError('"clientSecret" must be a non-empty string when given');
     }
-    let applications = this.#tenants.get(tenantId.toLowerCase());
-    if (applications === undefined) {
-      applications = new Map();
-      this.#tenants.set(tenantId.toLowerCase(), applications);
-    }
-    const existing = applications.get(clientId.toLowerCase());
+    const redirectUris = (app.redirectUris ?? []).map((uri, index) => requireAbsoluteUrl(`redirectUris[${index}]`, uri));
+    const certificates = (app.certificates ?? []).map((pem, index) => parseRegisteredCertificate(`certificates[${index}]`, pem));
+    const tenant = this.#ensureTenant(tenantId);
+    const existing = tenant.applications.get(clientId.toLowerCase());
     const registered: RegisteredApplication = {
-      tenantId: existing?.tenantId ?? tenantId,
+      tenantId: tenant.tenantId,
       clientId,
       clientSecret: app.clientSecret,
       // Re-registering (say, to rotate a secret) keeps the service principal.
       objectId: existing?.objectId ?? randomUUID(),
+      redirectUris,
+      publicClient: app.publicClient === true,
+      certificates,
     };
-    applications.set(clientId.toLowerCase(), registered);
+    tenant.applications.set(clientId.toLowerCase(), registered);
     return registered;
+  }
+
+  /** Creates the tenant if needed (users may be added before any application) and returns its registered spelling. */
+  addTenant(tenantId: string): string {
+    return this.#ensureTenant(tenantId).tenantId;
+  }
+
+  #ensureTenant(tenantId: string): Tenant {
+    requireTenantId(tenantId);
+    let tenant = this.#tenants.get(tenantId.toLowerCase());
+    if (tenant === undefined) {
+      tenant = { tenantId, applications: new Map() };
+      this.#tenants.set(tenantId.toLowerCase(), tenant);
+    }
+    return tenant;
   }
 
   hasTenant(tenant: string): boolean {
     return this.#tenants.has(tenant.toLowerCase());
   }
 
-  findApplication(tenant: string, clientId: string): RegisteredApplication | undefined {
-    return this.#tenants.get(tenant.toLowerCase())?.get(clientId.toLowerCase());
+  /** The registered spelling of a tenant id, if the tenant exists. */
+  tenantId(tenant: string): string | undefined {
+    return this.#tenants.get(tenant.toLowerCase())?.tenantId;
   }
+
+  findApplication(tenant: string, clientId: string): RegisteredApplication | undefined {
+    return this.#tenants.get(tenant.toLowerCase())?.applications.get(clientId.toLowerCase());
+  }
+
+  /**
+   * For `common`/`organizations` requests before a user is known: the first
+   * registration of the client id in any tenant (a multi-tenant app is
+   * registered once per tenant here).
+   */
+  findApplicationAnywhere(clientId: string): RegisteredApplication | undefined {
+    for (const tenant of this.#tenants.values()) {
+      const application = tenant.applications.get(clientId.toLowerCase());
+      if (application !== undefined) return application;
+    }
+    return undefined;
+  }
+}
+
+/** A directory id: a path segment, never one of the audiences. */
+export function requireTenantId(value: unknown): string {
+  const tenantId = requireSegment('tenantId', value);
+  if (GENERAL_AUDIENCES.has(tenantId.toLowerCase())) {
+    throw new TypeError(`"tenantId" must name a directory, not the '${tenantId}' audience`);
+  }
+  return tenantId;
 }
 
 function requireSegment(name: string, value: unknown): string {
@@ -58,6 +109,13 @@ function requireSegment(name: string, value: unknown): string {
   }
   if (/[/\s?#]/.test(value)) {
     throw new TypeError(`"${name}" must not contain '/', '?', '#' or whitespace`);
+  }
+  return value;
+}
+
+function requireAbsoluteUrl(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !URL.canParse(value)) {
+    throw new TypeError(`"${name}" must be an absolute URL`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
-// Entra's error answers: the AADSTS catalogue the sandbox can produce, and the
-// exact JSON shape Entra wraps them in, so clients are tested against the
+// Entra's error answers: the exact JSON shape Entra wraps them in and the
+// general part of the AADSTS catalogue (client-auth-errors.ts and
+// user-grant-errors.ts hold the rest), so clients are tested against the
 // texts and codes they will meet in production.
 import { randomUUID } from 'node:crypto';
 
@@ -10,6 +11,12 @@ export interface EntraError {
   readonly aadsts: number;
   /** The sentence after `AADSTSnnnnn: `. Never contains a client secret. */
   readonly message: string;
+  /** Entra's `suberror`, e.g. `basic_action` with AADSTS50076; msal-node surfaces it as `subError`. */
+  readonly suberror?: string;
+}
+
+export function isEntraError(value: unknown): value is EntraError {
+  return typeof value === 'object' && value !== null && 'aadsts' in value;
 }
 
 export interface EntraErrorBody {
@@ -20,6 +27,7 @@ export interface EntraErrorBody {
   trace_id: string;
   correlation_id: string;
   error_uri: string;
+  suberror?: string;
 }
 
 export interface ErrorContext {
@@ -34,7 +42,7 @@ export function renderEntraError(failure: EntraError, context: ErrorContext): En
   const traceId = randomUUID();
   const correlationId = context.correlationId ?? randomUUID();
   const timestamp = entraTimestamp(context.now);
-  return {
+  const body: EntraErrorBody = {
     error: failure.error,
     error_description:
       `AADSTS${failure.aadsts}: ${failure.message}\r\n` +
@@ -45,11 +53,18 @@ export function renderEntraError(failure: EntraError, context: ErrorContext): En
     correlation_id: correlationId,
     error_uri: `${context.authorityUrl}/error?code=${failure.aadsts}`,
   };
+  if (failure.suberror !== undefined) body.suberror = failure.suberror;
+  return body;
 }
 
 /** Entra writes `2026-01-01 12:00:00Z`: ISO 8601 with a space and no fraction. */
 export function entraTimestamp(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** Instants inside messages are .NET round-trip strings: `2026-01-01T12:00:00.0000000Z`. */
+export function entraInstant(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}0000Z`;
 }
 
 export const entraErrors = {
@@ -66,15 +81,6 @@ export const entraErrors = {
     error: 'invalid_client',
     aadsts: 7000216,
     message: `'client_assertion', 'client_secret' or 'request' is required for the '${grantType}' grant type.`,
-  }),
-  assertionKeyNotFound: (clientId: string): EntraError => ({
-    status: 401,
-    error: 'invalid_client',
-    aadsts: 700027,
-    message:
-      'Client assertion failed signature validation. [Reason - The key was not found., ' +
-      `Thumbprint of key used by client: unknown. Please visit the Azure Portal for app '${clientId}' ` +
-      'and make sure a certificate is registered.]',
   }),
   applicationNotFound: (clientId: string, tenant: string): EntraError => ({
     status: 400,

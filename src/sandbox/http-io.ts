@@ -1,5 +1,5 @@
-// The few HTTP chores the endpoints share: reading a bounded body and writing
-// JSON the way Entra does (UTF-8, never cached).
+// The few HTTP chores the endpoints share: reading a bounded body, writing
+// JSON, HTML and redirects the way Entra does (UTF-8, never cached).
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 /** Token requests are a few hundred bytes; anything near this is abuse or a bug. */
@@ -38,4 +38,26 @@ export function sendJson(
     ...headers,
   });
   response.end(payload);
+}
+
+export function sendHtml(response: ServerResponse, status: number, html: string, headers: OutgoingHttpHeaders = {}): void {
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'cache-control': 'no-store, no-cache',
+    pragma: 'no-cache',
+    ...headers,
+  });
+  response.end(html);
+}
+
+/** Entra answers authorization requests with 302 Found. */
+export function sendRedirect(response: ServerResponse, location: string, headers: OutgoingHttpHeaders = {}): void {
+  response.writeHead(302, { location, 'content-length': 0, 'cache-control': 'no-store, no-cache', pragma: 'no-cache', ...headers });
+  response.end();
+}
+
+/** A form or query value, with empty meaning absent (as Entra reads them). */
+export function nonEmpty(value: string | null | undefined): string | undefined {
+  return value === null || value === undefined || value.length === 0 ? undefined : value;
 }

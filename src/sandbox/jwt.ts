@@ -67,7 +67,8 @@ function base64urlJson(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-function parseJsonObject(encoded: string): Record<string, unknown> | undefined {
+/** The JSON object a base64url JWT segment holds, or undefined when it holds anything else. */
+export function parseJsonObject(encoded: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value)

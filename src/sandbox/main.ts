@@ -3,14 +3,17 @@
 // serves until SIGINT/SIGTERM.
 //
 //   node dist/src/sandbox/main.js [--host H] [--port N] [--lifetime SECONDS]
-//                                 [--app TENANT_ID,CLIENT_ID,SECRET ...]
+//                                 [--app TENANT_ID,CLIENT_ID[,SECRET] ...]
+//                                 [--user TENANT_ID,UPN,PASSWORD[,managed|federated|mfa] ...]
+//
+// An app without a secret is a public client (ROPC and device code need no credential).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSandbox } from './index.js';
-import type { SandboxApplication } from './index.js';
+import type { SandboxApplication, SandboxUser, SandboxUserKind } from './index.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,9 +22,11 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       lifetime: { type: 'string' },
       app: { type: 'string', multiple: true },
+      user: { type: 'string', multiple: true },
     },
   });
   const applications = (values.app ?? []).map(parseApplication);
+  const users = (values.user ?? []).map(parseUser);
   if (applications.length === 0) {
     // A sandbox with no application answers every token request with an error.
     applications.push({ tenantId: randomUUID(), clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') });
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
     accessTokenLifetimeSeconds: values.lifetime === undefined ? undefined : Number(values.lifetime),
   });
   for (const application of applications) sandbox.registerApplication(application);
+  for (const user of users) sandbox.registerUser(user);
   const directory = await mkdtemp(join(tmpdir(), 'token-broker-sandbox-'));
   const caFile = join(directory, 'ca.pem');
   await writeFile(caFile, sandbox.caCertificatePem, { mode: 0o644 });
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
     console.log(`application: tenantId=${tenantId} clientId=${clientId} clientSecret=${clientSecret ?? '(none)'}`);
     console.log(`  token endpoint: ${sandbox.url}/${tenantId}/oauth2/v2.0/token`);
   }
+  for (const { tenantId, username, kind } of users) console.log(`user: ${username} (${kind ?? 'managed'}) in tenant ${tenantId}`);
 
   const stop = (signal: NodeJS.Signals): void => {
     console.log(`${signal}: stopping after ${sandbox.stats.total} token request(s)`);
@@ -65,7 +72,16 @@ function parseApplication(value: string): SandboxApplication {
   if (tenantId === undefined || clientId === undefined || extra.length > 0) {
     throw new TypeError(`--app must be TENANT_ID,CLIENT_ID[,SECRET], got '${value}'`);
   }
-  return { tenantId, clientId, clientSecret: clientSecret === '' ? undefined : clientSecret };
+  const secret = clientSecret === '' ? undefined : clientSecret;
+  return { tenantId, clientId, clientSecret: secret, publicClient: secret === undefined };
+}
+
+function parseUser(value: string): SandboxUser {
+  const [tenantId, username, password, kind, ...extra] = value.split(',');
+  if (tenantId === undefined || username === undefined || password === undefined || extra.length > 0) {
+    throw new TypeError(`--user must be TENANT_ID,UPN,PASSWORD[,KIND], got '${value}'`);
+  }
+  return { tenantId, username, password, kind: kind as SandboxUserKind | undefined };
 }
 
 main().catch((error: unknown) => {

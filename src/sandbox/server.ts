@@ -1,148 +1,143 @@
-// The HTTPS server: routes Entra's paths to the endpoint modules and owns the
-// lifecycle (keys and certificates at start, connections at close).
-import { randomUUID } from 'node:crypto';
+// The HTTPS server: owns the lifecycle (keys and certificates at start,
+// connections at close), the sandbox's state, and the test-facing API.
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuthorizationCodeStore } from './authorization-codes.js';
 import { createTlsMaterial } from './certificates.js';
-import { Directory, GENERAL_AUDIENCES } from './directory.js';
-import { instanceDiscovery, openIdConfiguration } from './discovery.js';
-import { entraErrors, renderEntraError } from './entra-errors.js';
-import type { EntraError } from './entra-errors.js';
+import { DeviceCodeStore } from './device-codes.js';
+import { Directory, requireTenantId } from './directory.js';
 import { FailureQueue } from './failures.js';
-import { BodyTooLargeError, readBody, sendJson } from './http-io.js';
+import { sendJson } from './http-io.js';
 import { TokenSigner } from './jwt.js';
+import { RefreshTokenStore } from './refresh-tokens.js';
+import { route } from './routes.js';
+import type { SandboxContext } from './routes.js';
 import { TokenRequestStats } from './stats.js';
-import { handleTokenRequest, verifyAppToken } from './token-endpoint.js';
-import type { TokenEndpointContext } from './token-endpoint.js';
-import type { AccessTokenClaims, InjectedFailure, Sandbox, SandboxApplication, SandboxOptions } from './types.js';
+import { verifyAccessToken, verifyIdToken } from './token-verification.js';
+import type {
+  AccessTokenClaims,
+  IdTokenClaims,
+  InjectedFailure,
+  RegisteredSandboxUser,
+  Sandbox,
+  SandboxApplication,
+  SandboxHooks,
+  SandboxOptions,
+  SandboxUser,
+} from './types.js';
+import { UserDirectory } from './users.js';
 
 const DEFAULT_LIFETIME_SECONDS = 3600;
+const DEFAULT_DEVICE_CODE_INTERVAL_SECONDS = 5;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const lifetime = options.accessTokenLifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
+  const interval = options.deviceCodeIntervalSeconds ?? DEFAULT_DEVICE_CODE_INTERVAL_SECONDS;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`"port" must be an integer in 0..65535, got ${String(port)}`);
   }
   if (!Number.isInteger(lifetime) || lifetime < 1) {
     throw new RangeError(`"accessTokenLifetimeSeconds" must be a positive integer, got ${String(lifetime)}`);
   }
+  if (!Number.isInteger(interval) || interval < 1) {
+    throw new RangeError(`"deviceCodeIntervalSeconds" must be a positive integer, got ${String(interval)}`);
+  }
   const clock = options.clock ?? { now: () => Date.now() };
+  const hostnames = options.hostnames ?? [];
 
-  const [tls, signer] = await Promise.all([createTlsMaterial(Date.now(), options.hostnames ?? []), TokenSigner.create()]);
-  const context: TokenEndpointContext = {
-    directory: new Directory(),
-    signer,
-    stats: new TokenRequestStats(),
-    failures: new FailureQueue(),
-    clock,
-    accessTokenLifetimeSeconds: lifetime,
-  };
-
-  // The URL is only known once listening; requests cannot arrive before.
-  let url = '';
+  const [tls, signer] = await Promise.all([createTlsMaterial(Date.now(), hostnames), TokenSigner.create()]);
+  // Requests cannot arrive before `listen` resolves, and the context needs the bound port.
+  let context: SandboxContext | undefined = undefined;
   const server = createServer({ key: tls.serverKeyPem, cert: tls.serverCertificatePem }, (request, response) => {
-    route(request, response, url, context).catch((error: unknown) => {
+    if (context === undefined) return void response.destroy();
+    route(request, response, context).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { error: 'server_error', error_description: String(error) });
       else response.destroy();
     });
   });
   const boundPort = await listen(server, port, host);
-  url = `https://localhost:${boundPort}`;
+  const url = `https://localhost:${boundPort}`;
+  let signedInUsername: string | undefined;
+  const hooks: SandboxHooks = {};
+  const directory = new Directory();
+  const users = new UserDirectory();
+  const refreshTokens = new RefreshTokenStore();
+  const deviceCodes = new DeviceCodeStore();
+  const stats = new TokenRequestStats();
+  const failures = new FailureQueue();
+  context = {
+    authorityUrl: url,
+    hosts: ['localhost', '127.0.0.1', ...hostnames].map((name) => `${name}:${boundPort}`),
+    directory,
+    users,
+    signer,
+    stats,
+    failures,
+    clock,
+    accessTokenLifetimeSeconds: lifetime,
+    deviceCodeIntervalSeconds: interval,
+    refreshTokens,
+    codes: new AuthorizationCodeStore(),
+    deviceCodes,
+    hooks,
+    signedInUsername: () => signedInUsername,
+  };
+
+  const requireUser = (username: string): NonNullable<ReturnType<UserDirectory['find']>> => {
+    const user = users.find(username);
+    if (user === undefined) throw new RangeError(`no user '${username}' is registered`);
+    return user;
+  };
 
   return {
     url,
     port: boundPort,
     caCertificatePem: tls.caCertificatePem,
-    stats: context.stats,
+    stats,
+    hooks,
     registerApplication(app: SandboxApplication): void {
-      context.directory.register(app);
+      directory.register(app);
     },
     failNext(failure: InjectedFailure): void {
-      context.failures.push(failure);
+      failures.push(failure);
     },
     verifyAccessToken(token: string): AccessTokenClaims | undefined {
-      return verifyAppToken(signer, clock, token);
+      return verifyAccessToken(signer, clock, token);
+    },
+    verifyIdToken(token: string): IdTokenClaims | undefined {
+      return verifyIdToken(signer, clock, token);
+    },
+    registerUser(user: SandboxUser): RegisteredSandboxUser {
+      const tenantId = requireTenantId(user.tenantId);
+      const registered = users.register(user, directory.tenantId(tenantId) ?? tenantId, clock.now());
+      directory.addTenant(registered.tenantId);
+      return registered;
+    },
+    revokeUserSessions(username: string): void {
+      users.revokeSessions(username, clock.now());
+    },
+    changePassword(username: string, newPassword: string): void {
+      users.changePassword(username, newPassword, clock.now());
+    },
+    expireRefreshTokens(username?: string): number {
+      if (username === undefined) return refreshTokens.expire(() => true);
+      const { objectId } = requireUser(username);
+      return refreshTokens.expire((session) => session.userObjectId === objectId);
+    },
+    signInAs(username: string | undefined): void {
+      signedInUsername = username === undefined ? undefined : requireUser(username).username;
+    },
+    approveDeviceCode(userCode: string, username: string): void {
+      deviceCodes.approve(userCode, requireUser(username), clock.now());
+    },
+    declineDeviceCode(userCode: string): void {
+      deviceCodes.decline(userCode, clock.now());
     },
     close: () => close(server),
   };
-}
-
-async function route(
-  request: IncomingMessage,
-  response: ServerResponse,
-  url: string,
-  context: TokenEndpointContext,
-): Promise<void> {
-  const requestUrl = new URL(request.url ?? '/', url);
-  const segments = requestUrl.pathname.split('/').filter((segment) => segment.length > 0).map(safeDecode);
-  const [tenant = '', ...rest] = segments;
-  const path = rest.join('/');
-  const method = request.method ?? 'GET';
-  const correlationId = clientRequestId(request);
-  const answerError = (error: EntraError, headers: Record<string, string> = {}): void => {
-    const body = renderEntraError(error, { authorityUrl: url, now: context.clock.now(), correlationId });
-    sendJson(response, error.status, body, { 'x-ms-request-id': body.trace_id, ...headers, ...echo(correlationId) });
-  };
-
-  if (path === 'oauth2/v2.0/token') {
-    if (method !== 'POST') return answerError(entraErrors.postOnly(method));
-    let body: string;
-    try {
-      body = await readBody(request);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) return sendJson(response, 413, { error: 'invalid_request', error_description: error.message });
-      throw error;
-    }
-    const params = isFormEncoded(request) ? new URLSearchParams(body) : new URLSearchParams();
-    const outcome = handleTokenRequest(context, { tenant, params, authorization: request.headers.authorization });
-    if (outcome.kind === 'error') {
-      const retryAfter = outcome.retryAfterSeconds;
-      return answerError(outcome.error, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
-    }
-    return sendJson(response, 200, outcome.body, { 'x-ms-request-id': randomUUID(), ...echo(correlationId) });
-  }
-
-  context.stats.recordOther();
-  if (method !== 'GET' && method !== 'HEAD') {
-    return sendJson(response, 405, { error: 'invalid_request', error_description: `${method} is not allowed here` }, { allow: 'GET' });
-  }
-  if (tenant.toLowerCase() === 'common' && path === 'discovery/instance') {
-    return sendJson(response, 200, instanceDiscovery(url, requestUrl.searchParams.get('authorization_endpoint')));
-  }
-  const knownTenant = GENERAL_AUDIENCES.has(tenant.toLowerCase()) || context.directory.hasTenant(tenant);
-  if (path === 'v2.0/.well-known/openid-configuration' || path === 'discovery/v2.0/keys') {
-    // Entra answers discovery for an unknown tenant with this error code.
-    if (!knownTenant) return answerError(entraErrors.tenantNotFound(tenant, 'invalid_tenant'));
-    return sendJson(response, 200, path === 'discovery/v2.0/keys' ? context.signer.jwks : openIdConfiguration(url, tenant));
-  }
-  return sendJson(response, 404, { error: 'not_found', error_description: `no sandbox endpoint at ${requestUrl.pathname}` });
-}
-
-function isFormEncoded(request: IncomingMessage): boolean {
-  const contentType = request.headers['content-type'] ?? '';
-  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-}
-
-/** Echoed only when it looks like an id, so arbitrary header text is never reflected. */
-function clientRequestId(request: IncomingMessage): string | undefined {
-  const value = request.headers['client-request-id'];
-  return typeof value === 'string' && /^[0-9A-Za-z-]{1,64}$/.test(value) ? value : undefined;
-}
-
-function echo(correlationId: string | undefined): Record<string, string> {
-  return correlationId === undefined ? {} : { 'client-request-id': correlationId };
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

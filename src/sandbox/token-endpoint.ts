@@ -1,23 +1,24 @@
 // POST /{tenant}/oauth2/v2.0/token: counts the request, applies an injected
-// failure if one is queued, then runs Entra's checks in Entra's order and
-// issues an app-only access token (client credentials with a secret).
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Directory, RegisteredApplication } from './directory.js';
+// failure if one is queued, runs the checks every grant shares in Entra's
+// order, then hands over to the grant's own module.
+import { namedClientId, readPresentedClient } from './client-authentication.js';
 import { GENERAL_AUDIENCES } from './directory.js';
-import { entraErrors } from './entra-errors.js';
+import { entraErrors, isEntraError } from './entra-errors.js';
 import type { EntraError } from './entra-errors.js';
 import type { FailureQueue } from './failures.js';
-import type { TokenSigner } from './jwt.js';
-import type { TokenRequestStats } from './stats.js';
-import type { AccessTokenClaims, InjectedFailure, SandboxClock } from './types.js';
+import { nonEmpty } from './http-io.js';
+import { AUTHORIZATION_CODE, authorizationCodeGrant } from './grants/authorization-code.js';
+import { CLIENT_CREDENTIALS, clientCredentialsAudienceError, clientCredentialsGrant } from './grants/client-credentials.js';
+import { DEVICE_CODE, DEVICE_CODE_SHORT, deviceCodeGrant } from './grants/device-code.js';
+import type { GrantContext, GrantOutcome, GrantRequest } from './grants/grant-context.js';
+import { PASSWORD, passwordAudienceError, passwordGrant } from './grants/password.js';
+import { REFRESH_TOKEN, refreshTokenGrant } from './grants/refresh-token.js';
+import type { InjectedFailure } from './types.js';
 
-export interface TokenEndpointContext {
-  readonly directory: Directory;
-  readonly signer: TokenSigner;
-  readonly stats: TokenRequestStats;
+export interface TokenEndpointContext extends GrantContext {
   readonly failures: FailureQueue;
-  readonly clock: SandboxClock;
-  readonly accessTokenLifetimeSeconds: number;
+  /** `host:port` names the sandbox answers to (localhost, 127.0.0.1, extra hostnames). */
+  readonly hosts: readonly string[];
 }
 
 export interface TokenRequest {
@@ -27,189 +28,68 @@ export interface TokenRequest {
   readonly params: URLSearchParams;
   /** The raw `Authorization` header, if any (client_secret_basic). */
   readonly authorization: string | undefined;
-}
-
-export interface TokenSuccess {
-  token_type: 'Bearer';
-  expires_in: number;
-  ext_expires_in: number;
-  access_token: string;
-  client_info?: string;
+  /** The `Host` header: the name a client (or its proxy) addressed. */
+  readonly host: string | undefined;
 }
 
 export type TokenOutcome =
-  | { readonly kind: 'success'; readonly body: TokenSuccess }
+  | Extract<GrantOutcome, { kind: 'success' }>
   | { readonly kind: 'error'; readonly error: EntraError; readonly retryAfterSeconds?: number | undefined };
 
-interface ClientCredentials {
-  readonly clientId: string | undefined;
-  readonly secret: string | undefined;
-  readonly assertion: string | undefined;
+interface GrantHandler {
+  /** Audience rules checked before the client is read (Entra's order). */
+  readonly audienceError?: (tenant: string) => EntraError | undefined;
+  readonly handle: (context: GrantContext, request: GrantRequest) => GrantOutcome;
 }
 
-const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const GRANTS: ReadonlyMap<string, GrantHandler> = new Map<string, GrantHandler>([
+  [CLIENT_CREDENTIALS, { audienceError: clientCredentialsAudienceError, handle: clientCredentialsGrant }],
+  [PASSWORD, { audienceError: passwordAudienceError, handle: passwordGrant }],
+  [AUTHORIZATION_CODE, { handle: authorizationCodeGrant }],
+  [REFRESH_TOKEN, { handle: refreshTokenGrant }],
+  [DEVICE_CODE, { handle: deviceCodeGrant }],
+  [DEVICE_CODE_SHORT, { handle: deviceCodeGrant }],
+]);
 
 export function handleTokenRequest(context: TokenEndpointContext, request: TokenRequest): TokenOutcome {
-  const { params } = request;
-  const basic = parseBasicAuthorization(request.authorization);
+  const { params, tenant } = request;
   const grantType = nonEmpty(params.get('grant_type'));
-  const basicClientId = typeof basic === 'object' ? basic.clientId : undefined;
-  context.stats.record(nonEmpty(params.get('client_id')) ?? basicClientId, grantType);
+  context.stats.record(namedClientId(params, request.authorization), grantType);
 
   const injected = context.failures.take();
   if (injected !== undefined) return injectedOutcome(injected);
 
-  const tenant = request.tenant;
-  const generalAudience = GENERAL_AUDIENCES.has(tenant.toLowerCase());
-  if (!generalAudience && !context.directory.hasTenant(tenant)) return fail(entraErrors.tenantNotFound(tenant));
-  if (grantType === undefined) return fail(entraErrors.missingParameter('grant_type'));
-  if (grantType !== 'client_credentials') return fail(entraErrors.unsupportedGrantType(grantType));
-  if (generalAudience) return fail(entraErrors.noTenantInformation());
-
-  if (basic === 'malformed') return fail(entraErrors.conflictingClientAuthentication());
-  const credentials = clientCredentials(params, basic);
-  if (credentials === 'conflict') return fail(entraErrors.conflictingClientAuthentication());
-  if (credentials.clientId === undefined) return fail(entraErrors.missingParameter('client_id'));
-  const scope = nonEmpty(params.get('scope'));
-  if (scope === undefined) return fail(entraErrors.missingParameter('scope'));
-
-  const application = context.directory.findApplication(tenant, credentials.clientId);
-  if (application === undefined) return fail(entraErrors.applicationNotFound(credentials.clientId, tenant));
-  const authenticationError = authenticate(application, credentials, grantType);
-  if (authenticationError !== undefined) return fail(authenticationError);
-
-  const resource = resourceOf(scope);
-  if (typeof resource !== 'string') return fail(resource);
-
-  return { kind: 'success', body: issueAppToken(context, application, resource, params.get('client_info') === '1') };
-}
-
-/** Verifies a token this sandbox issued: signature, then expiry against the sandbox clock. */
-export function verifyAppToken(signer: TokenSigner, clock: SandboxClock, token: string): AccessTokenClaims | undefined {
-  const payload = signer.verify(token);
-  if (payload === undefined) return undefined;
-  const { exp, nbf, ver, idtyp } = payload;
-  if (typeof exp !== 'number' || typeof nbf !== 'number' || ver !== '1.0' || idtyp !== 'app') return undefined;
-  const nowSeconds = clock.now() / 1000;
-  if (nowSeconds >= exp || nowSeconds < nbf) return undefined;
-  return payload as unknown as AccessTokenClaims;
-}
-
-function issueAppToken(
-  context: TokenEndpointContext,
-  application: RegisteredApplication,
-  resource: string,
-  withClientInfo: boolean,
-): TokenSuccess {
-  const issuedAt = Math.floor(context.clock.now() / 1000);
-  const lifetime = context.accessTokenLifetimeSeconds;
-  const issuer = `https://sts.windows.net/${application.tenantId}/`;
-  const claims: AccessTokenClaims = {
-    aud: resource,
-    iss: issuer,
-    iat: issuedAt,
-    nbf: issuedAt,
-    exp: issuedAt + lifetime,
-    appid: application.clientId,
-    azp: application.clientId,
-    appidacr: '1',
-    idp: issuer,
-    idtyp: 'app',
-    tid: application.tenantId,
-    oid: application.objectId,
-    sub: application.objectId,
-    roles: [],
-    ver: '1.0',
-    // Entra's uti is 16 random bytes; with jti it makes every token unique,
-    // even two issued in the same second to the same app.
-    uti: randomBytes(16).toString('base64url'),
-    jti: randomUUID(),
-  };
-  const body: TokenSuccess = {
-    token_type: 'Bearer',
-    expires_in: lifetime,
-    ext_expires_in: lifetime,
-    access_token: context.signer.sign(claims),
-  };
-  if (withClientInfo) {
-    body.client_info = Buffer.from(JSON.stringify({ uid: application.objectId, utid: application.tenantId })).toString(
-      'base64url',
-    );
+  if (!GENERAL_AUDIENCES.has(tenant.toLowerCase()) && !context.directory.hasTenant(tenant)) {
+    return fail(entraErrors.tenantNotFound(tenant));
   }
-  return body;
+  if (grantType === undefined) return fail(entraErrors.missingParameter('grant_type'));
+  const grant = GRANTS.get(grantType);
+  if (grant === undefined) return fail(entraErrors.unsupportedGrantType(grantType));
+  const audienceError = grant.audienceError?.(tenant);
+  if (audienceError !== undefined) return fail(audienceError);
+
+  const presented = readPresentedClient(params, request.authorization);
+  if (isEntraError(presented)) return fail(presented);
+  const { clientId } = presented;
+  if (clientId === undefined) return fail(entraErrors.missingParameter('client_id'));
+  return grant.handle(context, {
+    grantType,
+    tenant,
+    params,
+    presented: { ...presented, clientId },
+    assertionAudiences: assertionAudiences(context, request),
+  });
 }
 
 /**
- * Client-credentials scopes must be `<resource>/.default`; several values are
- * accepted only when they name the same resource, since a token has one `aud`.
+ * A client assertion's `aud` is the token endpoint URL it posted to: under the
+ * name it addressed (Host) or any other name the sandbox answers to, with the
+ * tenant segment as sent or as registered.
  */
-function resourceOf(scope: string): string | EntraError {
-  const values = scope.split(/\s+/).filter((value) => value.length > 0);
-  const resources = new Set<string>();
-  for (const value of values) {
-    if (!value.endsWith('/.default')) return entraErrors.scopeNotDefault(value);
-    const resource = value.slice(0, -'/.default'.length);
-    if (resource.length === 0) return entraErrors.scopeInvalid(value);
-    resources.add(resource);
-  }
-  const [only, ...others] = resources;
-  if (only === undefined || others.length > 0) return entraErrors.scopeInvalid(values.join(' '));
-  return only;
-}
-
-function authenticate(
-  application: RegisteredApplication,
-  credentials: ClientCredentials,
-  grantType: string,
-): EntraError | undefined {
-  if (credentials.secret !== undefined) {
-    return secretMatches(application.clientSecret, credentials.secret)
-      ? undefined
-      : entraErrors.invalidClientSecret(application.clientId);
-  }
-  // Certificate registration comes later: until then no assertion can verify.
-  if (credentials.assertion !== undefined) return entraErrors.assertionKeyNotFound(application.clientId);
-  return entraErrors.missingClientCredential(grantType);
-}
-
-/** Constant-time over equal-length digests, so timing reveals nothing of the secret. */
-function secretMatches(expected: string | undefined, given: string): boolean {
-  if (expected === undefined) return false;
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
-function clientCredentials(
-  params: URLSearchParams,
-  basic: { clientId: string; secret: string } | undefined,
-): ClientCredentials | 'conflict' {
-  const bodyClientId = nonEmpty(params.get('client_id'));
-  const bodySecret = nonEmpty(params.get('client_secret'));
-  const assertion =
-    params.get('client_assertion_type') === CLIENT_ASSERTION_TYPE ? nonEmpty(params.get('client_assertion')) : undefined;
-  if (basic === undefined) return { clientId: bodyClientId, secret: bodySecret, assertion };
-  if (bodySecret !== undefined || assertion !== undefined) return 'conflict';
-  if (bodyClientId !== undefined && bodyClientId.toLowerCase() !== basic.clientId.toLowerCase()) return 'conflict';
-  return { clientId: basic.clientId, secret: basic.secret, assertion: undefined };
-}
-
-/** RFC 6749 2.3.1: Basic credentials are form-encoded before base64. */
-function parseBasicAuthorization(header: string | undefined): { clientId: string; secret: string } | 'malformed' | undefined {
-  if (header === undefined) return undefined;
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (match?.[1] === undefined) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return 'malformed';
-  try {
-    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
-    return 'malformed';
-  }
-}
-
-function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
+function assertionAudiences(context: TokenEndpointContext, request: TokenRequest): string[] {
+  const hosts = new Set([...(request.host === undefined ? [] : [request.host]), ...context.hosts]);
+  const tenants = new Set([request.tenant, context.directory.tenantId(request.tenant) ?? request.tenant]);
+  return [...hosts].flatMap((host) => [...tenants].map((tenant) => `https://${host}/${tenant}/oauth2/v2.0/token`));
 }
 
 function injectedOutcome(failure: InjectedFailure): TokenOutcome {
@@ -227,8 +107,4 @@ function injectedOutcome(failure: InjectedFailure): TokenOutcome {
 
 function fail(error: EntraError): TokenOutcome {
   return { kind: 'error', error };
-}
-
-function nonEmpty(value: string | null): string | undefined {
-  return value === null || value.length === 0 ? undefined : value;
 }

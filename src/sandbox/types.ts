@@ -21,6 +21,11 @@ export interface SandboxOptions {
   accessTokenLifetimeSeconds?: number;
   /** Drives token timestamps and expiry checks; default `Date.now`. */
   clock?: SandboxClock;
+  /**
+   * `interval` of device code answers, the seconds a client waits between
+   * polls (msal-node sleeps exactly this long); default 5 as Entra, tests use 1.
+   */
+  deviceCodeIntervalSeconds?: number;
 }
 
 /** An app registration, as an Entra tenant would hold it. */
@@ -30,6 +35,67 @@ export interface SandboxApplication {
   clientId: string;
   /** Confidential client secret (what `client_secret` must match). */
   clientSecret?: string;
+  /**
+   * Redirect URIs of the authorization code flow; a request must name one
+   * exactly (public clients: any port on an http loopback one, as on Entra).
+   */
+  redirectUris?: string[];
+  /**
+   * "Allow public client flows": user grants must then carry no client
+   * credential (AADSTS700025) and authorization requests need PKCE.
+   * Otherwise user grants must authenticate the client (AADSTS7000218).
+   */
+  publicClient?: boolean;
+  /** PEM certificates whose keys may sign client assertions (certificate credentials). */
+  certificates?: string[];
+}
+
+/**
+ * How the directory treats a user's password: `managed` checks it, a
+ * `federated` user's password lives at another IdP (ROPC fails with
+ * AADSTS50126 as on Entra), an `mfa` user needs a second factor (ROPC fails
+ * with AADSTS50076; interactive grants succeed).
+ */
+export type SandboxUserKind = 'managed' | 'federated' | 'mfa';
+
+export interface SandboxUser {
+  tenantId: string;
+  /** The UPN, e.g. `adele@contoso.example`; matched case-insensitively. */
+  username: string;
+  password: string;
+  /** Default 'managed'. */
+  kind?: SandboxUserKind;
+  /** The `name` claim; default the UPN's local part. */
+  displayName?: string;
+}
+
+/** A user as the directory holds it; `objectId` is stable across re-registration and password changes. */
+export interface RegisteredSandboxUser {
+  readonly tenantId: string;
+  readonly username: string;
+  readonly objectId: string;
+  readonly kind: SandboxUserKind;
+  readonly displayName: string;
+}
+
+/** What `hooks.beforeTokenResponse` learns about a successful token answer. */
+export interface TokenResponseInfo {
+  readonly grantType: string;
+  readonly clientId: string;
+  /** The user the tokens are for (user grants only). */
+  readonly username?: string;
+  /** True when the answer carries a refresh token (already recorded; the one redeemed is already invalid). */
+  readonly refreshTokenIssued?: boolean;
+}
+
+export interface SandboxHooks {
+  /**
+   * Awaited after tokens are minted and recorded, before the HTTP answer is
+   * written: a test can kill the client exactly between "the server rotated
+   * the refresh token" and "the client received it". If it throws, the
+   * connection is destroyed without an answer (a lost response).
+   */
+  beforeTokenResponse?: ((info: TokenResponseInfo) => Promise<void> | void) | undefined;
 }
 
 /** What `failNext` makes the token endpoint answer instead of processing a request. */
@@ -51,11 +117,23 @@ export interface InjectedFailure {
 /** Counters of POSTs to any token endpoint, failed ones included. */
 export interface SandboxStats {
   readonly total: number;
-  /** GET requests outside the token endpoint (discovery, keys, unknown paths). */
+  /**
+   * Requests outside the token, authorize and devicecode endpoints
+   * (discovery, keys, unknown paths): a client given metadata should make none.
+   */
   readonly otherRequests: number;
+  /** GETs of an authorize endpoint (a browser's, not a client's). */
+  readonly authorizationRequests: number;
+  /** POSTs to a devicecode endpoint. */
+  readonly deviceCodeRequests: number;
   /** Requests that named this client (body `client_id` or HTTP Basic user). */
   forClient(clientId: string): number;
   forGrantType(grantType: string): number;
+  /**
+   * Token requests that concerned this user (UPN, case-insensitive): ROPC
+   * naming them, or a code, refresh token or device code of theirs.
+   */
+  forUser(username: string): number;
   /** Plain-data copy, handy for `deepEqual` in tests and for logs. */
   snapshot(): SandboxStatsSnapshot;
   reset(): void;
@@ -68,7 +146,13 @@ export interface SandboxStatsSnapshot {
   byGrantType: Record<string, number>;
 }
 
-/** Claims of an app-only access token, shaped like Entra's v1.0 app tokens. */
+/**
+ * Claims of an access token this sandbox issued, shaped like Entra's v1.0
+ * tokens (what Graph and Exchange Online receive). App-only tokens
+ * (`idtyp: 'app'`) carry `roles` and `idp`; user tokens (`idtyp: 'user'`)
+ * carry the user fields and `scp`. See AppAccessTokenClaims and
+ * UserAccessTokenClaims for the precise shapes.
+ */
 export interface AccessTokenClaims {
   aud: string;
   iss: string;
@@ -77,17 +161,63 @@ export interface AccessTokenClaims {
   exp: number;
   appid: string;
   azp: string;
-  /** '1': the client authenticated with a secret. */
+  /** How the client authenticated: '0' public (none), '1' secret, '2' certificate. */
   appidacr: string;
-  idp: string;
-  idtyp: 'app';
+  idtyp: 'app' | 'user';
   tid: string;
   oid: string;
   sub: string;
-  roles: string[];
   ver: '1.0';
   uti: string;
   jti: string;
+  idp?: string;
+  roles?: string[];
+  /** Delegated scopes, space-separated, without the resource prefix (`IMAP.AccessAsUser.All`). */
+  scp?: string;
+  upn?: string;
+  unique_name?: string;
+  preferred_username?: string;
+  name?: string;
+  /** Authentication methods: ['pwd'], or ['pwd', 'mfa']. */
+  amr?: string[];
+  acr?: string;
+  sid?: string;
+}
+
+export interface AppAccessTokenClaims extends AccessTokenClaims {
+  idtyp: 'app';
+  idp: string;
+  roles: string[];
+}
+
+export interface UserAccessTokenClaims extends AccessTokenClaims {
+  idtyp: 'user';
+  scp: string;
+  upn: string;
+  unique_name: string;
+  preferred_username: string;
+  name: string;
+  amr: string[];
+  acr: string;
+  sid: string;
+}
+
+/** Claims of an id_token (Entra v2.0 shape), issued when `openid` was granted. */
+export interface IdTokenClaims {
+  aud: string;
+  iss: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  name: string;
+  /** Present when the authorization request carried one. */
+  nonce?: string;
+  oid: string;
+  preferred_username: string;
+  sub: string;
+  tid: string;
+  uti: string;
+  ver: '2.0';
 }
 
 export interface Sandbox {
@@ -101,7 +231,31 @@ export interface Sandbox {
   readonly stats: SandboxStats;
   /** Queues a failure for the next token request(s); queued failures apply in order. */
   failNext(failure: InjectedFailure): void;
-  /** Claims of a token this sandbox issued, if its signature holds and it has not expired; else undefined. */
+  /** Claims of an access token this sandbox issued (app or user), if its signature holds and it has not expired; else undefined. */
   verifyAccessToken(token: string): AccessTokenClaims | undefined;
+  /** Claims of an id_token this sandbox issued, if its signature holds and it has not expired; else undefined. */
+  verifyIdToken(token: string): IdTokenClaims | undefined;
+  /**
+   * Adds a user to a registered tenant. Registering the UPN again updates it
+   * and keeps its object id; a different password revokes its sessions.
+   */
+  registerUser(user: SandboxUser): RegisteredSandboxUser;
+  /** Refresh tokens issued to the user so far fail with AADSTS50173 ("Revoke sessions" in Entra). */
+  revokeUserSessions(username: string): void;
+  /** Sets a new password and revokes the user's sessions, as a reset does on Entra. */
+  changePassword(username: string, newPassword: string): void;
+  /**
+   * Makes the live refresh tokens of one user (or of everyone) fail with
+   * AADSTS700082, as 90 days of inactivity would. Returns how many expired.
+   */
+  expireRefreshTokens(username?: string): number;
+  /** The user the authorize endpoint signs in when the request has no login_hint; undefined clears it. */
+  signInAs(username: string | undefined): void;
+  /** The user enters `userCode` at the verification page and signs in: the next poll gets tokens. */
+  approveDeviceCode(userCode: string, username: string): void;
+  /** The user declines: the next poll gets authorization_declined. */
+  declineDeviceCode(userCode: string): void;
+  /** Test seams; assign the functions you need. */
+  readonly hooks: SandboxHooks;
   close(): Promise<void>;
 }

@@ -360,8 +360,9 @@ void test('client credentials against common is AADSTS50059: an app token needs 
 });
 
 void test('an unsupported grant type is 400 unsupported_grant_type AADSTS70003', async () => {
-  const body = await entraError(await postToken(clientCredentials({ grant_type: 'password' })), 400, 'unsupported_grant_type', 70003);
-  assert.equal(firstLine(body), "AADSTS70003: The app requested an unsupported grant type 'password'.");
+  const grantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const body = await entraError(await postToken(clientCredentials({ grant_type: grantType })), 400, 'unsupported_grant_type', 70003);
+  assert.equal(firstLine(body), `AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
 });
 
 void test('each missing parameter is 400 invalid_request AADSTS900144 naming it', async () => {

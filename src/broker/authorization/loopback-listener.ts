@@ -43,7 +43,7 @@ export class LoopbackRedirectListener {
       const server = createServer((request, response) => {
         const url = new URL(request.url ?? '/', `http://${expected.host}`);
         if (request.method !== 'GET' || url.pathname !== expected.pathname) {
-          response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not the redirect URI of this authorization.\n');
+          response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not the redirect URI of this authorization.\n');
           return;
         }
         onRedirect(url).then(
@@ -52,7 +52,7 @@ export class LoopbackRedirectListener {
         );
         const answer = (outcome: RedirectOutcome): void => {
           response
-            .writeHead(outcome.ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+            .writeHead(outcome.ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' })
             .end(page(outcome), () => {
               // After a failure (denied consent, a stray request) keep waiting for the real redirect until expiry.
               if (outcome.ok) listener?.close();
@@ -74,8 +74,10 @@ export class LoopbackRedirectListener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Stops accepting; idle keep-alive sockets close now, a request being
+    // answered (the redirect that completes the flow) finishes first.
     this.#server.close();
-    this.#server.closeAllConnections();
+    this.#server.closeIdleConnections();
   }
 }
 

@@ -34,7 +34,6 @@ export function microsoftAuthorizationCodeGrant(mailbox: MailboxConfig, dependen
           codeChallenge: pkceChallenge(pending.codeVerifier),
           codeChallengeMethod: 'S256',
           loginHint: mailbox.username,
-          prompt: 'select_account',
           responseMode: 'query',
         });
       } catch (error) {

@@ -67,6 +67,9 @@ const OAUTH_REMEDIES: Readonly<Record<string, Remedy>> = {
   interaction_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
   access_denied: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
   unsupported_grant_type: { code: 'invalid_client', permanent: true, remediation: (c) => `${c.authorizationServer} does not support grant type ${c.grantType}.` },
+  authorization_declined: { code: 'needs_authorization', permanent: true, remediation: (c) => `The user declined the sign-in. ${reauthorize(c)}` },
+  expired_token: { code: 'needs_authorization', permanent: true, remediation: (c) => `The device code expired before the sign-in finished. ${reauthorize(c)}` },
+  redirect_uri_mismatch: { code: 'invalid_client', permanent: true, remediation: (c) => `The redirect URI is not registered for the client: register mailboxes.${c.mailbox}.redirectUri exactly as configured.` },
   temporarily_unavailable: { code: 'authorization_server_error', permanent: false, remediation: () => 'The broker retries.' },
 };
 

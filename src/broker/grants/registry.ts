@@ -8,7 +8,7 @@ import type { Grant, GrantDependencies } from './grant.js';
 import { microsoftClientCredentialsGrant } from './client-credentials.js';
 import { microsoftAuthorizationCodeGrant } from './microsoft-authorization-code.js';
 import { microsoftDeviceCodeGrant } from './microsoft-device-code.js';
-import { notYetSupported } from './not-yet-supported.js';
+import { createOidcGrant } from './oidc/index.js';
 import { ropcGrant } from './ropc.js';
 import { ropcDeprecatedGrant } from './ropc-deprecated.js';
 
@@ -19,7 +19,7 @@ export function createGrant(mailbox: MailboxConfig, dependencies: GrantDependenc
       return createMicrosoftGrant(mailbox, dependencies);
     case 'google':
     case 'generic':
-      return notYetSupported(mailbox, `grant type ${mailbox.grantType} on a ${serverType}-type authorization server`);
+      return createOidcGrant(mailbox, dependencies);
     default: {
       const unknown: never = serverType;
       throw new Error(`unknown authorization server type ${String(unknown)}`);

@@ -1,7 +1,7 @@
 // Maps what msal-node throws to BrokerErrors: server answers through the
 // shared OAuth classifier (on `error` and the AADSTS number), transport
 // failures to the BrokerError our network client attached.
-import { AuthError, ServerError } from '@azure/msal-node';
+import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { BrokerError } from '../../../errors/index.js';
 import { classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
@@ -11,16 +11,25 @@ export function fromMsalError(error: unknown, context: OAuthFailureContext): Bro
   if (error instanceof BrokerError) return error;
   const transportFailure = transportFailureOf(error);
   if (transportFailure !== undefined) return withContext(transportFailure, context);
-  if (error instanceof ServerError) {
+  // Both carry the server's answer: msal raises InteractionRequiredAuthError
+  // instead of ServerError for invalid_grant / interaction_required (MFA,
+  // consent, revoked grants), which are exactly the cases ops must see.
+  if (error instanceof ServerError || error instanceof InteractionRequiredAuthError) {
+    const errorNo = (error as { errorNo?: string | number }).errorNo;
     return classifyOAuthError(
       {
         error: error.errorCode,
         errorDescription: error.errorMessage,
-        aadsts: error.errorNo === undefined || error.errorNo === '' ? undefined : String(error.errorNo),
-        httpStatus: error.status,
+        aadsts: errorNo === undefined || errorNo === '' ? undefined : String(errorNo),
+        httpStatus: error instanceof ServerError ? error.status : undefined,
       },
       context,
     );
+  }
+  // The device-code poll loop reports any answer but authorization_pending as
+  // post_request_failed with only the OAuth `error` as its message.
+  if (error instanceof AuthError && error.errorCode === 'post_request_failed' && /^[a-z_]+$/.test(error.errorMessage.trim())) {
+    return classifyOAuthError({ error: error.errorMessage.trim() }, context);
   }
   const detail = error instanceof AuthError ? `${error.errorCode}: ${error.errorMessage}` : String(error);
   return new BrokerError(`mailbox ${context.mailbox}: msal-node failed to obtain a token from ${context.authorizationServer}: ${detail}`, {

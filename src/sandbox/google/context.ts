@@ -1,0 +1,22 @@
+// What every endpoint of the Google sandbox reads and writes.
+import type { Directory } from './directory.js';
+import type { Issued } from './issued.js';
+import type { TokenStats } from './stats.js';
+import type { GoogleSandboxClock } from './types.js';
+
+export interface GoogleContext {
+  readonly directory: Directory;
+  readonly issued: Issued;
+  readonly stats: TokenStats;
+  readonly clock: GoogleSandboxClock;
+  readonly accessTokenLifetimeSeconds: number;
+  readonly deviceCodeIntervalSeconds: number;
+  /** 'https://localhost:PORT'; known once listening. */
+  readonly url: () => string;
+}
+
+/** The answer of a JSON endpoint. */
+export interface JsonAnswer {
+  readonly status: number;
+  readonly body: object;
+}

@@ -1,0 +1,92 @@
+// The Google sandbox's public vocabulary. Like the Entra sandbox it stands
+// apart from the broker and defines its own types, clock included.
+
+export interface GoogleSandboxClock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export interface GoogleSandboxOptions {
+  /** Bind address; default '127.0.0.1'. */
+  host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** `expires_in` of access tokens; default 3599, as Google sends. */
+  accessTokenLifetimeSeconds?: number;
+  /** `interval` of device codes in seconds; default 5, as Google sends. Tests set 1. */
+  deviceCodeIntervalSeconds?: number;
+  /** Drives token expiry, code lifetimes and assertion time checks; default `Date.now`. */
+  clock?: GoogleSandboxClock;
+  /** Called after each token request was answered, e.g. to approve a device code once the client polls. */
+  onTokenRequest?: (event: TokenRequestEvent) => void;
+}
+
+export interface TokenRequestEvent {
+  readonly grantType: string | undefined;
+  readonly clientId: string | undefined;
+  /** The OAuth `error` answered, or undefined when a token was issued. */
+  readonly error: string | undefined;
+}
+
+/** An OAuth client as the Google Cloud console holds it. */
+export interface GoogleClientRegistration {
+  clientId: string;
+  /** Omit for a public client (no secret accepted or required). */
+  clientSecret?: string;
+  /** Exact-match list, as Google compares them. */
+  redirectUris: readonly string[];
+}
+
+/** A service account key with domain-wide delegation. */
+export interface GoogleServiceAccountRegistration {
+  /** The service account's e-mail address: the assertion's `iss`. */
+  clientId: string;
+  /** One of these: the key's public half, or the certificate Google publishes for it. */
+  publicKeyPem?: string;
+  certificatePem?: string;
+  /** Scopes delegated in the Admin console; default: any scope. */
+  delegatedScopes?: readonly string[];
+}
+
+/** What the sandbox knows about an access token it issued. */
+export interface GoogleAccessTokenInfo {
+  /** The user's e-mail (user grants, impersonation) or the service account's. */
+  readonly sub: string;
+  /** The OAuth client or service account that obtained it. */
+  readonly azp: string;
+  readonly scope: string;
+  readonly grantType: string;
+  /** Seconds since the epoch. */
+  readonly iat: number;
+  readonly exp: number;
+}
+
+export interface GoogleSandboxStats {
+  /** POSTs to /token, failed ones included. */
+  readonly total: number;
+  forGrantType(grantType: string): number;
+  forClient(clientId: string): number;
+  snapshot(): { total: number; byGrantType: Record<string, number>; byClientId: Record<string, number> };
+  reset(): void;
+}
+
+export interface GoogleSandbox {
+  /** 'https://localhost:PORT', no trailing slash. */
+  readonly url: string;
+  /** The endpoints a broker config's google-type server sets. */
+  readonly endpoints: { readonly authorizationEndpoint: string; readonly tokenEndpoint: string; readonly deviceAuthorizationEndpoint: string };
+  /** PEM of the CA that signed the server certificate (a broker config's caFile). */
+  readonly caCertificatePem: string;
+  registerClient(client: GoogleClientRegistration): void;
+  registerServiceAccount(account: GoogleServiceAccountRegistration): void;
+  /** A Google account that may sign in (auto-consent) and be impersonated. */
+  registerUser(email: string): void;
+  /** The user signs in on another device and enters the code; false when no such pending code. */
+  approveDeviceCode(userCode: string, email: string): boolean;
+  /** Revokes the refresh tokens of one user, or of everyone. */
+  revokeRefreshTokens(email?: string): void;
+  readonly stats: GoogleSandboxStats;
+  /** What a token this sandbox issued stands for, if it is one and has not expired. */
+  verifyAccessToken(token: string): GoogleAccessTokenInfo | undefined;
+  close(): Promise<void>;
+}

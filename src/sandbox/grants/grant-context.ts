@@ -1,0 +1,88 @@
+// What every grant handler gets and returns: the sandbox's state, the parsed
+// request, and an outcome the token endpoint turns into Entra's answer.
+import type { AppTokenSuccess } from '../app-tokens.js';
+import type { AuthorizationCodeStore } from '../authorization-codes.js';
+import { authenticateClient } from '../client-authentication.js';
+import type { ClientAuthenticationMethod, PresentedClient } from '../client-authentication.js';
+import type { DeviceCodeStore } from '../device-codes.js';
+import type { Directory, RegisteredApplication } from '../directory.js';
+import { GENERAL_AUDIENCES } from '../directory.js';
+import { entraErrors } from '../entra-errors.js';
+import type { EntraError } from '../entra-errors.js';
+import { nonEmpty } from '../http-io.js';
+import type { TokenRequestStats } from '../stats.js';
+import type { TokenResponseInfo } from '../types.js';
+import type { UserTokenMinting, UserTokenSuccess } from '../user-tokens.js';
+import type { UserDirectory } from '../users.js';
+
+export interface GrantContext extends UserTokenMinting {
+  readonly directory: Directory;
+  readonly users: UserDirectory;
+  readonly stats: TokenRequestStats;
+  readonly codes: AuthorizationCodeStore;
+  readonly deviceCodes: DeviceCodeStore;
+}
+
+export interface GrantRequest {
+  /** As the client sent it (grants may have aliases). */
+  readonly grantType: string;
+  /** The `{tenant}` path segment, decoded. */
+  readonly tenant: string;
+  readonly params: URLSearchParams;
+  /** The client's id and credential, already checked for conflicts. */
+  readonly presented: PresentedClient & { readonly clientId: string };
+  /** Token endpoint URLs this request may have been addressed to: what a client assertion's `aud` must be. */
+  readonly assertionAudiences: readonly string[];
+}
+
+export type GrantOutcome =
+  | { readonly kind: 'success'; readonly body: AppTokenSuccess | UserTokenSuccess; readonly info: TokenResponseInfo }
+  | { readonly kind: 'error'; readonly error: EntraError };
+
+export function fail(error: EntraError): GrantOutcome {
+  return { kind: 'error', error };
+}
+
+export function isGeneralAudience(tenant: string): boolean {
+  return GENERAL_AUDIENCES.has(tenant.toLowerCase());
+}
+
+/**
+ * The registration the request's client id names. On `organizations` and
+ * `common` it is the one in the tenant the grant is bound to (the user's),
+ * else the first found.
+ */
+export function applicationFor(
+  context: GrantContext,
+  request: GrantRequest,
+  boundTenantId?: string,
+): RegisteredApplication | EntraError {
+  const { tenant, presented } = request;
+  const lookIn = isGeneralAudience(tenant) ? boundTenantId : tenant;
+  const application =
+    lookIn === undefined
+      ? context.directory.findApplicationAnywhere(presented.clientId)
+      : context.directory.findApplication(lookIn, presented.clientId);
+  return application ?? entraErrors.applicationNotFound(presented.clientId, lookIn ?? tenant);
+}
+
+export function authenticate(
+  context: GrantContext,
+  request: GrantRequest,
+  application: RegisteredApplication,
+  grantType: string,
+): ClientAuthenticationMethod | EntraError {
+  return authenticateClient(application, request.presented, grantType, {
+    audiences: request.assertionAudiences,
+    now: context.clock.now(),
+  });
+}
+
+/** A tenant-specific endpoint only redeems what was issued in that tenant. */
+export function tenantMatches(context: GrantContext, tenant: string, boundTenantId: string): boolean {
+  return isGeneralAudience(tenant) || context.directory.tenantId(tenant)?.toLowerCase() === boundTenantId.toLowerCase();
+}
+
+export function param(params: URLSearchParams, name: string): string | undefined {
+  return nonEmpty(params.get(name));
+}
