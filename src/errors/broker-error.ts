@@ -21,6 +21,10 @@ export type BrokerErrorCode =
   | 'proxy_unreachable'
   | 'tls_untrusted'
   | 'timeout'
+  // the token store
+  | 'store_unavailable'
+  | 'store_key_invalid'
+  | 'store_record_invalid'
   // the broker itself
   | 'not_implemented'
   | 'internal';

@@ -19,6 +19,9 @@ const STATUS_BY_CODE: Readonly<Record<BrokerErrorCode, GrpcStatus>> = {
   proxy_unreachable: GrpcStatus.UNAVAILABLE,
   tls_untrusted: GrpcStatus.UNAVAILABLE,
   timeout: GrpcStatus.UNAVAILABLE,
+  store_unavailable: GrpcStatus.UNAVAILABLE,
+  store_key_invalid: GrpcStatus.FAILED_PRECONDITION,
+  store_record_invalid: GrpcStatus.FAILED_PRECONDITION,
   not_implemented: GrpcStatus.UNIMPLEMENTED,
   internal: GrpcStatus.INTERNAL,
 };
