@@ -13,6 +13,9 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { startGoogleSandbox } from '../../src/sandbox/google/index.js';
+import type { GoogleSandbox } from '../../src/sandbox/google/index.js';
+import { makeCertificate } from '../support/certificates.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 import { squidBinary, startSquid } from '../support/squid.js';
@@ -21,6 +24,10 @@ import type { Squid } from '../support/squid.js';
 // Resolvable inside squid only (its hosts_file): a token fetched for this name
 // cannot have come over a direct connection.
 const PROXY_ONLY_HOST = 'entra.test';
+/** The Google-shaped server's name, also resolvable only inside squid: the openid-client path. */
+const GOOGLE_PROXY_ONLY_HOST = 'google.test';
+const SERVICE_ACCOUNT = 'broker@project.iam.gserviceaccount.com';
+const GMAIL_USER = 'user@example.com';
 const TENANT = randomUUID();
 const CLIENT_ID = randomUUID();
 const SECRET = `s3cret-${randomUUID()}`;
@@ -54,15 +61,39 @@ describe('token-broker serve behind a squid proxy with basic authentication', ()
   let daemon: DaemonProcess;
   let client: TokenBrokerClient;
   let downProxyPort: number;
+  let google: GoogleSandbox;
 
   before(async () => {
     if (needsSquid.skip !== false) return;
     // squid first: in CI without squid, this is where the suite fails, with the install hint.
-    squid = await startSquid({ username: PROXY_USER, password: PROXY_PASSWORD, hostnames: [PROXY_ONLY_HOST] });
+    squid = await startSquid({ username: PROXY_USER, password: PROXY_PASSWORD, hostnames: [PROXY_ONLY_HOST, GOOGLE_PROXY_ONLY_HOST] });
     directory = await mkdtemp(path.join(tmpdir(), 'tb-proxy-'));
     sandbox = await startSandbox({ hostnames: [PROXY_ONLY_HOST] });
     sandbox.registerApplication({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET });
     downProxyPort = await closedPort();
+    google = await startGoogleSandbox({ hostnames: [GOOGLE_PROXY_ONLY_HOST] });
+    const serviceAccountKey = makeCertificate(Date.now() - 60_000, Date.now() + 86_400_000, 'service-account');
+    google.registerUser(GMAIL_USER);
+    google.registerServiceAccount({ clientId: SERVICE_ACCOUNT, certificatePem: serviceAccountKey.certificatePem });
+    await writeFile(path.join(directory, 'google-ca.pem'), google.caCertificatePem);
+    await writeFile(path.join(directory, 'service-account.pem'), serviceAccountKey.certificatePem + serviceAccountKey.keyPem, { mode: 0o600 });
+    const behindProxy = (endpoint: string): string => endpoint.replace('//localhost:', `//${GOOGLE_PROXY_ONLY_HOST}:`);
+    const gmail = (name: string, proxy: string): string => `  ${name}:
+    protocol: imap
+    authorizationServer: google
+    grantType: client-credentials
+    clientId: ${SERVICE_ACCOUNT}
+    authenticationMode: certificate
+    certificate: { file: service-account.pem, thumbprint: "${serviceAccountKey.sha1}" }
+    username: ${GMAIL_USER}
+    proxy: ${proxy}
+`;
+    const googleServer = `  google:
+    tokenEndpoint: ${behindProxy(google.endpoints.tokenEndpoint)}
+    authorizationEndpoint: ${behindProxy(google.endpoints.authorizationEndpoint)}
+    deviceAuthorizationEndpoint: ${behindProxy(google.endpoints.deviceAuthorizationEndpoint)}
+    caFile: google-ca.pem
+`;
     const socketPath = path.join(directory, 'broker.sock');
     await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
     await writeFile(path.join(directory, 'secret'), `${SECRET}\n`, { mode: 0o600 });
@@ -88,7 +119,7 @@ authorizationServers:
     type: microsoft
     authorityHost: https://${PROXY_ONLY_HOST}:${sandbox.port}
     caFile: ca.pem
-proxies:
+${googleServer}proxies:
   corp:
     url: ${squid.url}
     username: ${PROXY_USER}
@@ -102,7 +133,7 @@ proxies:
     username: ${PROXY_USER}
     passwordFile: proxy-password
 mailboxes:
-${mailbox('via-proxy', 'corp')}${mailbox('direct', undefined)}${mailbox('bad-proxy-password', 'corp-bad')}${mailbox('proxy-down', 'corp-down')}`,
+${mailbox('via-proxy', 'corp')}${mailbox('direct', undefined)}${mailbox('bad-proxy-password', 'corp-bad')}${mailbox('proxy-down', 'corp-down')}${gmail('gmail-via-proxy', 'corp')}${gmail('gmail-bad-proxy-password', 'corp-bad')}`,
     );
     daemon = await startDaemonProcess(configFile, `unix://${socketPath}`);
     client = new TokenBrokerClient({ address: `unix://${socketPath}` });
@@ -113,6 +144,7 @@ ${mailbox('via-proxy', 'corp')}${mailbox('direct', undefined)}${mailbox('bad-pro
     await daemon?.stop();
     await squid?.stop();
     await sandbox?.close();
+    await google?.close();
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   });
 
@@ -189,6 +221,27 @@ ${mailbox('via-proxy', 'corp')}${mailbox('direct', undefined)}${mailbox('bad-pro
       assert.match(error.details, /mailbox proxy-down/);
       assert.match(error.details, /proxy corp-down/);
       assert.match(error.details, /ECONNREFUSED/);
+      return true;
+    });
+  });
+
+  test('openid-client requests (Google service account) go through the proxy too', needsSquid, async () => {
+    const token = await client.getToken('gmail-via-proxy');
+    const info = google.verifyAccessToken(token.accessToken);
+    assert.ok(info, 'the token must come from the Google-shaped server');
+    assert.equal(info.sub, GMAIL_USER);
+    const line = await squid.waitForAccessLine(
+      (entry) => entry.includes(`CONNECT ${GOOGLE_PROXY_ONLY_HOST}:${new URL(google.url).port} `) && entry.includes('TCP_TUNNEL/200'),
+    );
+    assert.match(line, new RegExp(` ${PROXY_USER} `));
+  });
+
+  test('a wrong proxy password on the openid-client path is proxy_auth_failed too', needsSquid, async () => {
+    await assert.rejects(client.getToken('gmail-bad-proxy-password'), (error: ServiceError) => {
+      assert.equal(error.code, GrpcStatus.UNAVAILABLE, error.details);
+      assert.equal(error.metadata.get('token-broker-error-code')[0], 'proxy_auth_failed');
+      assert.match(error.details, /mailbox gmail-bad-proxy-password: proxy corp-bad/);
+      assert.ok(!error.details.includes(WRONG_PROXY_PASSWORD));
       return true;
     });
   });

@@ -36,7 +36,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     url: () => url,
   };
 
-  const tls = await createTlsMaterial();
+  const tls = await createTlsMaterial(Date.now(), options.hostnames ?? []);
   const server = createServer({ key: tls.serverKeyPem, cert: tls.serverCertificatePem }, (request, response) => {
     route(request, response, context, options.onTokenRequest).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { error: 'internal_failure', error_description: String(error) });

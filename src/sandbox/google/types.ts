@@ -9,6 +9,8 @@ export interface GoogleSandboxClock {
 export interface GoogleSandboxOptions {
   /** Bind address; default '127.0.0.1'. */
   host?: string;
+  /** Extra DNS names in the server certificate (e.g. a name only a test proxy resolves). */
+  hostnames?: readonly string[];
   /** Default 0: an ephemeral port. */
   port?: number;
   /** `expires_in` of access tokens; default 3599, as Google sends. */

@@ -63,7 +63,8 @@ export function classifyGoogleServiceAccountError(details: OAuthErrorDetails, co
   if (details.error === 'invalid_grant') {
     if (/email|user id/i.test(description)) return remedied(base, 'invalid_client', `Google does not know ${mailbox}.username as a user of the Workspace domain the service account may impersonate: check the address.`);
     if (/signature/i.test(description)) return remedied(base, 'invalid_client', `Google does not accept the signature: ${mailbox}.certificate must hold a current key of the service account named by ${mailbox}.clientId (deleted keys stop working).`);
-    if (/timeframe|iat|exp/i.test(description)) return remedied(base, 'invalid_client', 'Google refused the assertion\'s time window: check that this machine\'s clock is right (NTP).');
+    if (/audience/i.test(description)) return remedied(base, 'invalid_client', 'Google expects another audience in the assertion: the google server\'s tokenEndpoint must be https://oauth2.googleapis.com/token (leave it unset).');
+    if (/timeframe|\biat\b|\bexp\b/i.test(description)) return remedied(base, 'invalid_client', 'Google refused the assertion\'s time window: check that this machine\'s clock is right (NTP).');
     return remedied(base, 'invalid_client', `Google refused the service-account assertion: check ${mailbox}.clientId (the service account's e-mail address), its certificate and username.`);
   }
   if (details.error === 'invalid_client') {
