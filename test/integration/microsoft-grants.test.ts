@@ -16,7 +16,7 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { freePort, signInRedirect } from '../support/browser.js';
-import { makeCertificate } from '../support/certificates.js';
+import { makeCertificate, pfx } from '../support/certificates.js';
 import { startCli, startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 
@@ -54,9 +54,15 @@ describe('Microsoft grants through the daemon', () => {
     loopbackRedirect = `http://localhost:${await freePort()}/callback`;
     cliLoopbackRedirect = `http://127.0.0.1:${await freePort()}/done`;
     const certificate = makeCertificate(Date.now() - 3_600_000, Date.now() + 365 * 86_400_000, 'broker-app');
+    const pfxCertificate = makeCertificate(Date.now() - 3_600_000, Date.now() + 365 * 86_400_000, 'broker-app-pfx');
+    const expiringCertificate = makeCertificate(Date.now() - 3_600_000, Date.now() + 10 * 86_400_000 + 3_600_000, 'broker-app-expiring');
     sandbox.registerApplication({ tenantId: TENANT, clientId: PUBLIC_APP, publicClient: true, redirectUris: [loopbackRedirect, cliLoopbackRedirect] });
     sandbox.registerApplication({ tenantId: TENANT, clientId: WEB_APP, clientSecret: WEB_SECRET, redirectUris: [WEB_REDIRECT] });
-    sandbox.registerApplication({ tenantId: TENANT, clientId: CERT_APP, certificates: [certificate.certificatePem] });
+    sandbox.registerApplication({
+      tenantId: TENANT,
+      clientId: CERT_APP,
+      certificates: [certificate.certificatePem, pfxCertificate.certificatePem, expiringCertificate.certificatePem],
+    });
     sandbox.registerUser({ tenantId: TENANT, username: ALICE, password: ALICE_PASSWORD });
     sandbox.registerUser({ tenantId: TENANT, username: BOB, password: 'bob-pw', kind: 'mfa' });
     sandbox.registerUser({ tenantId: TENANT, username: CAROL, password: 'carol-pw', kind: 'federated' });
@@ -64,6 +70,8 @@ describe('Microsoft grants through the daemon', () => {
     await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
     await writeFile(path.join(directory, 'alice-password'), `${ALICE_PASSWORD}\n`, { mode: 0o600 });
     await writeFile(path.join(directory, 'app.pem'), `${certificate.certificatePem}${certificate.keyPem}`, { mode: 0o600 });
+    await writeFile(path.join(directory, 'app.pfx'), pfx(pfxCertificate, 'pfx-password'), { mode: 0o600 });
+    await writeFile(path.join(directory, 'expiring.pem'), `${expiringCertificate.certificatePem}${expiringCertificate.keyPem}`, { mode: 0o600 });
     address = `unix://${path.join(directory, 'broker.sock')}`;
     const user = (name: string, fields: string): string => `  ${name}:\n${fields.trim().split('\n').map((line) => `    ${line.trim()}`).join('\n')}\n`;
     const configFile = path.join(directory, 'broker.yaml');
@@ -75,6 +83,7 @@ authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
 ${user('graph-ropc', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
+${user('graph-ropc-organizations', `protocol: graph\ngrantType: ropc\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
 ${user('graph-ropc-mfa', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${BOB}\npassword: bob-pw`)}
 ${user('graph-ropc-federated', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${CAROL}\npassword: carol-pw`)}
 ${user('graph-ropc-legacy', `protocol: graph\ngrantType: ropc-deprecated\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
@@ -83,6 +92,8 @@ ${user('imap-loopback', `protocol: imap\ngrantType: authorization-code\ntenantId
 ${user('pop-cli', `protocol: pop3\ngrantType: authorization-code\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nredirectUri: ${cliLoopbackRedirect}\nredirectPlatform: desktop\nusername: ${ALICE}`)}
 ${user('smtp-device', `protocol: smtp\ngrantType: device-code\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}`)}
 ${user('pop-device-declined', `protocol: pop3\ngrantType: device-code\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}`)}
+${user('imap-cert-pfx', `protocol: imap\ngrantType: client-credentials\ntenantId: ${TENANT}\nclientId: ${CERT_APP}\nauthenticationMode: certificate\ncertificate: { file: app.pfx, thumbprint: "${pfxCertificate.sha256}", password: pfx-password }\nusername: shared-box@contoso.example`)}
+${user('imap-cert-expiring', `protocol: imap\ngrantType: client-credentials\ntenantId: ${TENANT}\nclientId: ${CERT_APP}\nauthenticationMode: certificate\ncertificate: { file: expiring.pem, thumbprint: "${expiringCertificate.sha1}" }\nusername: shared-box@contoso.example`)}
 ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${TENANT}\nclientId: ${CERT_APP}\nauthenticationMode: certificate\ncertificate: { file: app.pem, thumbprint: "${certificate.sha1}" }\nusername: shared-box@contoso.example`)}
 `,
     );
@@ -105,6 +116,12 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
     assert.equal(token.protocol, 'GRAPH');
     assert.equal(token.username, ALICE);
     assert.equal((await client.getToken('graph-ropc')).accessToken, token.accessToken, 'served from cache');
+  });
+
+  test('ROPC without a tenant uses the organizations authority', async () => {
+    const token = await client.getToken('graph-ropc-organizations');
+    const claims = sandbox.verifyAccessToken(token.accessToken);
+    assert.equal(claims?.tid, TENANT, 'the user\'s home tenant issued it');
   });
 
   test('ROPC for an MFA user says ROPC cannot work and which grant to use', async () => {
@@ -214,6 +231,17 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
     assert.ok(claims);
     assert.equal(claims.appid, CERT_APP);
     assert.equal(claims.appidacr, '2', 'authenticated with a certificate');
+  });
+
+  test('client credentials with a PFX certificate (password-protected, SHA-256 thumbprint)', async () => {
+    const token = await client.getToken('imap-cert-pfx');
+    assert.equal(sandbox.verifyAccessToken(token.accessToken)?.appidacr, '2');
+  });
+
+  test('a certificate that expires within 30 days warns at every token request', async () => {
+    const token = await client.getToken('imap-cert-expiring');
+    assert.ok(sandbox.verifyAccessToken(token.accessToken));
+    assert.match(daemon.stderr(), /mailbox imap-cert-expiring: the client certificate expires in 10 days; renew it/);
   });
 
   test('authorize (CLI): the URL is printed, the pasted redirect URL completes it', async () => {
