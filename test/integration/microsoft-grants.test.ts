@@ -84,6 +84,7 @@ authorizationServers:
 mailboxes:
 ${user('graph-ropc', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
 ${user('graph-ropc-organizations', `protocol: graph\ngrantType: ropc\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
+${user('graph-ropc-confidential', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${WEB_APP}\nclientSecret: ${WEB_SECRET}\nusername: ${ALICE}\npasswordFile: alice-password`)}
 ${user('graph-ropc-mfa', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${BOB}\npassword: bob-pw`)}
 ${user('graph-ropc-federated', `protocol: graph\ngrantType: ropc\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${CAROL}\npassword: carol-pw`)}
 ${user('graph-ropc-legacy', `protocol: graph\ngrantType: ropc-deprecated\ntenantId: ${TENANT}\nclientId: ${PUBLIC_APP}\nusername: ${ALICE}\npasswordFile: alice-password`)}
@@ -116,6 +117,13 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
     assert.equal(token.protocol, 'GRAPH');
     assert.equal(token.username, ALICE);
     assert.equal((await client.getToken('graph-ropc')).accessToken, token.accessToken, 'served from cache');
+  });
+
+  test('ROPC with a confidential client sends its secret', async () => {
+    const token = await client.getToken('graph-ropc-confidential');
+    const claims = sandbox.verifyAccessToken(token.accessToken);
+    assert.equal(claims?.appid, WEB_APP);
+    assert.equal(claims?.appidacr, '1', 'the client authenticated with its secret');
   });
 
   test('ROPC without a tenant uses the organizations authority', async () => {

@@ -297,6 +297,15 @@ const cases: MatrixCase[] = [
       grant,
       set: { authorizationServer: 'google' },
       expect: [
+        ...(grant === 'client-credentials'
+          ? [
+              [
+                'error',
+                `${M}.authenticationMode`,
+                "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set authenticationMode: certificate, certificate.file to the service account's private key and certificate, clientId to its e-mail address",
+              ] as const,
+            ]
+          : []),
         ...(grant === 'device-code'
           ? [['warning', `${M}.grantType`, 'Google does not allow the Gmail scope (https://mail.google.com/) in the device flow; use grant type authorization-code'] as const]
           : []),

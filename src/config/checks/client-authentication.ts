@@ -65,3 +65,24 @@ export const redirectPlatformRules: MailboxCheck = ({ mailbox, facts, sink }) =>
     );
   }
 };
+
+/**
+ * Google's client authentication differs from Entra's: its application-level
+ * access is a service account (a signed JWT, no client secret), and its user
+ * clients authenticate with their client secret only.
+ */
+export const googleClientAuthentication: MailboxCheck = ({ mailbox, facts, sink }) => {
+  const { grant, mode, server } = facts;
+  if (server?.config.type !== 'google' || grant === undefined || mode === undefined) return;
+  const at = mailbox.authenticationMode.state === 'ok' ? mailbox.authenticationMode.valueAt : mailbox.at;
+  if (grant === 'client-credentials' && mode === 'client-secret') {
+    sink.error(
+      mailbox.authenticationMode.path,
+      "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set authenticationMode: certificate, certificate.file to the service account's private key and certificate, clientId to its e-mail address",
+      at,
+    );
+  }
+  if ((grant === 'authorization-code' || grant === 'device-code') && mode === 'certificate') {
+    sink.error(mailbox.authenticationMode.path, 'Google OAuth clients authenticate with their client secret; use authenticationMode: client-secret', at);
+  }
+};
