@@ -1,8 +1,6 @@
 // The HTTPS server: owns the lifecycle (keys and certificates at start,
 // connections at close), the sandbox's state, and the test-facing API.
 import { createServer } from 'node:https';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { AuthorizationCodeStore } from './authorization-codes.js';
 import { createTlsMaterial } from './certificates.js';
 import { DeviceCodeStore } from './device-codes.js';
@@ -27,6 +25,7 @@ import type {
   SandboxUser,
 } from './types.js';
 import { UserDirectory } from './users.js';
+import { close, listen } from './listening.js';
 
 const DEFAULT_LIFETIME_SECONDS = 3600;
 const DEFAULT_DEVICE_CODE_INTERVAL_SECONDS = 5;
@@ -138,23 +137,4 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     close: () => close(server),
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** Idle keep-alive sockets would hold `close` open for seconds: cut them. */
-function close(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!server.listening) return resolve();
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -20,6 +19,7 @@ import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 import { squidBinary, startSquid } from '../support/squid.js';
 import type { Squid } from '../support/squid.js';
+import { freePort } from '../support/ports.js';
 
 // Resolvable inside squid only (its hosts_file): a token fetched for this name
 // cannot have come over a direct connection.
@@ -39,17 +39,6 @@ function errorCodeOf(error: ServiceError): unknown {
   return error.metadata.get('token-broker-error-code')[0];
 }
 
-/** A port nothing listens on: bound, read back, closed. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 // Skipped per test, not per suite: node:test counts skipped tests in its summary, not skipped suites.
 const needsSquid = { skip: squidBinary.skip };
@@ -70,7 +59,7 @@ describe('token-broker serve behind a squid proxy with basic authentication', ()
     directory = await mkdtemp(path.join(tmpdir(), 'tb-proxy-'));
     sandbox = await startSandbox({ hostnames: [PROXY_ONLY_HOST] });
     sandbox.registerApplication({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET });
-    downProxyPort = await closedPort();
+    downProxyPort = await freePort();
     google = await startGoogleSandbox({ hostnames: [GOOGLE_PROXY_ONLY_HOST] });
     const serviceAccountKey = makeCertificate(Date.now() - 60_000, Date.now() + 86_400_000, 'service-account');
     google.registerUser(GMAIL_USER);

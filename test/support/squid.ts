@@ -4,10 +4,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findSystemBinary, requireSystemBinary } from './system-binary.js';
+import { freePort } from './ports.js';
 
 /** Looked up once; suites pass `squidBinary.skip` to describe() (see system-binary.ts). */
 export const squidBinary = requireSystemBinary('squid');
@@ -202,16 +203,6 @@ function apr1Hash(password: string): string {
   return execFileSync(openssl, ['passwd', '-apr1', '-stdin'], { input: `${password}\n`, encoding: 'utf8' }).trim();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, exited: Promise<void>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -2,9 +2,7 @@
 // tests: routes Google's paths to the endpoint modules and owns the
 // lifecycle. It imports nothing from the broker (only the sandbox's own PKI).
 import { createServer } from 'node:https';
-import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createTlsMaterial } from '../certificates.js';
 import { handleAuthorize } from './authorize-endpoint.js';
 import type { GoogleContext } from './context.js';
@@ -15,6 +13,7 @@ import { Issued } from './issued.js';
 import { TokenStats } from './stats.js';
 import { handleToken } from './token-endpoint.js';
 import type { GoogleSandbox, GoogleSandboxOptions, TokenRequestEvent } from './types.js';
+import { close, listen } from '../listening.js';
 
 export const GOOGLE_PATHS = { authorize: '/o/oauth2/v2/auth', token: '/token', device: '/device/code' } as const;
 
@@ -86,23 +85,4 @@ async function route(request: IncomingMessage, response: ServerResponse, context
     return sendJson(response, answer.status, answer.body);
   }
   return sendJson(response, 404, { error: 'not_found', error_description: `no sandbox endpoint for ${method} ${path}` });
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** Idle keep-alive sockets would hold `close` open: cut them. */
-function close(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!server.listening) return resolve();
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
 }
