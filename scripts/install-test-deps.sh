@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages the integration tests start for real (squid as
-# an authenticating proxy, openssl for its password file). Idempotent: only
-# what is missing is installed, with one `apt-get update` at most.
+# an authenticating proxy, openssl for its password file, redis-server for
+# the shared token store). Idempotent: only what is missing is installed, with
+# one `apt-get update` at most.
 set -euo pipefail
 
 # command -> Debian package that provides it. Tests look in sbin too, so do we.
 declare -A PACKAGE_FOR=(
   [squid]=squid
   [openssl]=openssl
+  [redis-server]=redis-server
 )
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -43,6 +45,6 @@ fi
 
 echo "install-test-deps: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-# policy-rc.d or a missing init may refuse to start the squid service; the
-# tests run their own instance, so that is fine and not an error here.
+# policy-rc.d or a missing init may refuse to start the squid or redis
+# service; the tests run their own instances, so that is fine and not an error here.
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"

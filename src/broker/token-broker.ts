@@ -5,6 +5,8 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
+import { credentialFingerprint } from '../store/index.js';
+import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
 import type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
@@ -22,6 +24,7 @@ export interface TokenBrokerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dependencies: GrantDependencies;
+  readonly store: TokenStore;
   readonly grantFactory?: GrantFactory;
 }
 
@@ -34,11 +37,18 @@ export class TokenBroker {
   constructor(options: TokenBrokerOptions) {
     this.#clock = options.clock;
     this.#leadTimeMs = options.refresh.leadTimeSeconds * 1000;
-    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger);
+    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
     const factory = options.grantFactory ?? createGrant;
     for (const config of options.mailboxes) {
-      this.#slots.set(config.name, new MailboxSlot(config, factory(config, options.dependencies), options.clock, options.logger));
+      const grant = factory(config, options.dependencies);
+      const slotDependencies = { clock: options.clock, logger: options.logger, store: options.store, fingerprint: credentialFingerprint(config) };
+      this.#slots.set(config.name, new MailboxSlot(config, grant, slotDependencies));
     }
+  }
+
+  /** Takes up what the store holds, so still-valid tokens are served at once without asking any server. */
+  async restore(): Promise<void> {
+    await Promise.all([...this.#slots.values()].map((slot) => slot.restore()));
   }
 
   has(mailbox: string): boolean {

@@ -113,6 +113,8 @@ export interface ServerConfig {
 export interface StoreConfig {
   readonly url: string;
   readonly encryptionKeyFile: string;
+  /** Old keys, read-only: records still under one are read with it and re-encrypted with the current key on their next write. */
+  readonly previousEncryptionKeyFiles?: readonly string[];
 }
 
 export interface RefreshConfig {

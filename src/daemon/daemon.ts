@@ -7,6 +7,7 @@ import type { GrantFactory } from '../broker/index.js';
 import type { BrokerConfig } from '../config/index.js';
 import { HttpTransport } from '../http/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
+import { openTokenStore } from '../store/index.js';
 import type { BoundAddress } from '../server/index.js';
 import { systemClock } from '../time/index.js';
 import type { Clock } from '../time/index.js';
@@ -27,29 +28,30 @@ export interface RunningDaemon {
 export async function startDaemon(config: BrokerConfig, options: DaemonOptions): Promise<RunningDaemon> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
+  const store = await openTokenStore(config.store, { logger, clock });
   const transport = new HttpTransport();
-  if (!config.store.url.startsWith('memory:')) {
-    // The persistent store is not built yet (see CHANGELOG); say so instead of pretending.
-    logger.warn({ store: config.store.url }, 'tokens are kept in memory only in this version; store.url is not used yet');
-  }
   const broker = new TokenBroker({
     mailboxes: config.mailboxes.values(),
     refresh: config.refresh,
     clock,
     logger,
+    store,
     dependencies: { transport, clock, logger },
     grantFactory: options.grantFactory,
   });
   const server = new BrokerGrpcServer({ config: config.server, broker, logger });
   let addresses: readonly BoundAddress[];
   try {
+    // Before listening: a connector's first call after a restart is served from the store.
+    await broker.restore();
     addresses = await server.start();
   } catch (error) {
     await server.stop(0);
     await transport.close();
+    await store.close();
     throw error;
   }
-  logger.info({ mailboxes: config.mailboxes.size, config: config.source }, 'token-broker started');
+  logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description }, 'token-broker started');
 
   return {
     addresses,
@@ -58,6 +60,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
       await server.stop(graceMs);
       await broker.drain();
       await transport.close();
+      await store.close();
       for (const address of config.server.listen) {
         if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
       }

@@ -1,5 +1,8 @@
 // Builds validated-config objects for unit tests of the engine and server.
 import type { AuthorizationServerConfig, MailboxConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { openTokenStore } from '../../src/store/index.js';
+import type { TokenStore } from '../../src/store/index.js';
 
 export const TEST_SERVER: AuthorizationServerConfig = {
   name: 'microsoft',
@@ -22,4 +25,9 @@ export function testMailbox(overrides: Partial<MailboxConfig> = {}): MailboxConf
     username: 'sales@contoso.example',
     ...overrides,
   };
+}
+
+/** An in-memory token store (its key lives in memory too), for engine tests. */
+export function memoryStore(): Promise<TokenStore> {
+  return openTokenStore({ url: 'memory:', encryptionKeyFile: '/nonexistent/unused.key' }, { logger: silentLogger() });
 }

@@ -146,7 +146,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in store',
       text: `store:\n  uri: "memory:"\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'store.uri', message: 'unknown key (did you mean url?); expected one of: url, encryptionKeyFile', line: 2, column: 3 },
+      expect: { severity: 'error', path: 'store.uri', message: 'unknown key (did you mean url?); expected one of: url, encryptionKeyFile, previousEncryptionKeyFiles', line: 2, column: 3 },
     },
     {
       name: 'in metrics',

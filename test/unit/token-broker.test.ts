@@ -9,7 +9,7 @@ import { BrokerError } from '../../src/errors/index.js';
 import { HttpTransport } from '../../src/http/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { ManualClock } from '../../src/time/index.js';
-import { testMailbox } from '../support/mailbox.js';
+import { memoryStore, testMailbox } from '../support/mailbox.js';
 
 /** A grant whose answers the test controls; each acquire() waits for the test to settle it. */
 class ScriptedGrant implements Grant {
@@ -36,8 +36,9 @@ class ScriptedGrant implements Grant {
   }
 }
 
-function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300) {
+async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const store = await memoryStore();
   const grants = new Map<string, ScriptedGrant>();
   const broker = new TokenBroker({
     mailboxes,
@@ -45,6 +46,7 @@ function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 3
     clock,
     logger: silentLogger(),
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
+    store,
     grantFactory: (mailbox) => {
       const grant = new ScriptedGrant();
       grants.set(mailbox.name, grant);
@@ -63,7 +65,7 @@ const HOUR = 3_600_000;
 
 describe('TokenBroker', () => {
   test('concurrent callers on a cold mailbox share one acquisition', async () => {
-    const { clock, broker, grant } = setup();
+    const { clock, broker, grant } = await setup();
     const calls = Array.from({ length: 500 }, () => broker.getToken('sales'));
     assert.equal(grant().calls, 1);
     grant().succeed('tok-1', clock.now() + HOUR);
@@ -73,7 +75,7 @@ describe('TokenBroker', () => {
   });
 
   test('a valid token is served from cache synchronously', async () => {
-    const { clock, broker, grant } = setup();
+    const { clock, broker, grant } = await setup();
     const first = broker.getToken('sales');
     grant().succeed('tok-1', clock.now() + HOUR);
     await first;
@@ -83,7 +85,7 @@ describe('TokenBroker', () => {
   });
 
   test('a token inside the lead time is still served while a refresh runs in the background', async () => {
-    const { clock, broker, grant } = setup();
+    const { clock, broker, grant } = await setup();
     const first = broker.getToken('sales');
     grant().succeed('tok-1', clock.now() + HOUR);
     await first;
@@ -98,7 +100,7 @@ describe('TokenBroker', () => {
   });
 
   test('short-lived tokens refresh at half their life, not on every call', async () => {
-    const { clock, broker, grant } = setup([testMailbox()], 300);
+    const { clock, broker, grant } = await setup([testMailbox()], 300);
     const first = broker.getToken('sales', 1);
     grant().succeed('tok-1', clock.now() + 120_000); // lives 120 s, lead time 300 s
     await first;
@@ -111,7 +113,7 @@ describe('TokenBroker', () => {
   });
 
   test('never returns a token valid for less than min_validity', async () => {
-    const { clock, broker, grant } = setup();
+    const { clock, broker, grant } = await setup();
     const first = broker.getToken('sales');
     grant().succeed('tok-1', clock.now() + HOUR);
     await first;
@@ -123,7 +125,7 @@ describe('TokenBroker', () => {
   });
 
   test('a failure reaches every waiting caller, is recorded, and is not retried at once', async () => {
-    const { clock, broker, grant } = setup();
+    const { clock, broker, grant } = await setup();
     const calls = [broker.getToken('sales'), broker.getToken('sales')];
     const failure = new BrokerError('mailbox sales: refused', { code: 'invalid_client', permanent: true, mailbox: 'sales', oauth: { aadsts: '7000215' } });
     grant().fail(failure);
@@ -142,7 +144,7 @@ describe('TokenBroker', () => {
   });
 
   test('needs_authorization errors put the mailbox in NEEDS_AUTHORIZATION', async () => {
-    const { broker, grant } = setup();
+    const { broker, grant } = await setup();
     const call = broker.getToken('sales');
     grant().fail(new BrokerError('revoked', { code: 'needs_authorization', permanent: true }));
     await assert.rejects(call);
@@ -150,21 +152,21 @@ describe('TokenBroker', () => {
   });
 
   test('anything that is not a BrokerError is wrapped, with the mailbox named', async () => {
-    const { broker, grant } = setup();
+    const { broker, grant } = await setup();
     const call = broker.getToken('sales');
     grant().fail(new TypeError('boom'));
     await assert.rejects(call, (error: BrokerError) => error.code === 'internal' && error.mailbox === 'sales' && /mailbox sales/.test(error.message));
   });
 
   test('unknown mailboxes are BrokerError unknown_mailbox', async () => {
-    const { broker } = setup();
+    const { broker } = await setup();
     assert.equal(broker.cachedToken('nope', 60), undefined);
     await assert.rejects(broker.getToken('nope'), (error: BrokerError) => error.code === 'unknown_mailbox');
     assert.throws(() => broker.status('nope'), (error: BrokerError) => error.code === 'unknown_mailbox');
   });
 
   test('the issued token carries the SASL identity: sharedMailbox when set', async () => {
-    const { clock, broker, grant } = setup([testMailbox({ name: 'shared', sharedMailbox: 'team@contoso.example' })]);
+    const { clock, broker, grant } = await setup([testMailbox({ name: 'shared', sharedMailbox: 'team@contoso.example' })]);
     const call = broker.getToken('shared');
     grant('shared').succeed('abc', clock.now() + HOUR);
     const token = await call;
@@ -172,8 +174,8 @@ describe('TokenBroker', () => {
     assert.equal(Buffer.from(token.saslXoauth2, 'base64').toString(), 'user=team@contoso.example\x01auth=Bearer abc\x01\x01');
   });
 
-  test('status of a mailbox never asked for is IDLE', () => {
-    const { broker } = setup();
+  test('status of a mailbox never asked for is IDLE', async () => {
+    const { broker } = await setup();
     assert.equal(broker.status('sales').state, 'IDLE');
   });
 });

@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BrokerError } from '../../errors/index.js';
+import type { TokenStore } from '../../store/index.js';
 import type { Clock } from '../../time/index.js';
 import type { PendingAuthorization } from '../grants/index.js';
 import type { MailboxSlot } from '../mailbox-slot.js';
@@ -41,10 +42,12 @@ export class InteractiveAuthorizations {
   readonly #inProgress = new Map<string, InProgress>();
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #store: TokenStore;
 
-  constructor(clock: Clock, logger: Logger) {
+  constructor(clock: Clock, logger: Logger, store: TokenStore) {
     this.#clock = clock;
     this.#logger = logger;
+    this.#store = store;
   }
 
   async start(slot: MailboxSlot): Promise<AuthorizationStarted> {
@@ -68,10 +71,10 @@ export class InteractiveAuthorizations {
       const entry: InProgress = { cancel: () => start.cancel() };
       this.#inProgress.set(config.name, entry);
       start.completion.then(
-        (result) => {
+        async (result) => {
           if (this.#inProgress.get(config.name) !== entry) return;
           this.#inProgress.delete(config.name);
-          slot.install(result);
+          await slot.install(result);
         },
         (error: unknown) => {
           if (this.#inProgress.get(config.name) !== entry) return;
@@ -89,6 +92,8 @@ export class InteractiveAuthorizations {
       };
     }
     const { pending } = start;
+    // In the store too: an authorization started on one instance can be completed on another.
+    await this.#store.putPendingAuthorization(config.name, { ...pending });
     const listener = await this.#listen(slot, pending);
     this.#inProgress.set(config.name, { pending, listener, cancel: () => listener?.close() });
     return {
@@ -104,8 +109,8 @@ export class InteractiveAuthorizations {
   async complete(slot: MailboxSlot, response: AuthorizationResponse): Promise<MailboxStatus> {
     const { config, grant } = slot;
     const inProgress = this.#inProgress.get(config.name);
-    const pending = inProgress?.pending;
-    if (inProgress === undefined || pending === undefined || grant.completeAuthorization === undefined) {
+    const pending = inProgress?.pending ?? (await this.#store.getPendingAuthorization(config.name));
+    if (pending === undefined || grant.completeAuthorization === undefined) {
       throw notInProgress(config.name, 'no authorization is in progress for it (never started, already completed, or replaced)');
     }
     if (this.#clock.now() > pending.expiresAt) {
@@ -122,16 +127,20 @@ export class InteractiveAuthorizations {
     }
     // Single use: a replayed redirect finds nothing in progress.
     this.#inProgress.delete(config.name);
-    inProgress.listener?.close();
+    inProgress?.listener?.close();
+    await this.#store.deletePendingAuthorization(config.name);
+    let result;
     try {
-      slot.install(await grant.completeAuthorization(pending, callbackUrl));
+      result = await grant.completeAuthorization(pending, callbackUrl);
     } catch (error) {
       throw slot.recordFailure(error);
     }
+    await slot.install(result);
     this.#logger.info({ mailbox: config.name }, 'mailbox authorized');
     return slot.status();
   }
 
+  /** Ends this instance's part of an authorization (listener, device-code polling); the stored state expires by itself. */
   cancel(mailbox: string): void {
     const inProgress = this.#inProgress.get(mailbox);
     if (inProgress === undefined) return;

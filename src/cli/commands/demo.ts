@@ -38,6 +38,8 @@ export async function demoCommand(terminal: Terminal): Promise<ExitCode> {
     const configFile = path.join(directory, 'broker.yaml');
     await writeFile(path.join(directory, 'sandbox-ca.pem'), sandbox.caCertificatePem);
     await writeFile(path.join(directory, 'client-secret'), `${clientSecret}\n`, { mode: 0o600 });
+    // As ops would provision it (systemd credentials); the daemon would otherwise generate one and warn.
+    await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     await writeFile(configFile, demoConfig(sandbox.url, socketPath, tenantId, clientId));
     terminal.out(`2. Broker config written to ${configFile}`);
 
@@ -47,7 +49,7 @@ export async function demoCommand(terminal: Terminal): Promise<ExitCode> {
       throw new CommandFailure('the demo config did not validate; this is a bug in token-broker.');
     }
     daemon = await startDaemon(loaded.config, { logger: createLogger('warn') });
-    terminal.out(`3. Broker daemon listening on unix://${socketPath}`);
+    terminal.out(`3. Broker daemon listening on unix://${socketPath}, tokens encrypted in ${path.join(directory, 'tokens.sqlite')}`);
 
     client = new TokenBrokerClient({ address: `unix://${socketPath}` });
     const token = await client.getToken(MAILBOX);
@@ -89,7 +91,8 @@ server:
   listen:
     - unix://${socketPath}
 store:
-  url: "memory:"
+  url: sqlite://tokens.sqlite
+  encryptionKeyFile: store.key
 authorizationServers:
   microsoft:
     authorityHost: ${authorityHost}

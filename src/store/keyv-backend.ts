@@ -1,0 +1,119 @@
+// The storage under the encryption: one keyv instance, reduced to
+// get/set/delete of opaque strings. Every failure, including an answer that
+// never comes, becomes a BackendFailure with a reason fit for an operator;
+// the token store turns it into store_unavailable.
+import { Keyv } from 'keyv';
+import type { DeserializedData, KeyvStoreAdapter } from 'keyv';
+
+export class BackendFailure extends Error {
+  override readonly name = 'BackendFailure';
+  /** One line for an operator, e.g. `connect ECONNREFUSED 127.0.0.1:6379`. */
+  readonly reason: string;
+  constructor(reason: string, cause?: unknown) {
+    super(reason, cause === undefined ? undefined : { cause });
+    this.reason = reason;
+  }
+}
+
+export interface StoreBackend {
+  /** What to check when it is unavailable. */
+  readonly hint: string;
+  /** Where a key lives, in terms an operator can act on (to delete a damaged record by hand). */
+  locate(key: string): string;
+  get(key: string): Promise<string | undefined>;
+  /** `ttlMs`: redis expires the key by itself; sqlite and memory keep it (the token store checks expiry on read). */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A keyv whose stored value is exactly our envelope string: keyv's own JSON
+ * wrapper (and its `expires` field, judged by the wall clock) would only
+ * wrap text that is already JSON, and the token store judges expiry by its
+ * injected clock. Keys are used as given (no keyv prefix); redis prefixes
+ * them with `token-broker:` in the adapter.
+ */
+export function keyvOver(store: KeyvStoreAdapter | Map<string, unknown>, namespace: string | undefined): Keyv<string> {
+  return new Keyv<string>({
+    store,
+    namespace,
+    useKeyPrefix: false,
+    throwOnErrors: true,
+    serialize: (data) => String(data.value),
+    deserialize: <Value>(text: string): DeserializedData<Value> => ({ value: text as unknown as Value }),
+  });
+}
+
+export interface KeyvBackendOptions {
+  /** Longest wait for one operation. */
+  readonly operationTimeoutMs: number;
+  readonly hint: string;
+  readonly locate: (key: string) => string;
+  /** The client's last complaint, when the adapter's own error is vaguer. */
+  readonly lastError?: () => string | undefined;
+  /** Replaces keyv.disconnect(): redis needs a bounded, graceful close. */
+  readonly disconnect?: () => Promise<void>;
+}
+
+export class KeyvBackend implements StoreBackend {
+  readonly hint: string;
+  readonly locate: (key: string) => string;
+  readonly #keyv: Keyv<string>;
+  readonly #options: KeyvBackendOptions;
+  #closed = false;
+
+  constructor(keyv: Keyv<string>, options: KeyvBackendOptions) {
+    this.#keyv = keyv;
+    this.#options = options;
+    this.hint = options.hint;
+    this.locate = options.locate;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const value = await this.#run(() => this.#keyv.get(key));
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const stored = await this.#run(() => this.#keyv.set(key, value, ttlMs));
+    // keyv reports some failures as `false` rather than by throwing.
+    if (!stored) throw new BackendFailure(this.#options.lastError?.() ?? 'the write was not acknowledged');
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#run(() => this.#keyv.delete(key));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await (this.#options.disconnect?.() ?? this.#keyv.disconnect());
+  }
+
+  /** One operation with a deadline: a redis that accepts the connection but never answers must not hold token requests forever. */
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new BackendFailure('the store has been closed');
+    const timeoutMs = this.#options.operationTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BackendFailure(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([operation(), deadline]);
+    } catch (error) {
+      if (error instanceof BackendFailure) throw error;
+      throw new BackendFailure(this.#reason(error), error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #reason(error: unknown): string {
+    const own = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+    const client = this.#options.lastError?.();
+    // @keyv/redis replaces the cause of a failed connection with a generic sentence; the client's own error says why.
+    if (client !== undefined && (/not connected|client is offline|socket closed/i.test(own) || own === '')) return client;
+    return own;
+  }
+}

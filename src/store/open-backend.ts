@@ -1,0 +1,88 @@
+// Which backend a store URL means, built and proven writable before the
+// store uses it: sqlite (file and folder modes, secure delete), redis (a
+// fail-fast client) or a Map for tests.
+import KeyvSqlite from '@keyv/sqlite';
+import type { Logger } from 'pino';
+import { BackendFailure, KeyvBackend, keyvOver } from './keyv-backend.js';
+import type { StoreBackend } from './keyv-backend.js';
+import { connectRedis, REDIS_KEY_PREFIX } from './redis-connection.js';
+import { prepareSqliteFile } from './sqlite-file.js';
+import type { StoreTarget } from './store-url.js';
+
+/** SQLite waits this long for another connection's write lock before failing. */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const SQLITE_TABLE = 'keyv';
+/** Written and removed at open: a store that cannot be written must fail at start, not when a rotated refresh token needs saving. */
+const PROBE_KEY = 'meta:write-check';
+
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+
+/** What an operator should check when the store is unavailable. */
+export function unavailableHint(kind: StoreTarget['kind']): string {
+  if (kind === 'sqlite') return "Check that the file and its folder exist and that the broker's user may write both.";
+  if (kind === 'redis') return 'Check that redis is running and reachable from this host, and the credentials in store.url.';
+  return 'The memory store lives inside this process.';
+}
+
+export interface BackendOptions {
+  readonly logger: Logger;
+  readonly operationTimeoutMs: number;
+}
+
+export async function openBackend(target: StoreTarget, options: BackendOptions): Promise<StoreBackend> {
+  const backend = await createBackend(target, options);
+  try {
+    await backend.set(PROBE_KEY, 'ok');
+    await backend.delete(PROBE_KEY);
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    throw error;
+  }
+  return backend;
+}
+
+async function createBackend(target: StoreTarget, options: BackendOptions): Promise<StoreBackend> {
+  switch (target.kind) {
+    case 'memory':
+      return new KeyvBackend(keyvOver(new Map<string, unknown>(), undefined), {
+        ...options,
+        hint: unavailableHint(target.kind),
+        locate: (key) => `key ${key}`,
+      });
+    case 'sqlite': {
+      try {
+        await prepareSqliteFile(target.path, options.logger);
+      } catch (error) {
+        throw new BackendFailure(osReason(error), error);
+      }
+      const adapter = new KeyvSqlite({ uri: `sqlite://${target.path}`, table: SQLITE_TABLE, busyTimeout: SQLITE_BUSY_TIMEOUT_MS });
+      // Replaced and deleted records are zeroed instead of left in free pages: once a key is retired,
+      // nothing it encrypted lingers in the file. Issued at once, so a failed open is awaited, never unhandled.
+      await adapter.query('PRAGMA secure_delete = ON').catch(async (error: unknown) => {
+        await adapter.disconnect().catch(() => undefined);
+        throw new BackendFailure(error instanceof Error ? error.message : String(error), error);
+      });
+      return new KeyvBackend(keyvOver(adapter, undefined), {
+        ...options,
+        hint: unavailableHint(target.kind),
+        locate: (key) => `row with key '${key}' in table ${SQLITE_TABLE} of ${target.path}`,
+      });
+    }
+    case 'redis': {
+      const connection = connectRedis(target.url, target.description, options.logger);
+      return new KeyvBackend(keyvOver(connection.adapter, REDIS_KEY_PREFIX.slice(0, -1)), {
+        ...options,
+        hint: unavailableHint(target.kind),
+        locate: (key) => `redis key ${REDIS_KEY_PREFIX}${key}`,
+        lastError: connection.lastError,
+        disconnect: connection.close,
+      });
+    }
+  }
+}
+
+function osReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const match = /^([A-Z0-9_]+): ([^,]+)/.exec(error.message);
+  return match === null ? error.message : `${match[1]}: ${match[2]}`;
+}

@@ -1,0 +1,108 @@
+// What the store keeps, and the check a decrypted record must pass before the
+// broker believes it: a record that decrypts but has the wrong shape is as
+// unusable as one that does not decrypt, and must say so rather than crash later.
+import { z } from 'zod';
+
+/** An access token as the authorization server issued it. Times are milliseconds since the epoch. */
+export interface StoredToken {
+  accessToken: string;
+  tokenType: string;
+  expiresAt: number;
+  obtainedAt: number;
+  /** As granted. */
+  scopes: string[];
+}
+
+/** The last failure of a mailbox, so a restarted broker neither forgets it nor retries a permanent one at once. */
+export interface StoredError {
+  /** BrokerError code or the server's own (invalid_grant, AADSTS700082, ...). */
+  code: string;
+  /** What happened and what to do; never contains a secret. */
+  message: string;
+  permanent: boolean;
+  transientFailures: number;
+  lastAttemptAt: number;
+}
+
+export interface MailboxRecord {
+  /** credentialFingerprint() of the config the tokens were obtained with; a mismatch means "do not serve". */
+  fingerprint: string;
+  token?: StoredToken;
+  refreshToken?: string;
+  /** When the refresh token was last redeemed (keep-alive of idle refresh tokens). */
+  refreshTokenUsedAt?: number;
+  lastRefreshAt?: number;
+  error?: StoredError;
+}
+
+/** An interactive authorization started on some instance, completable on any. */
+export interface PendingAuthorizationRecord {
+  state: string;
+  codeVerifier: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+export type RecordKind = 'mailbox' | 'pending';
+
+/** Milliseconds since the epoch; fractions allowed (a computed expiry may carry one). */
+const time = z.number().nonnegative();
+
+const storedToken = z.object({
+  accessToken: z.string().min(1),
+  tokenType: z.string(),
+  expiresAt: time,
+  obtainedAt: time,
+  scopes: z.array(z.string()),
+});
+
+const storedError = z.object({
+  code: z.string(),
+  message: z.string(),
+  permanent: z.boolean(),
+  transientFailures: z.number().int().nonnegative(),
+  lastAttemptAt: time,
+});
+
+// z.object drops unknown keys instead of refusing them: a newer broker
+// sharing the store may add fields, and that must not make the record unreadable here.
+const mailboxRecord: z.ZodType<MailboxRecord> = z.object({
+  fingerprint: z.string().min(1),
+  token: storedToken.optional(),
+  refreshToken: z.string().min(1).optional(),
+  refreshTokenUsedAt: time.optional(),
+  lastRefreshAt: time.optional(),
+  error: storedError.optional(),
+});
+
+const pendingAuthorizationRecord: z.ZodType<PendingAuthorizationRecord> = z.object({
+  state: z.string().min(1),
+  codeVerifier: z.string().min(1),
+  redirectUri: z.string().min(1),
+  expiresAt: time,
+});
+
+const SCHEMAS = { mailbox: mailboxRecord, pending: pendingAuthorizationRecord } as const;
+
+export interface RecordTypes {
+  mailbox: MailboxRecord;
+  pending: PendingAuthorizationRecord;
+}
+
+/** The record in `plaintext`, or undefined when it is not JSON of the right shape. */
+export function parseRecord<K extends RecordKind>(kind: K, plaintext: string): RecordTypes[K] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(plaintext);
+  } catch {
+    return undefined;
+  }
+  const result = (SCHEMAS[kind] as z.ZodType<RecordTypes[K]>).safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** JSON of the record; undefined when it would not pass parseRecord (nothing is written that cannot be read back). */
+export function serializeRecord<K extends RecordKind>(kind: K, record: RecordTypes[K]): string | undefined {
+  const text = JSON.stringify(record);
+  return parseRecord(kind, text) === undefined ? undefined : text;
+}

@@ -1,0 +1,90 @@
+// Every error the store raises, worded in one place: each names the store
+// (without a password), the mailbox and the file or key id involved, and
+// says what to do. None quotes a key, token or record.
+import { BrokerError } from '../errors/index.js';
+import type { RecordAddress } from './envelope.js';
+import type { KeyRing } from './key-ring.js';
+
+/** "the record of mailbox sales" / "the pending authorization of mailbox sales" */
+export function recordName(address: RecordAddress): string {
+  return address.kind === 'mailbox' ? `the record of mailbox ${address.mailbox}` : `the pending authorization of mailbox ${address.mailbox}`;
+}
+
+/** Transient: the broker keeps running and tries again; nothing stored is lost. */
+export function storeUnavailable(store: string, action: string, reason: string, hint: string, options: { mailbox?: string; cause?: unknown } = {}): BrokerError {
+  return new BrokerError(`token store ${store} is unavailable: cannot ${action} (${reason}).`, {
+    code: 'store_unavailable',
+    permanent: false,
+    remediation: hint,
+    ...options,
+  });
+}
+
+export function keyFileUnreadable(file: string, reason: string, setting: 'current' | 'previous', cause: unknown): BrokerError {
+  return new BrokerError(`cannot read the token store encryption key file ${file} (${reason}).`, {
+    code: 'store_key_invalid',
+    permanent: true,
+    remediation:
+      setting === 'current'
+        ? "Make it readable by the broker's user, or point store.encryptionKeyFile at the right file. Do not replace it with a new key: tokens stored under it could not be read any more."
+        : "Make it readable by the broker's user, or remove it from store.previousEncryptionKeyFiles once no record needs it.",
+    cause,
+  });
+}
+
+export function keyFileInvalid(file: string, problem: string, rule: string, setting: 'current' | 'previous'): BrokerError {
+  return new BrokerError(`the token store encryption key file ${file} is not a valid key (it ${problem}); ${rule}.`, {
+    code: 'store_key_invalid',
+    permanent: true,
+    remediation:
+      setting === 'current'
+        ? 'Restore the file from your backup. Only if losing every stored token is acceptable (mailboxes then obtain new tokens; interactive ones must be authorized again), delete it and the broker generates a new key.'
+        : 'Restore the old key file from your backup, or remove it from store.previousEncryptionKeyFiles once no record needs it.',
+  });
+}
+
+export function keyFileNotCreated(file: string, reason: string, cause: unknown): BrokerError {
+  return new BrokerError(`cannot create the token store encryption key file ${file} (${reason}).`, {
+    code: 'store_key_invalid',
+    permanent: true,
+    remediation: `Make its folder writable by the broker's user, or create the key yourself: (umask 077; openssl rand -base64 32 > ${file})`,
+    cause,
+  });
+}
+
+/** The record names a key the broker was not given: ops must supply that key file, not re-authorize. */
+export function unknownKey(store: string, address: RecordAddress, keyId: string, ring: KeyRing): BrokerError {
+  return new BrokerError(`${recordName(address)} in token store ${store} is encrypted with key id ${keyId}, which is none of the configured keys: ${ring.describe()}.`, {
+    code: 'store_key_invalid',
+    permanent: true,
+    mailbox: address.mailbox,
+    remediation: `Give the key file whose key id is ${keyId} as store.encryptionKeyFile, or add it to store.previousEncryptionKeyFiles (a key file's id: base64 -d FILE | sha256sum | cut -c1-16).`,
+  });
+}
+
+export type RecordProblem = 'malformed' | 'unauthentic' | 'content' | { readonly version: number };
+
+/** Permanent: the record can never be read; only replacing it helps. */
+export function recordInvalid(store: string, address: RecordAddress, problem: RecordProblem, location: string): BrokerError {
+  const what = recordName(address);
+  const detail =
+    problem === 'unauthentic'
+      ? 'cannot be decrypted: it was altered, damaged, or copied from another record'
+      : problem === 'malformed'
+        ? 'is damaged: it is not an encrypted record as the broker writes them'
+        : problem === 'content'
+          ? 'decrypts, but what it holds is not a valid record'
+          : `was written in format version ${problem.version}, which this broker does not know`;
+  const remediation =
+    typeof problem === 'object'
+      ? 'Upgrade this broker: every instance sharing a store must run a version that knows the formats the others write.'
+      : address.kind === 'mailbox'
+        ? `Delete it (${location}) so the broker obtains new tokens; a mailbox with an interactive grant then needs token-broker authorize ${address.mailbox}.`
+        : `Start the authorization again (token-broker authorize ${address.mailbox}); that replaces it.`;
+  return new BrokerError(`${what} in token store ${store} ${detail}.`, {
+    code: 'store_record_invalid',
+    permanent: true,
+    mailbox: address.mailbox,
+    remediation,
+  });
+}

@@ -1,0 +1,30 @@
+// `store.url` taken apart: which backend, where, and how to name it in
+// messages. A redis URL may carry a password; the description never does.
+import { BrokerError } from '../errors/index.js';
+
+export type StoreTarget =
+  | { readonly kind: 'sqlite'; readonly path: string; readonly description: string }
+  | { readonly kind: 'redis'; readonly url: string; readonly description: string }
+  | { readonly kind: 'memory'; readonly description: string };
+
+export function parseStoreUrl(url: string): StoreTarget {
+  if (url === 'memory:' || url === 'memory://') return { kind: 'memory', description: 'memory:' };
+  if (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) {
+    const path = url.slice('sqlite://'.length);
+    return { kind: 'sqlite', path, description: `sqlite://${path}` };
+  }
+  if (/^rediss?:\/\//.test(url) && URL.canParse(url)) {
+    const description = new URL(url);
+    if (description.hostname !== '') {
+      description.password = '';
+      description.search = '';
+      description.hash = '';
+      return { kind: 'redis', url, description: description.toString() };
+    }
+  }
+  // The loader has already refused such a URL; this is a caller passing its own. Never quote it: it may hold a password.
+  throw new BrokerError('store.url must be sqlite:///path/to/tokens.sqlite, redis://host:6379/0, rediss://host:6380/0 or memory:.', {
+    code: 'config_invalid',
+    permanent: true,
+  });
+}

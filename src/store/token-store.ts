@@ -1,0 +1,147 @@
+// The token store: records in, encrypted envelopes out, over any backend.
+// Reads never hide a problem: a record that exists but cannot be read is an
+// error naming it, never "no record" (that would silently discard tokens).
+import type { Logger } from 'pino';
+import { BrokerError } from '../errors/index.js';
+import type { Clock } from '../time/index.js';
+import { seal, unseal } from './envelope.js';
+import type { RecordAddress } from './envelope.js';
+import type { KeyRing } from './key-ring.js';
+import { BackendFailure } from './keyv-backend.js';
+import type { StoreBackend } from './keyv-backend.js';
+import { parseRecord, serializeRecord } from './records.js';
+import type { MailboxRecord, PendingAuthorizationRecord, RecordKind, RecordTypes } from './records.js';
+import { recordInvalid, recordName, storeUnavailable, unknownKey } from './store-errors.js';
+
+export interface TokenStore {
+  /** e.g. `sqlite:///var/lib/token-broker/tokens.sqlite` or `redis://host:6379/0`: for messages; never holds a password. */
+  readonly description: string;
+  /** Throws store_unavailable, store_key_invalid or store_record_invalid; undefined only when there is no record. */
+  getMailbox(mailbox: string): Promise<MailboxRecord | undefined>;
+  /** Durable when it resolves (sqlite: committed; redis: acknowledged). Concurrent writers: the last write wins. */
+  putMailbox(mailbox: string, record: MailboxRecord): Promise<void>;
+  deleteMailbox(mailbox: string): Promise<void>;
+  /** Undefined when there is none or it has expired (an expired one is deleted). */
+  getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined>;
+  /** Expires by itself at record.expiresAt; one already expired is not stored (and replaces any older one). */
+  putPendingAuthorization(mailbox: string, record: PendingAuthorizationRecord): Promise<void>;
+  deletePendingAuthorization(mailbox: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TokenStoreParts {
+  readonly description: string;
+  readonly backend: StoreBackend;
+  readonly keys: KeyRing;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export class EncryptedTokenStore implements TokenStore {
+  readonly description: string;
+  readonly #backend: StoreBackend;
+  readonly #keys: KeyRing;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+
+  constructor(parts: TokenStoreParts) {
+    this.description = parts.description;
+    this.#backend = parts.backend;
+    this.#keys = parts.keys;
+    this.#clock = parts.clock;
+    this.#logger = parts.logger;
+  }
+
+  getMailbox(mailbox: string): Promise<MailboxRecord | undefined> {
+    return this.#read({ kind: 'mailbox', mailbox });
+  }
+
+  putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
+    return this.#write({ kind: 'mailbox', mailbox }, record);
+  }
+
+  deleteMailbox(mailbox: string): Promise<void> {
+    return this.#delete({ kind: 'mailbox', mailbox });
+  }
+
+  async getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined> {
+    const address = { kind: 'pending', mailbox } as const;
+    const record = await this.#read(address);
+    if (record === undefined || record.expiresAt > this.#clock.now()) return record;
+    // Redis drops it by itself at about this time; sqlite and memory keep it until someone looks.
+    await this.#delete(address);
+    return undefined;
+  }
+
+  async putPendingAuthorization(mailbox: string, record: PendingAuthorizationRecord): Promise<void> {
+    const address = { kind: 'pending', mailbox } as const;
+    // Whole milliseconds: redis' PX takes nothing else.
+    const ttlMs = Math.ceil(record.expiresAt - this.#clock.now());
+    if (ttlMs <= 0) return this.#delete(address);
+    return this.#write(address, record, ttlMs);
+  }
+
+  deletePendingAuthorization(mailbox: string): Promise<void> {
+    return this.#delete({ kind: 'pending', mailbox });
+  }
+
+  close(): Promise<void> {
+    return this.#backend.close();
+  }
+
+  async #read<K extends RecordKind>(address: RecordAddress & { kind: K }): Promise<RecordTypes[K] | undefined> {
+    const key = keyOf(address);
+    const sealed = await this.#backendCall(() => this.#backend.get(key), `read ${recordName(address)}`, address);
+    if (sealed === undefined) return undefined;
+    const opened = unseal(sealed, this.#keys, address);
+    if (!opened.ok) {
+      if (opened.problem === 'unknown-key') throw unknownKey(this.description, address, opened.keyId, this.#keys);
+      throw recordInvalid(this.description, address, opened.problem === 'unsupported-version' ? { version: opened.version } : opened.problem, this.#backend.locate(key));
+    }
+    const record = parseRecord(address.kind, opened.plaintext);
+    if (record === undefined) throw recordInvalid(this.description, address, 'content', this.#backend.locate(key));
+    if (opened.key !== this.#keys.current) {
+      this.#logger.debug(
+        { store: this.description, mailbox: address.mailbox, kind: address.kind, keyId: opened.key.id },
+        `${recordName(address)} is under previous key ${opened.key.id}; its next write re-encrypts it with the current key ${this.#keys.current.id}`,
+      );
+    }
+    return record;
+  }
+
+  /** Always under the current key: this is how records move off a previous key. */
+  async #write<K extends RecordKind>(address: RecordAddress & { kind: K }, record: RecordTypes[K], ttlMs?: number): Promise<void> {
+    const plaintext = serializeRecord(address.kind, record);
+    if (plaintext === undefined) {
+      // A caller's bug (NaN, a negative time, an empty token): refused here rather than stored and found unreadable after a restart.
+      throw new BrokerError(`${recordName(address)} was not written to token store ${this.description}: it is not a valid record.`, {
+        code: 'internal',
+        mailbox: address.mailbox,
+      });
+    }
+    const sealed = seal(plaintext, this.#keys.current, address);
+    await this.#backendCall(() => this.#backend.set(keyOf(address), sealed, ttlMs), `write ${recordName(address)}`, address);
+  }
+
+  async #delete(address: RecordAddress): Promise<void> {
+    await this.#backendCall(() => this.#backend.delete(keyOf(address)), `delete ${recordName(address)}`, address);
+  }
+
+  async #backendCall<T>(operation: () => Promise<T>, action: string, address: RecordAddress): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw this.#unavailable(error, action, address.mailbox);
+    }
+  }
+
+  #unavailable(error: unknown, action: string, mailbox: string): BrokerError {
+    const reason = error instanceof BackendFailure ? error.reason : error instanceof Error ? error.message : String(error);
+    return storeUnavailable(this.description, action, reason, this.#backend.hint, { mailbox, cause: error });
+  }
+}
+
+/** `mailbox:sales`, `pending:sales`: one namespace per kind of record, in every backend. */
+function keyOf(address: RecordAddress): string {
+  return `${address.kind}:${address.mailbox}`;
+}
