@@ -47,7 +47,8 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     const hook = context.hooks.beforeTokenResponse;
     if (hook !== undefined) {
       try {
-        await hook(outcome.info);
+        const issued = (outcome.body as { refresh_token?: unknown }).refresh_token;
+        await hook(typeof issued === 'string' ? { ...outcome.info, refreshToken: issued } : outcome.info);
       } catch {
         // The test wants this answer lost: the tokens exist, the client never sees them.
         return void response.destroy();

@@ -86,6 +86,8 @@ export interface TokenResponseInfo {
   readonly username?: string;
   /** True when the answer carries a refresh token (already recorded; the one redeemed is already invalid). */
   readonly refreshTokenIssued?: boolean;
+  /** The refresh token in the answer: lets a test prove a store never holds it in clear. */
+  readonly refreshToken?: string;
 }
 
 export interface SandboxHooks {

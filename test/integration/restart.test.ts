@@ -1,0 +1,222 @@
+// Tokens survive the daemon: after a restart (SIGKILL included) they are
+// served from the encrypted store with no request to the authorization
+// server; the store holds nothing readable; a rotated refresh token is kept;
+// changed credentials are never served old tokens. SQLite and Redis.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from '@redis/client';
+import { TokenBrokerClient } from '../../src/client/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { signInRedirect } from '../support/browser.js';
+import { startDaemonProcess } from '../support/daemon-process.js';
+import type { DaemonProcess } from '../support/daemon-process.js';
+import { redisServerBinary, startRedis } from '../support/redis.js';
+import type { RedisServer } from '../support/redis.js';
+
+const TENANT = randomUUID();
+const APP = randomUUID();
+const OTHER_APP = randomUUID();
+const PUBLIC_APP = randomUUID();
+const SECRET = `app-secret-${randomUUID()}`;
+const ALICE = 'alice@contoso.example';
+const REDIRECT = 'https://broker.contoso.example/callback';
+
+interface Harness {
+  readonly directory: string;
+  readonly address: string;
+  readonly configFile: string;
+  daemon?: DaemonProcess;
+  client?: TokenBrokerClient;
+}
+
+function forms(secret: string): string[] {
+  return [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')];
+}
+
+async function writeConfig(harness: Harness, sandbox: Sandbox, storeUrl: string, clientId: string): Promise<void> {
+  await writeFile(
+    harness.configFile,
+    `server: { listen: ["${harness.address}"] }
+store:
+  url: ${storeUrl}
+  encryptionKeyFile: store.key
+authorizationServers:
+  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+mailboxes:
+  app-imap:
+    protocol: imap
+    grantType: client-credentials
+    tenantId: ${TENANT}
+    clientId: ${clientId}
+    clientSecret: ${SECRET}
+    username: sales@contoso.example
+  user-imap:
+    protocol: imap
+    grantType: authorization-code
+    tenantId: ${TENANT}
+    clientId: ${PUBLIC_APP}
+    redirectUri: ${REDIRECT}
+    redirectPlatform: desktop
+    username: ${ALICE}
+`,
+  );
+}
+
+async function start(harness: Harness): Promise<TokenBrokerClient> {
+  harness.daemon = await startDaemonProcess(harness.configFile, harness.address);
+  harness.client = new TokenBrokerClient({ address: harness.address });
+  return harness.client;
+}
+
+async function kill(harness: Harness): Promise<void> {
+  harness.client?.close();
+  const child = harness.daemon?.child;
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function newHarness(prefix: string, sandbox: Sandbox): Promise<Harness> {
+  const directory = await mkdtemp(path.join(tmpdir(), prefix));
+  await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
+  await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  return { directory, address: `unix://${path.join(directory, 'broker.sock')}`, configFile: path.join(directory, 'broker.yaml') };
+}
+
+describe('tokens survive restarts', () => {
+  let sandbox: Sandbox;
+  const issuedRefreshTokens: string[] = [];
+
+  before(async () => {
+    sandbox = await startSandbox();
+    sandbox.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: SECRET });
+    sandbox.registerApplication({ tenantId: TENANT, clientId: OTHER_APP, clientSecret: SECRET });
+    sandbox.registerApplication({ tenantId: TENANT, clientId: PUBLIC_APP, publicClient: true, redirectUris: [REDIRECT] });
+    sandbox.registerUser({ tenantId: TENANT, username: ALICE, password: `pw-${randomUUID()}` });
+    sandbox.hooks.beforeTokenResponse = (info) => {
+      if (info.refreshToken !== undefined) issuedRefreshTokens.push(info.refreshToken);
+    };
+  });
+
+  after(async () => {
+    await sandbox?.close();
+  });
+
+  describe('on SQLite', () => {
+    let harness: Harness;
+
+    before(async () => {
+      harness = await newHarness('tb-restart-sqlite-', sandbox);
+      await writeConfig(harness, sandbox, 'sqlite://tokens.sqlite', APP);
+    });
+
+    after(async () => {
+      await kill(harness);
+      await rm(harness.directory, { recursive: true, force: true });
+    });
+
+    let appToken: string;
+    let userToken: string;
+
+    test('first run: tokens acquired, the user mailbox authorized', async () => {
+      const client = await start(harness);
+      appToken = (await client.getToken('app-imap')).accessToken;
+      const started = await client.startAuthorization('user-imap');
+      const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+      await client.completeAuthorization('user-imap', { redirectUrl: landed });
+      userToken = (await client.getToken('user-imap')).accessToken;
+      assert.ok(sandbox.verifyAccessToken(appToken));
+      assert.ok(sandbox.verifyAccessToken(userToken));
+    });
+
+    test('after SIGKILL and a restart, both tokens are served with no request to the server', async () => {
+      await kill(harness);
+      sandbox.stats.reset();
+      const client = await start(harness);
+      assert.equal((await client.getToken('app-imap')).accessToken, appToken);
+      assert.equal((await client.getToken('user-imap')).accessToken, userToken);
+      assert.equal(sandbox.stats.total, 0, 'no token request');
+      assert.equal((await client.getMailboxStatus('user-imap')).state, 'READY');
+    });
+
+    test('the raw SQLite file holds no token, refresh token or secret, in any encoding', async () => {
+      const files = (await readdir(harness.directory)).filter((name) => name.startsWith('tokens.sqlite'));
+      assert.ok(files.length > 0);
+      const raw = Buffer.concat(await Promise.all(files.map((name) => readFile(path.join(harness.directory, name))))).toString('latin1');
+      assert.ok(issuedRefreshTokens.length > 0, 'the sandbox issued a refresh token');
+      for (const secret of [appToken, userToken, SECRET, ...issuedRefreshTokens]) {
+        for (const form of forms(secret)) assert.ok(!raw.includes(form), 'a secret is readable in the SQLite file');
+      }
+    });
+
+    test('a rotated refresh token is stored: refresh, SIGKILL, restart, refresh again without authorizing', async () => {
+      const client = harness.client ?? (await start(harness));
+      sandbox.stats.reset();
+      // More validity than the cached token has forces a refresh (and its rotation).
+      await assert.rejects(client.getToken('user-imap', { minValiditySeconds: 7_000 }));
+      assert.equal(sandbox.stats.forGrantType('refresh_token'), 1);
+      const refreshed = (await client.getToken('user-imap')).accessToken;
+      assert.notEqual(refreshed, userToken);
+      await kill(harness);
+      const again = await start(harness);
+      assert.equal((await again.getToken('user-imap')).accessToken, refreshed, 'the refreshed token was stored');
+      await assert.rejects(again.getToken('user-imap', { minValiditySeconds: 7_000 }));
+      assert.equal(sandbox.stats.forGrantType('refresh_token'), 2, 'the newest refresh token still works');
+      assert.equal((await again.getMailboxStatus('user-imap')).state, 'READY');
+    });
+
+    test('a changed clientId is never served the old token', async () => {
+      await kill(harness);
+      await writeConfig(harness, sandbox, 'sqlite://tokens.sqlite', OTHER_APP);
+      const client = await start(harness);
+      const token = await client.getToken('app-imap');
+      assert.notEqual(token.accessToken, appToken);
+      assert.equal(sandbox.verifyAccessToken(token.accessToken)?.appid, OTHER_APP);
+    });
+  });
+
+  describe('on Redis', { skip: redisServerBinary.skip }, () => {
+    let harness: Harness;
+    let redis: RedisServer;
+
+    before(async () => {
+      redis = await startRedis();
+      harness = await newHarness('tb-restart-redis-', sandbox);
+      await writeConfig(harness, sandbox, redis.url, APP);
+    });
+
+    after(async () => {
+      await kill(harness);
+      await redis?.stop();
+      await rm(harness.directory, { recursive: true, force: true });
+    });
+
+    test('after SIGKILL and a restart the token is served from Redis, which holds nothing readable', async () => {
+      const client = await start(harness);
+      const token = (await client.getToken('app-imap')).accessToken;
+      await kill(harness);
+      sandbox.stats.reset();
+      const again = await start(harness);
+      assert.equal((await again.getToken('app-imap')).accessToken, token);
+      assert.equal(sandbox.stats.total, 0);
+
+      const raw = createClient({ url: redis.url });
+      await raw.connect();
+      try {
+        const keys = await raw.keys('*');
+        assert.ok(keys.some((key) => key.includes('mailbox:app-imap')), `keys: ${keys.join(', ')}`);
+        const values = (await Promise.all(keys.map((key) => raw.get(key)))).join('\n');
+        for (const form of forms(token)) assert.ok(!values.includes(form), 'the token is readable in Redis');
+        for (const form of forms(SECRET)) assert.ok(!values.includes(form));
+      } finally {
+        await raw.quit();
+      }
+    });
+  });
+});
