@@ -155,20 +155,30 @@ describe('tokens survive restarts', () => {
       }
     });
 
-    test('a rotated refresh token is stored: refresh, SIGKILL, restart, refresh again without authorizing', async () => {
+    test('a rotated refresh token is durable before the broker answers: SIGKILL on the answer, restart, refresh again', async () => {
       const client = harness.client ?? (await start(harness));
+      const child = harness.daemon?.child;
+      assert.ok(child);
       sandbox.stats.reset();
-      // More validity than the cached token has forces a refresh (and its rotation).
-      await assert.rejects(client.getToken('user-imap', { minValiditySeconds: 7_000 }));
+      const rotated = issuedRefreshTokens.length;
+      // More validity than the cached token has forces a refresh (and its rotation); the
+      // daemon is killed the moment its answer arrives, so nothing after the answer runs.
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await client.getToken('user-imap', { minValiditySeconds: 7_000 }).then(
+        () => child.kill('SIGKILL'),
+        () => child.kill('SIGKILL'),
+      );
+      await exited;
       assert.equal(sandbox.stats.forGrantType('refresh_token'), 1);
-      const refreshed = (await client.getToken('user-imap')).accessToken;
-      assert.notEqual(refreshed, userToken);
-      await kill(harness);
+      assert.equal(issuedRefreshTokens.length, rotated + 1, 'the sandbox issued a rotated refresh token (the old one is dead)');
+      client.close();
+
       const again = await start(harness);
-      assert.equal((await again.getToken('user-imap')).accessToken, refreshed, 'the refreshed token was stored');
+      const served = (await again.getToken('user-imap')).accessToken;
+      assert.notEqual(served, userToken, 'the refreshed token was stored before the answer');
       await assert.rejects(again.getToken('user-imap', { minValiditySeconds: 7_000 }));
-      assert.equal(sandbox.stats.forGrantType('refresh_token'), 2, 'the newest refresh token still works');
-      assert.equal((await again.getMailboxStatus('user-imap')).state, 'READY');
+      assert.equal(sandbox.stats.forGrantType('refresh_token'), 2, 'the newest refresh token works after the restart');
+      assert.equal((await again.getMailboxStatus('user-imap')).state, 'READY', 'no authorization needed');
     });
 
     test('a changed clientId is never served the old token', async () => {
