@@ -228,5 +228,34 @@ describe('tokens survive restarts', () => {
         await raw.quit();
       }
     });
+
+    test('an authorization started on one instance is completed on another (pending state in Redis)', async () => {
+      const other = await newHarness('tb-restart-redis-b-', sandbox);
+      await writeFile(path.join(other.directory, 'store.key'), await readFile(path.join(harness.directory, 'store.key')), { mode: 0o600 });
+      await writeConfig(other, sandbox, redis.url, APP);
+      try {
+        const first = harness.client ?? (await start(harness));
+        const second = await start(other);
+        const started = await first.startAuthorization('user-imap');
+        const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+        assert.equal((await second.completeAuthorization('user-imap', { redirectUrl: landed })).state, 'READY');
+        const token = await second.getToken('user-imap');
+        assert.ok(sandbox.verifyAccessToken(token.accessToken));
+
+        const raw = createClient({ url: redis.url });
+        await raw.connect();
+        try {
+          const values = (await Promise.all((await raw.keys('*')).map((key) => raw.get(key)))).join('\n');
+          for (const secret of [token.accessToken, ...issuedRefreshTokens]) {
+            for (const form of forms(secret)) assert.ok(!values.includes(form), 'a token is readable in Redis');
+          }
+        } finally {
+          await raw.quit();
+        }
+      } finally {
+        await kill(other);
+        await rm(other.directory, { recursive: true, force: true });
+      }
+    });
   });
 });
