@@ -653,6 +653,12 @@ void test('a refresh token is bound to its client and tenant (AADSTS70000); an u
   await tokenOf(await postToken(refresh(token), 'organizations'));
 });
 
+/** The hook's info without the refresh token itself (random), for exact comparisons. */
+function withoutToken(info: TokenResponseInfo): Omit<TokenResponseInfo, 'refreshToken'> {
+  const { refreshToken: _refreshToken, ...rest } = info;
+  return rest;
+}
+
 void test('hooks.beforeTokenResponse runs after the rotation is recorded and before the answer is written', async () => {
   const old = await refreshTokenOf(await postToken(ropc()));
   const seen: TokenResponseInfo[] = [];
@@ -684,7 +690,9 @@ void test('hooks.beforeTokenResponse runs after the rotation is recorded and bef
     sandbox.hooks.beforeTokenResponse = undefined;
   }
   assert.equal(replayStatus, 400);
-  assert.deepEqual(seen, [{ grantType: 'refresh_token', clientId: PUBLIC_APP, username: ALICE, refreshTokenIssued: true }]);
+  assert.deepEqual(seen.map(withoutToken), [{ grantType: 'refresh_token', clientId: PUBLIC_APP, username: ALICE, refreshTokenIssued: true }]);
+  assert.match(seen[0]?.refreshToken ?? '', /^0\.\S{40,}$/, 'the hook is told the rotated refresh token');
+  assert.notEqual(seen[0]?.refreshToken, old);
 });
 
 void test('a hook that throws loses the answer: the rotated refresh token never arrives and the old one is dead', async () => {
@@ -716,10 +724,12 @@ void test('the hook sees every successful grant with its user, and no failed one
   } finally {
     sandbox.hooks.beforeTokenResponse = undefined;
   }
-  assert.deepEqual(seen, [
+  assert.deepEqual(seen.map(withoutToken), [
     { grantType: 'password', clientId: PUBLIC_APP, username: ALICE, refreshTokenIssued: false },
     { grantType: 'authorization_code', clientId: PUBLIC_APP, username: ALICE, refreshTokenIssued: true },
   ]);
+  assert.equal(seen[0]?.refreshToken, undefined, 'no refresh token, none reported');
+  assert.equal(typeof seen[1]?.refreshToken, 'string');
 });
 
 // --- Device code ----------------------------------------------------------------------
