@@ -28,3 +28,4 @@ export type {
   StoreConfig,
   TlsConfig,
 } from './types.js';
+export { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from './sections/store.js';

@@ -10,10 +10,13 @@ import type { StoreConfig } from '../config/index.js';
 import { KeyRing, storeKey } from './key-ring.js';
 import type { StoreKey } from './key-ring.js';
 import { keyFileInvalid, keyFileNotCreated, keyFileUnreadable } from './store-errors.js';
+import { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from '../config/index.js';
+
+// One rule for key files, shared with the config loader (which checks previousEncryptionKeyFiles at load).
+export { ENCRYPTION_KEY_RULE, encryptionKeyProblem };
 
 const KEY_BYTES = 32;
 
-export const ENCRYPTION_KEY_RULE = 'a key file holds one line of base64 encoding 32 random bytes, as `openssl rand -base64 32` prints';
 
 export async function loadKeyRing(config: StoreConfig, logger: Logger): Promise<KeyRing> {
   const current = await readOrCreateKeyFile(config.encryptionKeyFile, logger);
@@ -60,22 +63,6 @@ async function readKeyFile(file: string, setting: 'current' | 'previous', logger
   return Buffer.from(data.toString('utf8').trim(), 'base64');
 }
 
-/**
- * Why `data` is not a store encryption key, or undefined when it is one.
- * Mirrors encryptionKeyProblem in src/config/sections/store.ts, which checks
- * previousEncryptionKeyFiles at load time (config knows no other part of the
- * broker); test/unit/store-key-file.test.ts keeps the two in step.
- */
-export function encryptionKeyProblem(data: Buffer): string | undefined {
-  const content = data.toString('utf8').trim();
-  if (content === '') return 'is empty';
-  if (/[\r\n]/.test(content)) return 'holds more than one line';
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(content) || content.length % 4 !== 0) return 'is not base64';
-  const key = Buffer.from(content, 'base64');
-  if (key.toString('base64') !== content) return 'is not base64';
-  if (key.length !== KEY_BYTES) return `decodes to ${key.length} bytes, not ${KEY_BYTES}`;
-  return undefined;
-}
 
 /**
  * Writes a fresh key with mode 0600 (parent folder 0700 when it is created),

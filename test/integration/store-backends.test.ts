@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +21,7 @@ import { ManualClock } from '../../src/time/index.js';
 import { tempDir } from '../support/config-helpers.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
+import { freePort } from '../support/ports.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -108,16 +108,6 @@ function flipOneCharacter(sealed: string): string {
   return sealed.slice(0, index) + replacement + sealed.slice(index + 1);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -3,10 +3,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireSystemBinary } from './system-binary.js';
+import { freePort } from './ports.js';
 
 /** Looked up once; suites pass `redisServerBinary.skip` to describe() (see system-binary.ts). */
 export const redisServerBinary = requireSystemBinary('redis-server');
@@ -153,16 +154,6 @@ loglevel notice
 ${password === undefined ? '' : `requirepass "${password.replace(/["\\]/g, '\\$&')}"\n`}`;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function waitForPong(port: number, password: string | undefined, child: ChildProcess, exited: Promise<void>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -80,9 +80,8 @@ export const ENCRYPTION_KEY_RULE = 'a key file holds one line of base64 encoding
 
 /**
  * Why `data` is not a store encryption key, or undefined when it is one.
- * The same rule as src/store/key-file.ts (test/unit/store-key-file.test.ts
- * checks the two agree); kept apart because config knows no other part of the
- * broker. Never quotes the content: it is a key, or something near one.
+ * The store reads its key files with this same rule. Never quotes the
+ * content: it is a key, or something near one.
  */
 export function encryptionKeyProblem(data: Buffer): string | undefined {
   const content = data.toString('utf8').trim();
