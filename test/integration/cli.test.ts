@@ -49,6 +49,22 @@ describe('token-broker command line', () => {
     assert.match(result.stderr, /error:/);
   });
 
+  test('serve with a store key file that is not a key exits 78, naming the file', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'tb-cli-key-'));
+    try {
+      await writeFile(path.join(directory, 'store.key'), 'not a key\n', { mode: 0o600 });
+      await writeFile(
+        path.join(directory, 'broker.yaml'),
+        `server: { listen: ["unix://${path.join(directory, 'broker.sock')}"] }\nstore: { url: "sqlite://tokens.sqlite", encryptionKeyFile: store.key }\nmailboxes: {}\n`,
+      );
+      const result = await runCli(['serve', '--config', path.join(directory, 'broker.yaml')]);
+      assert.equal(result.code, 78, result.stderr);
+      assert.match(result.stderr, /store\.key/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   test('usage errors exit 2', async () => {
     assert.equal((await runCli(['no-such-command'])).code, 2);
     assert.equal((await runCli(['token'])).code, 2);

@@ -32,9 +32,10 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
     daemon = await startDaemon(result.config, { logger });
   } catch (error) {
     const message = error instanceof BrokerError ? error.describe() : String(error);
-    logger.error({ err: error }, message);
+    logger.error({ code: error instanceof BrokerError ? error.code : 'internal' }, message);
     terminal.err(`token-broker: ${message}`);
-    return ExitCode.failed;
+    // A bad key file will not fix itself on restart: like a bad config, 78 stops systemd retrying.
+    return error instanceof BrokerError && error.code === 'store_key_invalid' ? ExitCode.configInvalid : ExitCode.failed;
   }
 
   return new Promise<ExitCode>((resolve) => {
