@@ -7,6 +7,7 @@ import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
 import type { MailboxRecord, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import { issueToken } from './issued-token.js';
 import type { IssuedToken } from './issued-token.js';
@@ -25,6 +26,8 @@ export interface SlotDependencies {
   readonly store: TokenStore;
   /** credentialFingerprint(config): stored tokens of other credentials are never served. */
   readonly fingerprint: string;
+  /** Shared by the mailboxes of one authorization server. */
+  readonly serverLimit: ConcurrencyLimit;
 }
 
 export class MailboxSlot {
@@ -95,7 +98,7 @@ export class MailboxSlot {
   /** One acquisition at a time; every caller shares its outcome. */
   acquire(): Promise<IssuedToken> {
     if (this.inflight !== undefined) return this.inflight;
-    const inflight = this.grant.acquire(this.#grantState).then(
+    const inflight = this.#dependencies.serverLimit.run(() => this.grant.acquire(this.#grantState)).then(
       async (result) => {
         try {
           return await this.install(result);

@@ -10,6 +10,7 @@ import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
 import type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { createGrant } from './grants/index.js';
 import type { GrantDependencies, GrantFactory } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
@@ -39,9 +40,16 @@ export class TokenBroker {
     this.#leadTimeMs = options.refresh.leadTimeSeconds * 1000;
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
     const factory = options.grantFactory ?? createGrant;
+    const limits = new Map<string, ConcurrencyLimit>();
     for (const config of options.mailboxes) {
       const grant = factory(config, options.dependencies);
-      const slotDependencies = { clock: options.clock, logger: options.logger, store: options.store, fingerprint: credentialFingerprint(config) };
+      const server = config.authorizationServer.name;
+      let serverLimit = limits.get(server);
+      if (serverLimit === undefined) {
+        serverLimit = new ConcurrencyLimit(options.refresh.maxConcurrentPerServer);
+        limits.set(server, serverLimit);
+      }
+      const slotDependencies = { clock: options.clock, logger: options.logger, store: options.store, fingerprint: credentialFingerprint(config), serverLimit };
       this.#slots.set(config.name, new MailboxSlot(config, grant, slotDependencies));
     }
   }

@@ -36,13 +36,13 @@ class ScriptedGrant implements Grant {
   }
 }
 
-async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300) {
+async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300, maxConcurrentPerServer = 16) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const store = await memoryStore();
   const grants = new Map<string, ScriptedGrant>();
   const broker = new TokenBroker({
     mailboxes,
-    refresh: { leadTimeSeconds, maxConcurrentPerServer: 16 },
+    refresh: { leadTimeSeconds, maxConcurrentPerServer },
     clock,
     logger: silentLogger(),
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
@@ -177,5 +177,23 @@ describe('TokenBroker', () => {
   test('status of a mailbox never asked for is IDLE', async () => {
     const { broker } = await setup();
     assert.equal(broker.status('sales').state, 'IDLE');
+  });
+
+  test('at most maxConcurrentPerServer token requests in flight per authorization server', async () => {
+    const mailboxes = Array.from({ length: 40 }, (_, index) => testMailbox({ name: `box-${index}` }));
+    const { clock, broker, grant } = await setup(mailboxes, 300, 4);
+    const calls = mailboxes.map((mailbox) => broker.getToken(mailbox.name));
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = (): number => mailboxes.filter((mailbox) => grant(mailbox.name).calls > 0).length;
+    assert.equal(started(), 4);
+    grant('box-0').succeed('tok-0', clock.now() + HOUR);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(started(), 5, 'a finished request lets the next one go');
+    for (let round = 0; round < 40; round++) {
+      for (const mailbox of mailboxes) if (grant(mailbox.name).pending > 0) grant(mailbox.name).succeed(`tok-${mailbox.name}`, clock.now() + HOUR);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await Promise.all(calls)).length, 40);
+    assert.equal(started(), 40);
   });
 });
