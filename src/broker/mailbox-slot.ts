@@ -39,8 +39,11 @@ export class MailboxSlot {
   lastError: BrokerError | undefined;
   /** No new request to the server before this time (ms), after a failure. */
   retryNotBefore = 0;
+  /** When ReportRejected last forced a refresh (ms); rate-limits such refreshes. */
+  lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #grantState: GrantState = {};
   #transientFailures = 0;
+  readonly #watchers = new Set<(token: IssuedToken) => void>();
   readonly #dependencies: SlotDependencies;
 
   constructor(config: MailboxConfig, grant: Grant, dependencies: SlotDependencies) {
@@ -95,6 +98,12 @@ export class MailboxSlot {
     }
   }
 
+  /** Calls `watcher` with every new token from now on; returns the unsubscribe function. */
+  watch(watcher: (token: IssuedToken) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
   /** One acquisition at a time; every caller shares its outcome. */
   acquire(): Promise<IssuedToken> {
     if (this.inflight !== undefined) return this.inflight;
@@ -142,6 +151,7 @@ export class MailboxSlot {
       { mailbox: this.config.name, server: this.config.authorizationServer.name, expiresAt: new Date(token.expiresAt).toISOString() },
       'token acquired',
     );
+    for (const watcher of this.#watchers) watcher(token);
     return token;
   }
 

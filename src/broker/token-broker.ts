@@ -18,6 +18,8 @@ import { MailboxSlot } from './mailbox-slot.js';
 import type { MailboxStatus } from './mailbox-status.js';
 
 export const DEFAULT_MIN_VALIDITY_SECONDS = 60;
+/** ReportRejected forces at most one refresh per mailbox in this interval. */
+export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
 
 export interface TokenBrokerOptions {
   readonly mailboxes: Iterable<MailboxConfig>;
@@ -32,11 +34,13 @@ export interface TokenBrokerOptions {
 export class TokenBroker {
   readonly #slots = new Map<string, MailboxSlot>();
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #leadTimeMs: number;
   readonly #authorizations: InteractiveAuthorizations;
 
   constructor(options: TokenBrokerOptions) {
     this.#clock = options.clock;
+    this.#logger = options.logger;
     this.#leadTimeMs = options.refresh.leadTimeSeconds * 1000;
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
     const factory = options.grantFactory ?? createGrant;
@@ -104,6 +108,33 @@ export class TokenBroker {
     return token;
   }
 
+  /** Calls `watcher` with every new token of the mailbox; returns the unsubscribe function. Throws unknown_mailbox. */
+  watch(mailbox: string, watcher: (token: IssuedToken) => void): () => void {
+    return this.#slot(mailbox).watch(watcher);
+  }
+
+  /**
+   * A mail server refused `accessToken`: refresh once and return the new
+   * token. At most one such refresh per mailbox per REJECTION_REFRESH_INTERVAL_MS;
+   * a report of a token already replaced, or within that interval, gets the
+   * current token.
+   */
+  async reportRejected(mailbox: string, accessToken: string, reason: string): Promise<IssuedToken> {
+    const slot = this.#slot(mailbox);
+    const now = this.#clock.now();
+    const current = slot.token;
+    const stale = current !== undefined && accessToken !== '' && accessToken !== current.accessToken;
+    this.#logger.warn(
+      { mailbox, server: slot.config.authorizationServer.name, reason: reason.slice(0, 200), stale },
+      rejectionHint(slot.config),
+    );
+    if (stale || now - slot.lastForcedRefreshAt < REJECTION_REFRESH_INTERVAL_MS) {
+      return this.getToken(mailbox, 0);
+    }
+    slot.lastForcedRefreshAt = now;
+    return slot.acquire();
+  }
+
   startAuthorization(mailbox: string): Promise<AuthorizationStarted> {
     return this.#authorizations.start(this.#slot(mailbox));
   }
@@ -138,6 +169,14 @@ export class TokenBroker {
   #refreshWindow(token: IssuedToken): number {
     return Math.min(this.#leadTimeMs, (token.expiresAt - token.obtainedAt) / 2);
   }
+}
+
+/** What a rejected token usually means, for the log line ops read. */
+function rejectionHint(config: MailboxConfig): string {
+  const appOnlyMailProtocol = config.grantType === 'client-credentials' && config.protocol !== 'graph' && config.authorizationServer.type === 'microsoft';
+  return appOnlyMailProtocol
+    ? `the mail server rejected the token of mailbox ${config.name}; refreshing once. If a fresh token is rejected too, the Exchange Online service principal of the application or its permission on the mailbox is missing (New-ServicePrincipal, Add-MailboxPermission).`
+    : `the mail server rejected the token of mailbox ${config.name}; refreshing once.`;
 }
 
 function unknownMailbox(mailbox: string): BrokerError {

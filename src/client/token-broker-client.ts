@@ -2,7 +2,7 @@
 // command line and the tests. It converts wire messages to plain values
 // (Dates, camelCase) and sends the client key on every call.
 import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { fromTimestamp, loadBrokerProto } from '../proto/index.js';
 import type {
   CompleteAuthorizationRequest,
@@ -10,9 +10,11 @@ import type {
   GetTokenRequest,
   ListMailboxesResponse,
   MailboxStatusMessage,
+  ReportRejectedRequest,
   StartAuthorizationRequest,
   StartAuthorizationResponse,
   TokenMessage,
+  WatchTokenRequest,
 } from '../proto/index.js';
 import { resolveDaemonAddress } from './address.js';
 import type { DaemonAddress } from './address.js';
@@ -78,6 +80,40 @@ export class TokenBrokerClient {
   async getToken(mailbox: string, options: { minValiditySeconds?: number } = {}): Promise<BrokerToken> {
     const request: GetTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
     return fromTokenMessage(await this.#call<GetTokenRequest, TokenMessage>(this.#broker, 'GetToken', request));
+  }
+
+  /**
+   * The current token at once, then every new one, until `cancel()`. `onEnd`
+   * gets the status the stream ended with (UNAVAILABLE when the broker shuts
+   * down: reconnect), or undefined after cancel().
+   */
+  watchToken(
+    mailbox: string,
+    onToken: (token: BrokerToken) => void,
+    onEnd: (error: ServiceError | undefined) => void,
+    options: { minValiditySeconds?: number } = {},
+  ): { cancel(): void } {
+    const request: WatchTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
+    const open = (this.#broker as unknown as { WatchToken(request: WatchTokenRequest, metadata: Metadata): ClientReadableStream<TokenMessage> }).WatchToken(
+      request,
+      this.#metadata,
+    );
+    let cancelled = false;
+    open.on('data', (message: TokenMessage) => onToken(fromTokenMessage(message)));
+    open.on('error', (error: ServiceError) => onEnd(cancelled ? undefined : error));
+    open.on('end', () => onEnd(undefined));
+    return {
+      cancel: () => {
+        cancelled = true;
+        open.cancel();
+      },
+    };
+  }
+
+  /** The mail server refused `accessToken`: the broker refreshes once (rate limited) and returns the new token. */
+  async reportRejected(mailbox: string, accessToken: string, reason: string): Promise<BrokerToken> {
+    const request: ReportRejectedRequest = { mailbox, access_token: accessToken, reason };
+    return fromTokenMessage(await this.#call<ReportRejectedRequest, TokenMessage>(this.#broker, 'ReportRejected', request));
   }
 
   async listMailboxes(): Promise<BrokerMailboxStatus[]> {

@@ -13,6 +13,7 @@ import { ClientAuthenticator } from './client-auth.js';
 import { bindAll } from './listeners.js';
 import type { BoundAddress } from './listeners.js';
 import { tokenBrokerService } from './token-broker-service.js';
+import type { TokenBrokerHandlers } from './token-broker-service.js';
 
 export interface GrpcServerOptions {
   readonly config: ServerConfig;
@@ -24,13 +25,15 @@ export class BrokerGrpcServer {
   readonly #server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   readonly #options: GrpcServerOptions;
+  readonly #tokenBroker: TokenBrokerHandlers;
   #addresses: BoundAddress[] = [];
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     const proto = loadBrokerProto();
     const auth = new ClientAuthenticator(options.config.clients);
-    this.#server.addService(proto.tokenBrokerService, tokenBrokerService(options.broker, auth));
+    this.#tokenBroker = tokenBrokerService(options.broker, auth);
+    this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, auth));
     this.#health.addToServer(this.#server);
     new ReflectionService(proto.packageDefinition).addToServer(this.#server);
@@ -50,6 +53,8 @@ export class BrokerGrpcServer {
   /** Stops accepting calls, lets calls in flight finish for up to `graceMs`, then ends the rest. */
   async stop(graceMs = 10_000): Promise<void> {
     for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'NOT_SERVING');
+    // Streams never finish by themselves: end them so the grace period is for unary calls.
+    this.#tokenBroker.endWatches('token-broker is shutting down; reconnect (to another instance, or once it is back).');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();

@@ -1,8 +1,8 @@
 // Handlers of tokenbroker.v1.TokenBroker. GetToken answers from the engine's
 // cache synchronously when it can; only a miss goes async.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { TokenBroker } from '../broker/index.js';
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { IssuedToken, TokenBroker } from '../broker/index.js';
 import { DEFAULT_MIN_VALIDITY_SECONDS } from '../broker/index.js';
 import type {
   GetTokenRequest,
@@ -17,23 +17,23 @@ import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage, tokenMessage } from './messages.js';
 import { invalidArgument, toStatus } from './to-status.js';
 
-export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator): UntypedServiceImplementation {
-  return {
+/** The service's handlers, and a way to end its open WatchToken streams on shutdown. */
+export interface TokenBrokerHandlers {
+  readonly implementation: UntypedServiceImplementation;
+  /** Ends every open WatchToken stream with UNAVAILABLE, so clients reconnect (to another instance, or after the restart). */
+  endWatches(reason: string): void;
+}
+
+export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator): TokenBrokerHandlers {
+  const watches = new Set<ServerWritableStream<WatchTokenRequest, TokenMessage>>();
+  const implementation: UntypedServiceImplementation = {
     GetToken(call: ServerUnaryCall<GetTokenRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
-      const client = auth.authenticate(call.metadata);
-      if (!isAuthenticated(client)) {
-        callback(client);
+      const refused = refuse(auth, call.metadata, call.request.mailbox, 'GetToken');
+      if (refused !== undefined) {
+        callback(refused);
         return;
       }
       const { mailbox } = call.request;
-      if (mailbox === '') {
-        callback(invalidArgument('GetTokenRequest.mailbox is empty; give the mailbox name from the config.'));
-        return;
-      }
-      if (!client.mayRead(mailbox)) {
-        callback(permissionDenied(client, `read mailbox ${mailbox}`));
-        return;
-      }
       const minValidity = call.request.min_validity_seconds === 0 ? DEFAULT_MIN_VALIDITY_SECONDS : call.request.min_validity_seconds;
       const cached = broker.cachedToken(mailbox, minValidity);
       if (cached !== undefined) {
@@ -47,11 +47,52 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     },
 
     WatchToken(call: ServerWritableStream<WatchTokenRequest, TokenMessage>): void {
-      call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: 'WatchToken is not available in this version of token-broker; poll GetToken instead.' });
+      const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
+      if (refused !== undefined) {
+        call.emit('error', refused);
+        return;
+      }
+      const { mailbox } = call.request;
+      const minValidity = call.request.min_validity_seconds === 0 ? DEFAULT_MIN_VALIDITY_SECONDS : call.request.min_validity_seconds;
+      let unsubscribe: (() => void) | undefined;
+      // The first acquisition reaches both the subscription and getToken below:
+      // send each token once, and never an older one after a newer.
+      let lastSent: IssuedToken | undefined;
+      const send = (token: IssuedToken): void => {
+        if (lastSent !== undefined && (token === lastSent || token.obtainedAt < lastSent.obtainedAt)) return;
+        lastSent = token;
+        call.write(tokenMessage(token));
+      };
+      const end = (): void => {
+        unsubscribe?.();
+        watches.delete(call);
+      };
+      call.on('cancelled', end);
+      call.on('close', end);
+      try {
+        // Subscribed before the current token is fetched: no new token can slip between the two.
+        unsubscribe = broker.watch(mailbox, send);
+      } catch (error) {
+        call.emit('error', toStatus(error));
+        return;
+      }
+      watches.add(call);
+      broker.getToken(mailbox, minValidity).then(send, (error: unknown) => {
+        end();
+        call.emit('error', toStatus(error));
+      });
     },
 
-    ReportRejected(_call: ServerUnaryCall<ReportRejectedRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
-      callback({ code: GrpcStatus.UNIMPLEMENTED, details: 'ReportRejected is not available in this version of token-broker.' });
+    ReportRejected(call: ServerUnaryCall<ReportRejectedRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
+      const refused = refuse(auth, call.metadata, call.request.mailbox, 'ReportRejected');
+      if (refused !== undefined) {
+        callback(refused);
+        return;
+      }
+      broker.reportRejected(call.request.mailbox, call.request.access_token, call.request.reason).then(
+        (token) => callback(null, tokenMessage(token)),
+        (error: unknown) => callback(toStatus(error)),
+      );
     },
 
     ListMailboxes(call: ServerUnaryCall<ListMailboxesRequest, ListMailboxesResponse>, callback: sendUnaryData<ListMailboxesResponse>): void {
@@ -64,4 +105,20 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       callback(null, { mailboxes: visible.map(mailboxStatusMessage) });
     },
   };
+  return {
+    implementation,
+    endWatches(reason) {
+      for (const call of watches) call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: reason });
+      watches.clear();
+    },
+  };
+}
+
+/** The refusal for a caller that may not read `mailbox`, or undefined. */
+function refuse(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
+  const client = auth.authenticate(metadata);
+  if (!isAuthenticated(client)) return client;
+  if (mailbox === '') return invalidArgument(`${rpc}Request.mailbox is empty; give the mailbox name from the config.`);
+  if (!client.mayRead(mailbox)) return permissionDenied(client, `read mailbox ${mailbox}`);
+  return undefined;
 }
