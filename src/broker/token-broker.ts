@@ -83,12 +83,38 @@ export class TokenBroker {
     const now = this.#clock.now();
     const remaining = token.expiresAt - now;
     if (remaining < minValiditySeconds * 1000) return undefined;
-    if (slot.inflight === undefined && remaining < this.#refreshWindow(token) && now >= slot.retryNotBefore) {
+    if (slot.inflight === undefined && now >= this.#dueAt(slot.config.name, token) && now >= slot.retryNotBefore) {
       slot.acquire().catch(() => {
         // Recorded on the slot and logged; the caller still has a valid token.
       });
     }
     return token;
+  }
+
+  /**
+   * The periodic sweep: starts an acquisition for every mailbox whose token
+   * is due (lead time and jitter), or that has none although it could get
+   * one without a person (client credentials, a stored refresh token).
+   * Permanent failures wait for a caller, a reload or an authorization.
+   * Returns how many acquisitions it started.
+   */
+  sweep(): number {
+    const now = this.#clock.now();
+    let started = 0;
+    for (const slot of this.#slots.values()) {
+      // ropc-deprecated is the on-demand path (DOMAIN.md): never refreshed ahead.
+      if (slot.config.grantType === 'ropc-deprecated') continue;
+      if (slot.inflight !== undefined || now < slot.retryNotBefore || slot.lastError?.permanent === true) continue;
+      const token = slot.token;
+      const valid = token !== undefined && token.expiresAt > now;
+      const due = valid ? now >= this.#dueAt(slot.config.name, token) : !slot.grant.interactive || slot.hasRefreshToken;
+      if (!due) continue;
+      started++;
+      slot.acquire().catch(() => {
+        // Recorded on the slot and logged; the next sweep tries again after the pause.
+      });
+    }
+    return started;
   }
 
   /** The current token, acquiring one first when none is valid for `minValiditySeconds`. Throws BrokerError. */
@@ -165,10 +191,27 @@ export class TokenBroker {
     return slot;
   }
 
-  /** Refresh ahead within the lead time, but never for more than half a token's life (short-lived tokens would otherwise refresh on every call). */
-  #refreshWindow(token: IssuedToken): number {
-    return Math.min(this.#leadTimeMs, (token.expiresAt - token.obtainedAt) / 2);
+  /**
+   * When a token is due for refresh: the lead time before expiry (never more
+   * than half the token's life, or short-lived tokens would refresh on every
+   * call), plus up to a fifth of that window of jitter, so tokens issued
+   * together do not all come due together. The jitter is derived from the
+   * mailbox and the token (no randomness): tests and restarts see the same.
+   */
+  #dueAt(mailbox: string, token: IssuedToken): number {
+    const window = Math.min(this.#leadTimeMs, (token.expiresAt - token.obtainedAt) / 2);
+    return token.expiresAt - window - jitterFraction(mailbox, token.obtainedAt) * window * 0.2;
   }
+}
+
+/** A stable number in [0, 1) from the mailbox name and when its token was obtained (FNV-1a). */
+export function jitterFraction(mailbox: string, obtainedAt: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${mailbox}@${obtainedAt}`) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 0x1_0000_0000;
 }
 
 /** What a rejected token usually means, for the log line ops read. */

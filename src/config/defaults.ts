@@ -7,3 +7,5 @@ export const DEFAULT_STORE_URL = 'sqlite:///var/lib/token-broker/tokens.sqlite';
 export const DEFAULT_ENCRYPTION_KEY_FILE = '/var/lib/token-broker/store.key';
 export const DEFAULT_LEAD_TIME_SECONDS = 300;
 export const DEFAULT_MAX_CONCURRENT_PER_SERVER = 16;
+/** How often the refresh sweep looks for tokens due (seconds). */
+export const DEFAULT_SWEEP_INTERVAL_SECONDS = 10;

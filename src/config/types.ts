@@ -120,6 +120,8 @@ export interface StoreConfig {
 export interface RefreshConfig {
   readonly leadTimeSeconds: number;
   readonly maxConcurrentPerServer: number;
+  /** How often the sweep looks for tokens due for refresh, 1..59 s. */
+  readonly sweepIntervalSeconds: number;
 }
 
 export interface BrokerConfig {

@@ -1,6 +1,7 @@
 // The composition root of `token-broker serve`: the HTTP seam, the engine and
 // the gRPC server built from one validated config, and stopped in reverse.
 import { unlink } from 'node:fs/promises';
+import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
@@ -51,12 +52,17 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     await store.close();
     throw error;
   }
+  // Tokens come due between calls too: the sweep refreshes them ahead of expiry
+  // (and warms mailboxes that need no person) so no connector waits on a server.
+  broker.sweep();
+  const sweeper = cron.schedule(`*/${config.refresh.sweepIntervalSeconds} * * * * *`, () => void broker.sweep(), { noOverlap: true });
   logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description }, 'token-broker started');
 
   return {
     addresses,
     broker,
     async stop(graceMs = 10_000) {
+      await sweeper.stop();
       await server.stop(graceMs);
       await broker.drain();
       await transport.close();

@@ -199,7 +199,7 @@ ${mailbox('via-proxy', 'corp')}${mailbox('direct', undefined)}${mailbox('bad-pro
       // Nor the Proxy-Authorization header value that carries it.
       assert.ok(!log.includes(Buffer.from(`${PROXY_USER}:${secret}`).toString('base64')), 'no Basic credentials in the daemon log');
     }
-    const denied = await squid.waitForAccessLine((entry) => entry.includes('TCP_DENIED/407'));
+    const denied = await squid.waitForAccessLine((entry) => entry.includes('TCP_DENIED/407') && entry.includes(`CONNECT ${PROXY_ONLY_HOST}:`));
     assert.match(denied, new RegExp(`CONNECT ${PROXY_ONLY_HOST}:${sandbox.port} `));
   });
 

@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenBroker } from '../../src/broker/index.js';
+import { jitterFraction } from '../../src/broker/token-broker.js';
 import type { Grant, TokenResult } from '../../src/broker/index.js';
 import type { MailboxConfig } from '../../src/config/index.js';
 import { BrokerError } from '../../src/errors/index.js';
@@ -13,8 +14,12 @@ import { memoryStore, testMailbox } from '../support/mailbox.js';
 
 /** A grant whose answers the test controls; each acquire() waits for the test to settle it. */
 class ScriptedGrant implements Grant {
-  readonly type = 'client-credentials' as const;
-  readonly interactive = false;
+  readonly type: 'client-credentials' | 'authorization-code';
+  readonly interactive: boolean;
+  constructor(interactive = false) {
+    this.interactive = interactive;
+    this.type = interactive ? 'authorization-code' : 'client-credentials';
+  }
   calls = 0;
   readonly #pending: { resolve: (result: TokenResult) => void; reject: (error: unknown) => void }[] = [];
   acquire(): Promise<TokenResult> {
@@ -42,13 +47,13 @@ async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSecon
   const grants = new Map<string, ScriptedGrant>();
   const broker = new TokenBroker({
     mailboxes,
-    refresh: { leadTimeSeconds, maxConcurrentPerServer },
+    refresh: { leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds: 10 },
     clock,
     logger: silentLogger(),
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
     store,
     grantFactory: (mailbox) => {
-      const grant = new ScriptedGrant();
+      const grant = new ScriptedGrant(mailbox.grantType === 'authorization-code');
       grants.set(mailbox.name, grant);
       return grant;
     },
@@ -195,5 +200,53 @@ describe('TokenBroker', () => {
     }
     assert.equal((await Promise.all(calls)).length, 40);
     assert.equal(started(), 40);
+  });
+
+  test('the sweep warms mailboxes that need no person, and leaves interactive and on-demand ones alone', async () => {
+    const { broker, grant } = await setup([
+      testMailbox({ name: 'app' }),
+      testMailbox({ name: 'user', grantType: 'authorization-code' }),
+      testMailbox({ name: 'legacy', grantType: 'ropc-deprecated' }),
+    ]);
+    assert.equal(broker.sweep(), 1);
+    assert.equal(grant('app').calls, 1);
+    assert.equal(grant('user').calls, 0, 'nothing to refresh without authorization');
+    assert.equal(grant('legacy').calls, 0, 'ropc-deprecated is on demand only');
+    assert.equal(broker.sweep(), 0, 'one acquisition in flight is enough');
+  });
+
+  test('the sweep refreshes a token once it is due (lead time plus jitter), not before', async () => {
+    const { clock, broker, grant } = await setup([testMailbox({ name: 'a' }), testMailbox({ name: 'b' })], 300);
+    broker.sweep();
+    const expiresAt = clock.now() + HOUR;
+    grant('a').succeed('a-1', expiresAt);
+    grant('b').succeed('b-1', expiresAt);
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.set(expiresAt - 300_000 * 1.2 - 1);
+    assert.equal(broker.sweep(), 0, 'before the earliest jitter');
+    clock.set(expiresAt - 300_000);
+    assert.equal(broker.sweep(), 2, 'both due at the lead time');
+    assert.equal(grant('a').calls, 2);
+  });
+
+  test('jitter spreads tokens issued together, the same way every time', () => {
+    const at = Date.UTC(2026, 0, 1);
+    const fractions = ['sales', 'support', 'billing', 'ops'].map((name) => jitterFraction(name, at));
+    assert.equal(new Set(fractions).size, 4);
+    for (const fraction of fractions) assert.ok(fraction >= 0 && fraction < 1);
+    assert.equal(jitterFraction('sales', at), fractions[0]);
+  });
+
+  test('the sweep does not retry permanent failures, and retries transient ones after the pause', async () => {
+    const { clock, broker, grant } = await setup([testMailbox({ name: 'bad' }), testMailbox({ name: 'flaky' })]);
+    broker.sweep();
+    grant('bad').fail(new BrokerError('bad secret', { code: 'invalid_client', permanent: true }));
+    grant('flaky').fail(new BrokerError('503', { code: 'authorization_server_error', permanent: false }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(broker.sweep(), 0, 'inside the pause');
+    clock.advance(120_000);
+    assert.equal(broker.sweep(), 1);
+    assert.equal(grant('bad').calls, 1);
+    assert.equal(grant('flaky').calls, 2);
   });
 });
