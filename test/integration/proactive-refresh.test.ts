@@ -6,15 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import type { BrokerToken } from '../../src/client/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+import type { BrokerToken, TokenBrokerClient } from '../../src/client/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { startDaemonProcess } from '../support/daemon-process.js';
-import type { DaemonProcess } from '../support/daemon-process.js';
+import { clientCredentialsMailbox, startBrokerEnvironment } from '../support/broker-environment.js';
+import type { BrokerEnvironment } from '../support/broker-environment.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
@@ -22,44 +17,27 @@ const OBSERVE_MS = 11_000;
 const SLOW_SERVER_MS = 800;
 
 describe('proactive refresh of short-lived tokens', () => {
-  let directory: string;
+  let environment: BrokerEnvironment;
   let sandbox: Sandbox;
-  let daemon: DaemonProcess;
   let client: TokenBrokerClient;
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-proactive-'));
-    sandbox = await startSandbox({ accessTokenLifetimeSeconds: 6 });
-    sandbox.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: 'app-secret' });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    const address = `unix://${path.join(directory, 'broker.sock')}`;
-    await writeFile(
-      path.join(directory, 'broker.yaml'),
-      `server: { listen: ["${address}"] }
+    environment = await startBrokerEnvironment({
+      prefix: 'tb-proactive-',
+      sandbox: { accessTokenLifetimeSeconds: 6 },
+      setup: (server) => server.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: 'app-secret' }),
+      config: ({ sandbox: server, address }) => `server: { listen: ["${address}"] }
 store: { url: "memory:" }
 refresh: { leadTimeSeconds: 3, sweepIntervalSeconds: 1 }
 authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+  microsoft: { authorityHost: "${server.url}", caFile: ca.pem }
 mailboxes:
-  fast:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${TENANT}
-    clientId: ${APP}
-    clientSecret: app-secret
-    username: fast@contoso.example
-`,
-    );
-    daemon = await startDaemonProcess(path.join(directory, 'broker.yaml'), address);
-    client = new TokenBrokerClient({ address });
+${clientCredentialsMailbox('fast', TENANT, APP, 'app-secret')}`,
+    });
+    ({ sandbox, client } = environment);
   });
 
-  after(async () => {
-    client?.close();
-    await daemon?.stop();
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
-  });
+  after(() => environment?.stop());
 
   test('each new token arrives on the watch before the previous one expires; GetToken never blocks', async () => {
     await client.getToken('fast', { minValiditySeconds: 1 });

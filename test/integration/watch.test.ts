@@ -4,16 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import type { BrokerToken } from '../../src/client/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+import type { BrokerToken, TokenBrokerClient } from '../../src/client/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { startDaemonProcess } from '../support/daemon-process.js';
+import { clientCredentialsMailbox, startBrokerEnvironment } from '../support/broker-environment.js';
+import type { BrokerEnvironment } from '../support/broker-environment.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 
 const TENANT = randomUUID();
@@ -27,43 +23,26 @@ async function waitFor(received: BrokerToken[], count: number): Promise<void> {
 }
 
 describe('WatchToken and ReportRejected', () => {
-  let directory: string;
+  let environment: BrokerEnvironment;
   let sandbox: Sandbox;
   let daemon: DaemonProcess;
   let client: TokenBrokerClient;
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-watch-'));
-    sandbox = await startSandbox();
-    sandbox.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: 'app-secret' });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    const address = `unix://${path.join(directory, 'broker.sock')}`;
-    await writeFile(
-      path.join(directory, 'broker.yaml'),
-      `server: { listen: ["${address}"] }
+    environment = await startBrokerEnvironment({
+      prefix: 'tb-watch-',
+      setup: (server) => server.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: 'app-secret' }),
+      config: ({ sandbox: server, address }) => `server: { listen: ["${address}"] }
 store: { url: "memory:" }
 authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+  microsoft: { authorityHost: "${server.url}", caFile: ca.pem }
 mailboxes:
-  sales-imap:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${TENANT}
-    clientId: ${APP}
-    clientSecret: app-secret
-    username: sales@contoso.example
-`,
-    );
-    daemon = await startDaemonProcess(path.join(directory, 'broker.yaml'), address);
-    client = new TokenBrokerClient({ address });
+${clientCredentialsMailbox('sales-imap', TENANT, APP, 'app-secret')}`,
+    });
+    ({ sandbox, daemon, client } = environment);
   });
 
-  after(async () => {
-    client?.close();
-    await daemon?.stop();
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
-  });
+  after(() => environment?.stop());
 
   const received: BrokerToken[] = [];
   let ended: Promise<ServiceError | undefined>;
