@@ -6,13 +6,13 @@ import { entraErrors, isEntraError } from '../entra-errors.js';
 import { parseUserScopes } from '../scopes.js';
 import { userGrantErrors } from '../user-grant-errors.js';
 import { issueUserTokens } from '../user-tokens.js';
-import { applicationFor, authenticate, fail, param, tenantMatches } from './grant-context.js';
+import { fail, param, sessionClient } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const AUTHORIZATION_CODE = 'authorization_code';
 
 export function authorizationCodeGrant(context: GrantContext, request: GrantRequest): GrantOutcome {
-  const { params, tenant, presented } = request;
+  const { params } = request;
   const code = param(params, 'code');
   if (code === undefined) return fail(entraErrors.missingParameter('code'));
   const redirectUri = param(params, 'redirect_uri');
@@ -21,16 +21,9 @@ export function authorizationCodeGrant(context: GrantContext, request: GrantRequ
   const record = context.codes.find(code);
   if (record === undefined) return fail(userGrantErrors.grantMalformed());
   const { session } = record;
-  const user = context.users.findByObjectId(session.userObjectId);
-  if (user !== undefined) context.stats.recordUser(user.username);
-  const application = applicationFor(context, request, session.tenantId);
-  if (isEntraError(application)) return fail(application);
-  const authentication = authenticate(context, request, application, AUTHORIZATION_CODE);
-  if (isEntraError(authentication)) return fail(authentication);
-
-  if (session.clientId.toLowerCase() !== presented.clientId.toLowerCase() || !tenantMatches(context, tenant, session.tenantId)) {
-    return fail(userGrantErrors.codeNotValid());
-  }
+  const checked = sessionClient(context, request, session, AUTHORIZATION_CODE, () => userGrantErrors.codeNotValid());
+  if (isEntraError(checked)) return fail(checked);
+  const { user, application, authentication } = checked;
   if (record.redeemed) return fail(userGrantErrors.codeRedeemed());
   if (context.clock.now() >= record.issuedAt + AUTHORIZATION_CODE_LIFETIME_MS) return fail(userGrantErrors.codeExpired());
   if (redirectUri !== record.redirectUri) return fail(userGrantErrors.replyAddressMismatch(redirectUri, record.redirectUri));

@@ -7,13 +7,14 @@ import type { ClientAuthenticationMethod, PresentedClient } from '../client-auth
 import type { DeviceCodeStore } from '../device-codes.js';
 import type { Directory, RegisteredApplication } from '../directory.js';
 import { GENERAL_AUDIENCES } from '../directory.js';
-import { entraErrors } from '../entra-errors.js';
+import { entraErrors, isEntraError } from '../entra-errors.js';
 import type { EntraError } from '../entra-errors.js';
 import { nonEmpty } from '../http-io.js';
 import type { TokenRequestStats } from '../stats.js';
 import type { TokenResponseInfo } from '../types.js';
 import type { UserTokenMinting, UserTokenSuccess } from '../user-tokens.js';
-import type { UserDirectory } from '../users.js';
+import type { UserSession } from '../user-sessions.js';
+import type { UserDirectory, UserRecord } from '../users.js';
 
 export interface GrantContext extends UserTokenMinting {
   readonly directory: Directory;
@@ -76,6 +77,37 @@ export function authenticate(
     audiences: request.assertionAudiences,
     now: context.clock.now(),
   });
+}
+
+/** Who presents a session-bound grant (an authorization code or a refresh token). */
+export interface SessionClient {
+  readonly user: UserRecord | undefined;
+  readonly application: RegisteredApplication;
+  readonly authentication: ClientAuthenticationMethod;
+}
+
+/**
+ * The checks an authorization code and a refresh token share: the session's
+ * user (counted in the stats), the application, its client authentication,
+ * and that the grant was issued to this client in this tenant (else `notValid`).
+ */
+export function sessionClient(
+  context: GrantContext,
+  request: GrantRequest,
+  session: UserSession,
+  grantType: string,
+  notValid: () => EntraError,
+): SessionClient | EntraError {
+  const user = context.users.findByObjectId(session.userObjectId);
+  if (user !== undefined) context.stats.recordUser(user.username);
+  const application = applicationFor(context, request, session.tenantId);
+  if (isEntraError(application)) return application;
+  const authentication = authenticate(context, request, application, grantType);
+  if (isEntraError(authentication)) return authentication;
+  if (session.clientId.toLowerCase() !== request.presented.clientId.toLowerCase() || !tenantMatches(context, request.tenant, session.tenantId)) {
+    return notValid();
+  }
+  return { user, application, authentication };
 }
 
 /** A tenant-specific endpoint only redeems what was issued in that tenant. */

@@ -6,29 +6,22 @@ import { REFRESH_TOKEN_LIFETIME_MS } from '../refresh-tokens.js';
 import { parseUserScopes } from '../scopes.js';
 import { userGrantErrors } from '../user-grant-errors.js';
 import { issueUserTokens } from '../user-tokens.js';
-import { applicationFor, authenticate, fail, param, tenantMatches } from './grant-context.js';
+import { fail, param, sessionClient } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const REFRESH_TOKEN = 'refresh_token';
 
 export function refreshTokenGrant(context: GrantContext, request: GrantRequest): GrantOutcome {
-  const { params, tenant, presented } = request;
+  const { params } = request;
   const token = param(params, 'refresh_token');
   if (token === undefined) return fail(entraErrors.missingParameter('refresh_token'));
 
   const record = context.refreshTokens.find(token);
   if (record === undefined) return fail(userGrantErrors.grantMalformed());
   const { session } = record;
-  const user = context.users.findByObjectId(session.userObjectId);
-  if (user !== undefined) context.stats.recordUser(user.username);
-  const application = applicationFor(context, request, session.tenantId);
-  if (isEntraError(application)) return fail(application);
-  const authentication = authenticate(context, request, application, REFRESH_TOKEN);
-  if (isEntraError(authentication)) return fail(authentication);
-
-  if (session.clientId.toLowerCase() !== presented.clientId.toLowerCase() || !tenantMatches(context, tenant, session.tenantId)) {
-    return fail(userGrantErrors.refreshTokenNotValid());
-  }
+  const checked = sessionClient(context, request, session, REFRESH_TOKEN, () => userGrantErrors.refreshTokenNotValid());
+  if (isEntraError(checked)) return fail(checked);
+  const { user, application, authentication } = checked;
   if (user === undefined) return fail(userGrantErrors.grantMalformed());
   const now = context.clock.now();
   if (record.sessionGeneration !== user.sessionGeneration) {
