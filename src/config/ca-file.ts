@@ -1,8 +1,7 @@
 // `caFile`: extra trust anchors for an authorization server (a TLS-inspecting
 // proxy, an internal IdP). Read at load time; every block must parse.
 import { X509Certificate } from 'node:crypto';
-import { filePath } from './fields.js';
-import { readConfigFile, resolveConfigPath, unreadable } from './files.js';
+import { invalidField, readFileField } from './file-field.js';
 import type { Field, MappingReader } from './reader.js';
 
 export interface CaBundle {
@@ -13,16 +12,11 @@ export interface CaBundle {
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export async function readCaFile(reader: MappingReader, key: string): Promise<Field<CaBundle>> {
-  const field = reader.field(key, filePath);
+  const field = await readFileField(reader, key);
   if (field.state !== 'ok') return field;
-  const invalid = { state: 'invalid', path: field.path, at: field.at, valueAt: field.valueAt } as const;
-  const file = resolveConfigPath(reader.ctx.baseDir, field.value);
-  const read = await readConfigFile(file);
-  if (!read.ok) {
-    reader.ctx.sink.error(field.path, unreadable(file, read.reason), field.valueAt);
-    return invalid;
-  }
-  const certificates = read.data.toString('latin1').match(CERTIFICATE_BLOCK) ?? [];
+  const invalid = invalidField(field);
+  const { file, data } = field.value;
+  const certificates = data.toString('latin1').match(CERTIFICATE_BLOCK) ?? [];
   if (certificates.length === 0) {
     reader.ctx.sink.error(field.path, `${file} contains no PEM certificate; give a file with one or more -----BEGIN CERTIFICATE----- blocks`, field.valueAt);
     return invalid;

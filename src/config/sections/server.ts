@@ -8,8 +8,8 @@ import { isLoopbackHost, parseListenAddress } from '../addresses.js';
 import { readCaFile } from '../ca-file.js';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
-import { filePath, flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
-import { readConfigFile, resolveConfigPath, unreadable } from '../files.js';
+import { flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
+import { invalidField, readFileField } from '../file-field.js';
 import { withOptional } from '../optional.js';
 import { isPresent, kindOfNode, MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
@@ -81,20 +81,14 @@ async function readTls(server: MappingReader): Promise<Field<TlsConfig>> {
 }
 
 async function readPrivateKey(reader: MappingReader, name: string): Promise<Field<{ file: string; key: KeyObject }>> {
-  const field = reader.field(name, filePath);
+  const field = await readFileField(reader, name);
   if (field.state !== 'ok') return field;
-  const invalid = { state: 'invalid', path: field.path, at: field.at, valueAt: field.valueAt } as const;
-  const file = resolveConfigPath(reader.ctx.baseDir, field.value);
-  const read = await readConfigFile(file);
-  if (!read.ok) {
-    reader.ctx.sink.error(field.path, unreadable(file, read.reason), field.valueAt);
-    return invalid;
-  }
+  const { file, data } = field.value;
   try {
-    return { ...field, value: { file, key: createPrivateKey(read.data) } };
+    return { ...field, value: { file, key: createPrivateKey(data) } };
   } catch {
     reader.ctx.sink.error(field.path, `${file} holds no usable PEM private key (an encrypted key cannot be used here)`, field.valueAt);
-    return invalid;
+    return invalidField(field);
   }
 }
 
