@@ -122,6 +122,10 @@ export interface RefreshConfig {
   readonly maxConcurrentPerServer: number;
   /** How often the sweep looks for tokens due for refresh, 1..59 s. */
   readonly sweepIntervalSeconds: number;
+  /** A mailbox without a caller (GetToken, a watch, a report) for this long is idle: not refreshed ahead of expiry. */
+  readonly idleAfterHours: number;
+  /** An idle mailbox's refresh token is redeemed at least this often, 1..80 days (Microsoft drops it after 90 idle days). */
+  readonly keepAliveDays: number;
 }
 
 export interface BrokerConfig {

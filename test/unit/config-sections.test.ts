@@ -54,7 +54,7 @@ describe('config defaults', () => {
     assert.equal(config.source, join(dir, 'broker.yaml'));
     assert.deepEqual(config.server, { listen: [{ kind: 'unix', path: '/run/token-broker/broker.sock', url: 'unix:///run/token-broker/broker.sock' }], socketMode: 0o660 });
     assert.deepEqual(config.store, { url: 'sqlite:///var/lib/token-broker/tokens.sqlite', encryptionKeyFile: '/var/lib/token-broker/store.key' });
-    assert.deepEqual(config.refresh, { leadTimeSeconds: 300, maxConcurrentPerServer: 16, sweepIntervalSeconds: 10 });
+    assert.deepEqual(config.refresh, { leadTimeSeconds: 300, maxConcurrentPerServer: 16, sweepIntervalSeconds: 10, idleAfterHours: 24, keepAliveDays: 7 });
     assert.equal(config.metrics, undefined);
     assert.equal('metrics' in config, false);
     assert.deepEqual([...config.authorizationServers.keys()], ['microsoft', 'google']);
@@ -277,9 +277,9 @@ describe('config store, metrics, refresh', () => {
   });
 
   test('metrics and refresh', async () => {
-    const config = configOf(await loadObject({ metrics: { listen: '[::1]:9464' }, refresh: { leadTimeSeconds: 0, maxConcurrentPerServer: '4', sweepIntervalSeconds: 120 }, mailboxes: { m: MAILBOX } }));
+    const config = configOf(await loadObject({ metrics: { listen: '[::1]:9464' }, refresh: { leadTimeSeconds: 0, maxConcurrentPerServer: '4', sweepIntervalSeconds: 120, idleAfterHours: 2, keepAliveDays: 365 }, mailboxes: { m: MAILBOX } }));
     assert.deepEqual(config.metrics, { listen: '[::1]:9464' });
-    assert.deepEqual(config.refresh, { leadTimeSeconds: 0, maxConcurrentPerServer: 4, sweepIntervalSeconds: 59 });
+    assert.deepEqual(config.refresh, { leadTimeSeconds: 0, maxConcurrentPerServer: 4, sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 });
   });
 
   const STORE_RULE = 'must be sqlite:///path/to/tokens.sqlite, redis://host:6379/0, rediss://host:6380/0 or memory:';

@@ -156,7 +156,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in refresh',
       text: `refresh:\n  leadTime: 60\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'refresh.leadTime', message: 'unknown key; expected one of: leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds', line: 2, column: 3 },
+      expect: { severity: 'error', path: 'refresh.leadTime', message: 'unknown key; expected one of: leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds, idleAfterHours, keepAliveDays', line: 2, column: 3 },
     },
     {
       name: 'in an authorization server',
@@ -198,7 +198,7 @@ describe('config yaml: unknown keys', () => {
 
   test('two equally close candidates give no suggestion', async () => {
     const result = await loadText(`refresh:\n  xyz: 1\nmailboxes:\n${VALID_MAILBOX}`);
-    assert.equal(problemsOf(result)[0]?.message, 'unknown key; expected one of: leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds');
+    assert.equal(problemsOf(result)[0]?.message, 'unknown key; expected one of: leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds, idleAfterHours, keepAliveDays');
   });
 });
 

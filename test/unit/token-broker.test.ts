@@ -47,7 +47,7 @@ async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSecon
   const grants = new Map<string, ScriptedGrant>();
   const broker = new TokenBroker({
     mailboxes,
-    refresh: { leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds: 10 },
+    refresh: { leadTimeSeconds, maxConcurrentPerServer, sweepIntervalSeconds: 10, idleAfterHours: 24, keepAliveDays: 7 },
     clock,
     logger: silentLogger(),
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
