@@ -15,6 +15,7 @@ export type BrokerErrorCode =
   | 'invalid_client'
   | 'consent_missing'
   | 'authorization_server_error'
+  | 'throttled'
   // transport
   | 'server_unreachable'
   | 'proxy_auth_failed'
@@ -50,6 +51,8 @@ export interface BrokerErrorOptions {
   readonly oauth?: OAuthErrorDetails;
   /** One line telling the operator what to do. */
   readonly remediation?: string;
+  /** The server asked not to be called again for this long (Retry-After of a 429/503), in milliseconds. */
+  readonly retryAfterMs?: number;
   readonly cause?: unknown;
 }
 
@@ -61,6 +64,7 @@ export class BrokerError extends Error {
   readonly authorizationServer: string | undefined;
   readonly oauth: OAuthErrorDetails | undefined;
   readonly remediation: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: BrokerErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -70,6 +74,7 @@ export class BrokerError extends Error {
     this.authorizationServer = options.authorizationServer;
     this.oauth = options.oauth;
     this.remediation = options.remediation;
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /**

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Readonly<Record<BrokerErrorCode, GrpcStatus>> = {
   invalid_client: GrpcStatus.FAILED_PRECONDITION,
   consent_missing: GrpcStatus.FAILED_PRECONDITION,
   authorization_server_error: GrpcStatus.UNAVAILABLE,
+  throttled: GrpcStatus.UNAVAILABLE,
   server_unreachable: GrpcStatus.UNAVAILABLE,
   proxy_auth_failed: GrpcStatus.UNAVAILABLE,
   proxy_unreachable: GrpcStatus.UNAVAILABLE,

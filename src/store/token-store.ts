@@ -26,6 +26,26 @@ export interface TokenStore {
   /** Expires by itself at record.expiresAt; one already expired is not stored (and replaces any older one). */
   putPendingAuthorization(mailbox: string, record: PendingAuthorizationRecord): Promise<void>;
   deletePendingAuthorization(mailbox: string): Promise<void>;
+  /**
+   * True when other broker instances may use this store at the same time
+   * (redis). The engine then refreshes a token only under withLock, after
+   * re-reading the record, and follows the writes of the others (onForeignWrite).
+   */
+  readonly shared: boolean;
+  /**
+   * Runs `work` while holding the lock `name` across every instance sharing
+   * the store; waits while another holds it. A holder that dies frees it
+   * within seconds (expiry); a live holder keeps it for as long as work runs.
+   * Single-instance stores run `work` under an in-process lock.
+   * Throws store_unavailable when the lock cannot be had.
+   */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with the mailbox name whenever another instance wrote
+   * that mailbox's record (never for this instance's own writes). Returns the
+   * unsubscribe function. Single-instance stores never call it.
+   */
+  onForeignWrite(listener: (mailbox: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -83,6 +103,29 @@ export class EncryptedTokenStore implements TokenStore {
 
   deletePendingAuthorization(mailbox: string): Promise<void> {
     return this.#delete({ kind: 'pending', mailbox });
+  }
+
+  // Single-instance placeholders: the shared (redis) implementation replaces these.
+  readonly shared = false;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(name) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(name, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(name) === settled) this.#locks.delete(name);
+    }
+  }
+
+  onForeignWrite(_listener: (mailbox: string) => void): () => void {
+    return () => undefined;
   }
 
   close(): Promise<void> {
