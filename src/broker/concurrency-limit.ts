@@ -4,13 +4,25 @@
 // from a library: a counter and a FIFO queue, with nothing to configure.
 
 export class ConcurrencyLimit {
-  readonly #limit: number;
+  #limit: number;
   #active = 0;
   readonly #waiting: (() => void)[] = [];
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${String(limit)}`);
     this.#limit = limit;
+  }
+
+  /** A reload changed refresh.maxConcurrentPerServer: a higher limit lets queued tasks start at once. */
+  resize(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${String(limit)}`);
+    this.#limit = limit;
+    while (this.#active < this.#limit) {
+      const next = this.#waiting.shift();
+      if (next === undefined) break;
+      this.#active++;
+      next();
+    }
   }
 
   get active(): number {
@@ -28,8 +40,9 @@ export class ConcurrencyLimit {
     try {
       return await task();
     } finally {
-      const next = this.#waiting.shift();
-      // The place passes straight to the next in line, so `active` never dips and rises again.
+      // The place passes straight to the next in line, so `active` never dips and rises again;
+      // unless the limit was lowered meanwhile: then the place goes away.
+      const next = this.#active > this.#limit ? undefined : this.#waiting.shift();
       if (next === undefined) this.#active--;
       else next();
     }

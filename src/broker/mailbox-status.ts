@@ -13,5 +13,9 @@ export interface MailboxStatus {
   readonly state: MailboxState;
   readonly tokenExpiresAt?: number;
   readonly lastRefreshAt?: number;
+  /** When the refresh token was last redeemed or issued; undefined without one. */
+  readonly refreshTokenUsedAt?: number;
+  /** When a client last asked for the mailbox (or the broker started). */
+  readonly lastUsedAt?: number;
   readonly lastError?: BrokerError;
 }

@@ -68,6 +68,12 @@ async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSecon
 
 const HOUR = 3_600_000;
 
+/** A client-credentials mailbox of its own application (same-app mailboxes would share one token). */
+function ownApp(name: string, overrides: Partial<MailboxConfig> = {}): MailboxConfig {
+  const digits = [...name].reduce((sum, char) => sum * 31 + char.charCodeAt(0), 7) % 1_000_000_000_000;
+  return testMailbox({ name, clientId: `00000000-0000-0000-0000-${String(digits).padStart(12, '0')}`, ...overrides });
+}
+
 describe('TokenBroker', () => {
   test('concurrent callers on a cold mailbox share one acquisition', async () => {
     const { clock, broker, grant } = await setup();
@@ -185,7 +191,7 @@ describe('TokenBroker', () => {
   });
 
   test('at most maxConcurrentPerServer token requests in flight per authorization server', async () => {
-    const mailboxes = Array.from({ length: 40 }, (_, index) => testMailbox({ name: `box-${index}` }));
+    const mailboxes = Array.from({ length: 40 }, (_, index) => ownApp(`box-${index}`));
     const { clock, broker, grant } = await setup(mailboxes, 300, 4);
     const calls = mailboxes.map((mailbox) => broker.getToken(mailbox.name));
     await new Promise((resolve) => setImmediate(resolve));
@@ -216,7 +222,7 @@ describe('TokenBroker', () => {
   });
 
   test('the sweep refreshes a token once it is due (lead time plus jitter), not before', async () => {
-    const { clock, broker, grant } = await setup([testMailbox({ name: 'a' }), testMailbox({ name: 'b' })], 300);
+    const { clock, broker, grant } = await setup([ownApp('a'), ownApp('b')], 300);
     broker.sweep();
     const expiresAt = clock.now() + HOUR;
     grant('a').succeed('a-1', expiresAt);
@@ -238,7 +244,7 @@ describe('TokenBroker', () => {
   });
 
   test('the sweep does not retry permanent failures, and retries transient ones after the pause', async () => {
-    const { clock, broker, grant } = await setup([testMailbox({ name: 'bad' }), testMailbox({ name: 'flaky' })]);
+    const { clock, broker, grant } = await setup([ownApp('bad'), ownApp('flaky')]);
     broker.sweep();
     grant('bad').fail(new BrokerError('bad secret', { code: 'invalid_client', permanent: true }));
     grant('flaky').fail(new BrokerError('503', { code: 'authorization_server_error', permanent: false }));

@@ -137,7 +137,7 @@ export class InteractiveAuthorizations {
     }
     await slot.install(result);
     this.#logger.info({ mailbox: config.name }, 'mailbox authorized');
-    return slot.status();
+    return slot.status(this.#clock.now());
   }
 
   /** Ends this instance's part of an authorization (listener, device-code polling); the stored state expires by itself. */

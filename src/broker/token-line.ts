@@ -1,0 +1,328 @@
+// One token line: the unit the engine acquires and refreshes. Usually one
+// mailbox; for client credentials, every mailbox of one application identity
+// (line-identity.ts), which then share one request and one refresh. The line
+// owns what belongs to the token rather than to a mailbox: the grant and its
+// state (the newest refresh token), the acquisition in flight, the last
+// failure and when to try again. Each member mailbox keeps its own issued
+// token (the SASL user differs) and its own store record.
+import type { Logger } from 'pino';
+import { BrokerError, toBrokerError } from '../errors/index.js';
+import type { MailboxRecord, StoredToken, TokenStore } from '../store/index.js';
+import type { Clock } from '../time/index.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import type { Grant, GrantState, TokenResult } from './grants/index.js';
+import type { MailboxSlot } from './mailbox-slot.js';
+import { refreshDueAt } from './refresh-timing.js';
+import type { RefreshTiming } from './refresh-timing.js';
+
+export interface LineDependencies {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly store: TokenStore;
+  /** Shared by the lines of one authorization server. */
+  readonly serverLimit: ConcurrencyLimit;
+  /** The current refresh settings (they change on reload). */
+  readonly timing: () => RefreshTiming;
+  /** How long to wait after the `consecutiveFailures`-th failure in a row. */
+  readonly retryDelayMs: (failure: BrokerError, consecutiveFailures: number) => number;
+}
+
+export interface AcquireOptions {
+  /** A mail server refused this token: a token from the store that is this one does not count as new. */
+  readonly rejectedAccessToken?: string;
+}
+
+export class TokenLine {
+  /** Mailbox name, or `app:<digest>` for a shared application token: the lock name and jitter seed. */
+  readonly id: string;
+  readonly grant: Grant;
+  /** Sorted by name, so every instance re-reads the same member's record. */
+  readonly members: MailboxSlot[] = [];
+  inflight: Promise<void> | undefined;
+  lastError: BrokerError | undefined;
+  /** No new request to the server before this time (ms), after a failure. */
+  retryNotBefore = 0;
+  lastRefreshAt: number | undefined;
+  /** When the refresh token was last redeemed or issued (keep-alive). */
+  refreshTokenUsedAt: number | undefined;
+  /** When ReportRejected last forced a refresh (ms); rate-limits such refreshes. */
+  lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+  #grantState: GrantState = {};
+  #consecutiveFailures = 0;
+  readonly #dependencies: LineDependencies;
+
+  constructor(id: string, grant: Grant, dependencies: LineDependencies) {
+    this.id = id;
+    this.grant = grant;
+    this.#dependencies = dependencies;
+  }
+
+  get leader(): MailboxSlot {
+    const leader = this.members[0];
+    if (leader === undefined) throw new BrokerError(`token line ${this.id} has no mailbox.`, { code: 'internal' });
+    return leader;
+  }
+
+  get hasRefreshToken(): boolean {
+    return this.#grantState.refreshToken !== undefined;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#consecutiveFailures;
+  }
+
+  /** Adds a mailbox; joining a line that has a token, it gets that token at once. */
+  join(slot: MailboxSlot): void {
+    const current = this.members[0]?.token;
+    this.members.push(slot);
+    this.members.sort((a, b) => (a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0));
+    slot.line = this;
+    if (current !== undefined && slot.token === undefined) {
+      const { accessToken, tokenType, expiresAt, obtainedAt, scopes } = current;
+      slot.setToken({ accessToken, tokenType, expiresAt, obtainedAt, scopes: [...scopes] }, false);
+    }
+  }
+
+  /** A reload replaced the line of a mailbox whose credentials did not change: the refresh token and history carry over, failures do not. */
+  inherit(previous: TokenLine): void {
+    this.#grantState = previous.#grantState;
+    this.refreshTokenUsedAt = previous.refreshTokenUsedAt;
+    this.lastRefreshAt = previous.lastRefreshAt;
+    this.lastForcedRefreshAt = previous.lastForcedRefreshAt;
+  }
+
+  /** When `token` is due for refresh under the current settings. */
+  dueAt(token: { readonly expiresAt: number; readonly obtainedAt: number }): number {
+    return refreshDueAt(this.id, token, this.#dependencies.timing().leadTimeMs);
+  }
+
+  leave(slot: MailboxSlot): void {
+    const index = this.members.indexOf(slot);
+    if (index >= 0) this.members.splice(index, 1);
+  }
+
+  /**
+   * Takes up what the store holds for the members: still-valid tokens are
+   * served without asking the server; records of other credentials (the
+   * config changed) are discarded; an unreadable one is reported, not dropped.
+   */
+  async restore(): Promise<void> {
+    const { store, logger } = this.#dependencies;
+    const records = await Promise.all(
+      this.members.map(async (slot) => {
+        try {
+          const record = await store.getMailbox(slot.config.name);
+          if (record === undefined || record.fingerprint === slot.fingerprint) return record;
+          logger.info({ mailbox: slot.config.name }, 'the credential settings changed: stored tokens are discarded and new ones acquired');
+          await store.deleteMailbox(slot.config.name);
+        } catch (error) {
+          this.lastError = toBrokerError(error, {
+            message: `mailbox ${slot.config.name}: the stored record cannot be read.`,
+            code: 'store_record_invalid',
+            mailbox: slot.config.name,
+          });
+          logger.error({ mailbox: slot.config.name, code: this.lastError.code }, this.lastError.describe());
+        }
+        return undefined;
+      }),
+    );
+    let newest: MailboxRecord | undefined;
+    for (const [index, record] of records.entries()) {
+      if (record === undefined) continue;
+      const slot = this.members[index];
+      if (record.token !== undefined) slot?.setToken(record.token, false);
+      if (newest === undefined || (record.token?.obtainedAt ?? 0) > (newest.token?.obtainedAt ?? 0)) newest = record;
+    }
+    if (newest === undefined) return;
+    // A member added to a shared line later has no record of its own: it gets the line's newest token.
+    if (newest.token !== undefined) for (const slot of this.members) if (slot.token === undefined) slot.setToken(newest.token, false);
+    this.#takeRecordState(newest);
+    if (newest.error !== undefined) {
+      this.#consecutiveFailures = newest.error.transientFailures;
+      this.lastError = new BrokerError(newest.error.message, {
+        code: newest.error.code as BrokerError['code'],
+        permanent: newest.error.permanent,
+        mailbox: this.leader.config.name,
+        authorizationServer: this.leader.config.authorizationServer.name,
+      });
+    }
+  }
+
+  /**
+   * One acquisition at a time; every caller shares its outcome. With a store
+   * shared by several instances it runs under the line's lock and first
+   * re-reads the store: when another instance has just refreshed, its token
+   * (and rotated refresh token) is taken up instead of asking the server again.
+   */
+  acquire(options: AcquireOptions = {}): Promise<void> {
+    if (this.inflight !== undefined) return this.inflight;
+    const inflight = this.#acquire(options).finally(() => {
+      this.inflight = undefined;
+    });
+    this.inflight = inflight;
+    return inflight;
+  }
+
+  async #acquire(options: AcquireOptions): Promise<void> {
+    const { store, serverLimit } = this.#dependencies;
+    try {
+      const refresh = async (): Promise<void> => {
+        const result = await serverLimit.run(() => this.grant.acquire(this.#grantState));
+        await this.install(result);
+      };
+      if (!store.shared) {
+        // One instance: `inflight` already makes this the only acquisition of the line.
+        await refresh();
+        return;
+      }
+      // The write happens inside the lock: the next holder's re-read must find it.
+      await store.withLock(this.id, async () => {
+        if (!(await this.#adoptFromStore(options))) await refresh();
+      });
+    } catch (error) {
+      throw this.recordFailure(error);
+    }
+  }
+
+  /**
+   * Takes a new token from the server. The records, with the new refresh
+   * token, are written to the store before the access token is handed to
+   * anyone: with rotation the previous refresh token is already dead, and
+   * losing the new one would mean authorizing the mailbox again.
+   */
+  async install(result: TokenResult): Promise<void> {
+    const { clock, logger } = this.#dependencies;
+    const grantState = result.refreshToken === undefined ? this.#grantState : { refreshToken: result.refreshToken };
+    const now = clock.now();
+    const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
+    const refreshTokenUsedAt = grantState.refreshToken === undefined ? undefined : now;
+    await Promise.all(
+      this.members.map((slot) =>
+        this.#save(slot, {
+          fingerprint: slot.fingerprint,
+          token: stored,
+          ...(grantState.refreshToken === undefined ? {} : { refreshToken: grantState.refreshToken, refreshTokenUsedAt: now }),
+          lastRefreshAt: now,
+        }),
+      ),
+    );
+    this.#grantState = grantState;
+    this.refreshTokenUsedAt = refreshTokenUsedAt;
+    this.lastRefreshAt = now;
+    this.#clearFailure();
+    logger.info(
+      {
+        mailbox: this.members.length === 1 ? this.leader.config.name : this.members.map((slot) => slot.config.name),
+        server: this.leader.config.authorizationServer.name,
+        expiresAt: new Date(result.expiresAt).toISOString(),
+      },
+      'token acquired',
+    );
+    for (const slot of this.members) slot.setToken(stored, true);
+  }
+
+  recordFailure(error: unknown): BrokerError {
+    const { clock, logger, retryDelayMs } = this.#dependencies;
+    const leader = this.leader.config;
+    const failure = toBrokerError(error, {
+      message: `mailbox ${leader.name}: token acquisition failed unexpectedly.`,
+      code: 'internal',
+      mailbox: leader.name,
+      authorizationServer: leader.authorizationServer.name,
+    });
+    const now = clock.now();
+    this.lastError = failure;
+    this.#consecutiveFailures = failure.permanent ? 0 : this.#consecutiveFailures + 1;
+    const delay = retryDelayMs(failure, Math.max(1, this.#consecutiveFailures));
+    this.retryNotBefore = now + delay;
+    logger.warn(
+      { mailbox: leader.name, server: leader.authorizationServer.name, code: failure.displayCode, permanent: failure.permanent, retryInMs: delay },
+      failure.describe(),
+    );
+    // The error state lives beside the token, so `status` tells the truth after a restart too.
+    const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
+    for (const slot of this.members) this.#save(slot, this.#record(slot, stored)).catch(() => undefined);
+    return failure;
+  }
+
+  /** A reload changed the settings: a permanent failure may be mended, so the next request goes out at once. */
+  forgetFailure(): void {
+    this.#clearFailure();
+  }
+
+  /**
+   * Another instance wrote `slot`'s record: take up its token when it is
+   * newer than ours (and its refresh token, which may have rotated).
+   */
+  async follow(slot: MailboxSlot): Promise<void> {
+    const record = await this.#dependencies.store.getMailbox(slot.config.name);
+    if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
+    if (slot.token !== undefined && record.token.obtainedAt <= slot.token.obtainedAt) return;
+    this.#takeRecordState(record);
+    if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
+    slot.setToken(record.token, true);
+  }
+
+  /**
+   * Under the lock, on a shared store: the leader's record as the other
+   * instances left it. Its refresh token is taken in any case (it may have
+   * rotated); its access token when it is newer than ours, not the one a
+   * mail server refused, and not itself due.
+   */
+  async #adoptFromStore(options: AcquireOptions): Promise<boolean> {
+    const leader = this.leader;
+    const record = await this.#dependencies.store.getMailbox(leader.config.name);
+    if (record?.fingerprint !== leader.fingerprint) return false;
+    if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
+    const stored = record.token;
+    if (stored === undefined) return false;
+    if (leader.token !== undefined && stored.obtainedAt <= leader.token.obtainedAt) return false;
+    if (options.rejectedAccessToken !== undefined && stored.accessToken === options.rejectedAccessToken) return false;
+    if (this.#dependencies.clock.now() >= this.dueAt(stored)) return false;
+    this.#takeRecordState(record);
+    this.#clearFailure();
+    this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
+    for (const slot of this.members) slot.setToken(stored, true);
+    return true;
+  }
+
+  #takeRecordState(record: MailboxRecord): void {
+    if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
+    if (record.refreshTokenUsedAt !== undefined) this.refreshTokenUsedAt = record.refreshTokenUsedAt;
+    if (record.lastRefreshAt !== undefined) this.lastRefreshAt = record.lastRefreshAt;
+  }
+
+  #clearFailure(): void {
+    this.lastError = undefined;
+    this.retryNotBefore = 0;
+    this.#consecutiveFailures = 0;
+  }
+
+  #record(slot: MailboxSlot, error: MailboxRecord['error']): MailboxRecord {
+    const token = slot.token;
+    return {
+      fingerprint: slot.fingerprint,
+      ...(token === undefined
+        ? {}
+        : { token: { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt, obtainedAt: token.obtainedAt, scopes: [...token.scopes] } }),
+      ...(this.#grantState.refreshToken === undefined ? {} : { refreshToken: this.#grantState.refreshToken }),
+      ...(this.refreshTokenUsedAt === undefined ? {} : { refreshTokenUsedAt: this.refreshTokenUsedAt }),
+      ...(this.lastRefreshAt === undefined ? {} : { lastRefreshAt: this.lastRefreshAt }),
+      ...(error === undefined ? {} : { error }),
+    };
+  }
+
+  async #save(slot: MailboxSlot, record: MailboxRecord): Promise<void> {
+    try {
+      await this.#dependencies.store.putMailbox(slot.config.name, record);
+    } catch (error) {
+      // The token is still served (it is valid); ops must know it is not durable.
+      const failure = toBrokerError(error, {
+        message: `mailbox ${slot.config.name}: the token could not be written to the store.`,
+        code: 'store_unavailable',
+        mailbox: slot.config.name,
+      });
+      this.#dependencies.logger.error({ mailbox: slot.config.name, code: failure.code }, failure.describe());
+    }
+  }
+}
