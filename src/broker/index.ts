@@ -7,4 +7,4 @@ export type { MailboxState, MailboxStatus } from './mailbox-status.js';
 export type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
 export { isLoopbackRedirect } from './authorization/loopback-listener.js';
 export { createGrant, classifyOAuthError, aadstsNumber, entraEndpoints, msalAuthorityOptions } from './grants/index.js';
-export type { Grant, GrantDependencies, GrantFactory, TokenResult } from './grants/index.js';
+export type { Grant, GrantDependencies, GrantFactory, GrantState, TokenResult } from './grants/index.js';

@@ -26,8 +26,10 @@ export function tokenLineId(config: MailboxConfig): string {
  * a reload leaves the mailbox exactly as it is.
  */
 export function settingsDigest(config: MailboxConfig): string {
-  const text = JSON.stringify(config, (_key, value: unknown) =>
-    value instanceof Secret ? `secret:${createHash('sha256').update(value.reveal()).digest('hex')}` : value,
-  );
+  // The replacer sees values after toJSON (a Secret is "[redacted]" by then): the holder has the original.
+  const text = JSON.stringify(config, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const original = this[key];
+    return original instanceof Secret ? `secret:${createHash('sha256').update(original.reveal()).digest('hex')}` : value;
+  });
   return createHash('sha256').update(text).digest('hex');
 }

@@ -257,7 +257,7 @@ export class TokenLine {
   async follow(slot: MailboxSlot): Promise<void> {
     const record = await this.#dependencies.store.getMailbox(slot.config.name);
     if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
-    if (slot.token !== undefined && record.token.obtainedAt <= slot.token.obtainedAt) return;
+    if (!isNewer(record.token, slot.token)) return;
     this.#takeRecordState(record);
     if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
     slot.setToken(record.token, true);
@@ -276,7 +276,7 @@ export class TokenLine {
     if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
     const stored = record.token;
     if (stored === undefined) return false;
-    if (leader.token !== undefined && stored.obtainedAt <= leader.token.obtainedAt) return false;
+    if (!isNewer(stored, leader.token)) return false;
     if (options.rejectedAccessToken !== undefined && stored.accessToken === options.rejectedAccessToken) return false;
     if (this.#dependencies.clock.now() >= this.dueAt(stored)) return false;
     this.#takeRecordState(record);
@@ -325,4 +325,13 @@ export class TokenLine {
       this.#dependencies.logger.error({ mailbox: slot.config.name, code: failure.code }, failure.describe());
     }
   }
+}
+
+/**
+ * Whether a stored token replaces `current`: obtained later, or at the same
+ * millisecond but another token (the store holds the last one written).
+ */
+function isNewer(stored: StoredToken, current: { readonly accessToken: string; readonly obtainedAt: number } | undefined): boolean {
+  if (current === undefined) return true;
+  return stored.obtainedAt > current.obtainedAt || (stored.obtainedAt === current.obtainedAt && stored.accessToken !== current.accessToken);
 }

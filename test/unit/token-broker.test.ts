@@ -4,42 +4,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenBroker } from '../../src/broker/index.js';
 import { jitterFraction } from '../../src/broker/token-broker.js';
-import type { Grant, TokenResult } from '../../src/broker/index.js';
 import type { MailboxConfig } from '../../src/config/index.js';
 import { BrokerError } from '../../src/errors/index.js';
 import { HttpTransport } from '../../src/http/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { ManualClock } from '../../src/time/index.js';
 import { memoryStore, testMailbox } from '../support/mailbox.js';
-
-/** A grant whose answers the test controls; each acquire() waits for the test to settle it. */
-class ScriptedGrant implements Grant {
-  readonly type: 'client-credentials' | 'authorization-code';
-  readonly interactive: boolean;
-  constructor(interactive = false) {
-    this.interactive = interactive;
-    this.type = interactive ? 'authorization-code' : 'client-credentials';
-  }
-  calls = 0;
-  readonly #pending: { resolve: (result: TokenResult) => void; reject: (error: unknown) => void }[] = [];
-  acquire(): Promise<TokenResult> {
-    this.calls++;
-    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
-  }
-  succeed(token: string, expiresAt: number): void {
-    const next = this.#pending.shift();
-    assert.ok(next, 'no acquisition pending');
-    next.resolve({ accessToken: token, tokenType: 'Bearer', expiresAt, scopes: ['s'] });
-  }
-  fail(error: unknown): void {
-    const next = this.#pending.shift();
-    assert.ok(next, 'no acquisition pending');
-    next.reject(error);
-  }
-  get pending(): number {
-    return this.#pending.length;
-  }
-}
+import { ScriptedGrant } from '../support/scripted-grant.js';
 
 async function setup(mailboxes: MailboxConfig[] = [testMailbox()], leadTimeSeconds = 300, maxConcurrentPerServer = 16) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));

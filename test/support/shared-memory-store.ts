@@ -1,0 +1,101 @@
+// Several "instances" over one in-memory store, shared the way a redis store
+// is: for engine tests of the multi-instance logic (lock, re-read, following
+// others' writes) without a redis-server. The real redis implementation has
+// its own tests against a real server.
+import type { MailboxRecord, PendingAuthorizationRecord, TokenStore } from '../../src/store/index.js';
+
+export class SharedMemoryStores {
+  readonly #inner: TokenStore;
+  readonly #locks = new Map<string, Promise<void>>();
+  readonly #views: SharedView[] = [];
+  /** Names of the locks taken, in order, for assertions. */
+  readonly lockLog: string[] = [];
+
+  constructor(inner: TokenStore) {
+    this.#inner = inner;
+  }
+
+  /** A store as one instance sees it. */
+  view(): TokenStore {
+    const view = new SharedView(this.#inner, this);
+    this.#views.push(view);
+    return view;
+  }
+
+  async lock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.lockLog.push(name);
+    for (;;) {
+      const held = this.#locks.get(name);
+      if (held === undefined) break;
+      await held;
+    }
+    let release!: () => void;
+    this.#locks.set(name, new Promise<void>((resolve) => (release = resolve)));
+    try {
+      return await work();
+    } finally {
+      this.#locks.delete(name);
+      release();
+    }
+  }
+
+  announce(writer: SharedView, mailbox: string): void {
+    for (const view of this.#views) if (view !== writer) view.notify(mailbox);
+  }
+}
+
+class SharedView implements TokenStore {
+  readonly shared = true;
+  readonly description = 'shared-memory:';
+  readonly #inner: TokenStore;
+  readonly #group: SharedMemoryStores;
+  readonly #listeners = new Set<(mailbox: string) => void>();
+
+  constructor(inner: TokenStore, group: SharedMemoryStores) {
+    this.#inner = inner;
+    this.#group = group;
+  }
+
+  notify(mailbox: string): void {
+    for (const listener of this.#listeners) listener(mailbox);
+  }
+
+  getMailbox(mailbox: string): Promise<MailboxRecord | undefined> {
+    return this.#inner.getMailbox(mailbox);
+  }
+
+  async putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
+    await this.#inner.putMailbox(mailbox, record);
+    this.#group.announce(this, mailbox);
+  }
+
+  async deleteMailbox(mailbox: string): Promise<void> {
+    await this.#inner.deleteMailbox(mailbox);
+    this.#group.announce(this, mailbox);
+  }
+
+  getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined> {
+    return this.#inner.getPendingAuthorization(mailbox);
+  }
+
+  putPendingAuthorization(mailbox: string, record: PendingAuthorizationRecord): Promise<void> {
+    return this.#inner.putPendingAuthorization(mailbox, record);
+  }
+
+  deletePendingAuthorization(mailbox: string): Promise<void> {
+    return this.#inner.deletePendingAuthorization(mailbox);
+  }
+
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.#group.lock(name, work);
+  }
+
+  onForeignWrite(listener: (mailbox: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
