@@ -38,6 +38,10 @@ export interface BrokerMailboxStatus {
   readonly state: string;
   readonly tokenExpiresAt?: Date;
   readonly lastRefreshAt?: Date;
+  /** When the refresh token was last redeemed or issued (kept alive every refresh.keepAliveDays); absent without one. */
+  readonly refreshTokenUsedAt?: Date;
+  /** When a client last asked for the mailbox. */
+  readonly lastUsedAt?: Date;
   readonly lastErrorCode: string;
   readonly lastErrorMessage: string;
 }
@@ -181,7 +185,13 @@ function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
     state: message.state,
     ...(expires === undefined ? {} : { tokenExpiresAt: new Date(expires) }),
     ...(refreshed === undefined ? {} : { lastRefreshAt: new Date(refreshed) }),
+    ...optionalDate('refreshTokenUsedAt', fromTimestamp(message.refresh_token_used_at)),
+    ...optionalDate('lastUsedAt', fromTimestamp(message.last_used_at)),
     lastErrorCode: message.last_error_code,
     lastErrorMessage: message.last_error_message,
   };
+}
+
+function optionalDate<K extends string>(key: K, milliseconds: number | undefined): Partial<Record<K, Date>> {
+  return milliseconds === undefined ? {} : ({ [key]: new Date(milliseconds) } as Partial<Record<K, Date>>);
 }

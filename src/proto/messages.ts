@@ -52,6 +52,8 @@ export interface MailboxStatusMessage {
   state: MailboxStateName;
   token_expires_at: TimestampMessage | null;
   last_refresh_at: TimestampMessage | null;
+  refresh_token_used_at: TimestampMessage | null;
+  last_used_at: TimestampMessage | null;
   last_error_code: string;
   last_error_message: string;
 }

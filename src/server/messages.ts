@@ -50,6 +50,8 @@ export function mailboxStatusMessage(status: MailboxStatus): MailboxStatusMessag
     state: STATE_NAMES[status.state],
     token_expires_at: status.tokenExpiresAt === undefined ? null : toTimestamp(status.tokenExpiresAt),
     last_refresh_at: status.lastRefreshAt === undefined ? null : toTimestamp(status.lastRefreshAt),
+    refresh_token_used_at: status.refreshTokenUsedAt === undefined ? null : toTimestamp(status.refreshTokenUsedAt),
+    last_used_at: status.lastUsedAt === undefined ? null : toTimestamp(status.lastUsedAt),
     last_error_code: status.lastError?.displayCode ?? '',
     last_error_message: status.lastError?.describe() ?? '',
   };

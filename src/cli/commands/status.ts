@@ -31,9 +31,10 @@ export async function statusCommand(options: ConnectionOptions & { json?: boolea
     status.mailbox,
     STATE_LABELS[status.state] ?? status.state,
     status.tokenExpiresAt?.toISOString() ?? '-',
+    status.refreshTokenUsedAt?.toISOString() ?? '-',
     status.lastErrorCode === '' ? '-' : `${status.lastErrorCode}: ${status.lastErrorMessage}`,
   ]);
-  for (const line of table(['MAILBOX', 'STATE', 'TOKEN EXPIRES', 'LAST ERROR'], rows)) terminal.out(line);
+  for (const line of table(['MAILBOX', 'STATE', 'TOKEN EXPIRES', 'REFRESH TOKEN USED', 'LAST ERROR'], rows)) terminal.out(line);
   return ExitCode.ok;
 }
 
