@@ -7,7 +7,7 @@ import { TokenBroker } from '../../src/broker/index.js';
 import type { IssuedToken } from '../../src/broker/index.js';
 import type { MailboxConfig, RefreshConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/config/index.js';
-import type { BrokerError } from '../../src/errors/index.js';
+import { BrokerError } from '../../src/errors/index.js';
 import { HttpTransport } from '../../src/http/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import type { TokenStore } from '../../src/store/index.js';
@@ -34,7 +34,14 @@ interface Harness {
   readonly grant: (name: string) => ScriptedGrant;
 }
 
-async function harness(mailboxes: MailboxConfig[], options: { refresh?: Partial<RefreshConfig>; store?: TokenStore; clock?: ManualClock } = {}): Promise<Harness> {
+interface HarnessOptions {
+  readonly refresh?: Partial<RefreshConfig>;
+  readonly store?: TokenStore;
+  readonly clock?: ManualClock;
+  readonly retryDelayMs?: (failure: BrokerError, consecutiveFailures: number) => number;
+}
+
+async function harness(mailboxes: MailboxConfig[], options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
   const store = options.store ?? (await memoryStore());
   const grants = new Map<string, ScriptedGrant>();
@@ -45,6 +52,7 @@ async function harness(mailboxes: MailboxConfig[], options: { refresh?: Partial<
     logger: silentLogger(),
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
     store,
+    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
     grantFactory: (mailbox) => {
       const grant = new ScriptedGrant(mailbox.grantType === 'authorization-code');
       grants.set(mailbox.name, grant);
@@ -341,5 +349,45 @@ describe('several instances on one store', () => {
     (first.grant('a').pending > 0 ? first : second).grant('a').succeed('t2', clock.now() + HOUR);
     assert.equal((await onFirst).accessToken, 't2');
     assert.equal((await onSecond).accessToken, 't2');
+  });
+});
+
+describe('states', () => {
+  test('IDLE → ACQUIRING → READY → FAILING (transient, token still served) → READY → NEEDS_AUTHORIZATION', async () => {
+    const { clock, broker, grant } = await harness([testMailbox({ name: 'user', grantType: 'authorization-code' })], { retryDelayMs: () => 300_000 });
+    assert.equal(broker.status('user').state, 'NEEDS_AUTHORIZATION', 'interactive, never authorized');
+    const first = broker.getToken('user');
+    assert.equal(broker.status('user').state, 'NEEDS_AUTHORIZATION', 'still no refresh token while the first request runs');
+    grant('user').succeed('t1', clock.now() + HOUR, 'rt-1');
+    await first;
+    assert.equal(broker.status('user').state, 'READY');
+
+    clock.advance(HOUR - 200_000);
+    broker.sweep();
+    grant('user').fail(new BrokerError('server down', { code: 'server_unreachable' }));
+    await settle();
+    const failing = broker.status('user');
+    assert.equal(failing.state, 'READY', 'a transient failure with a valid token left: still served');
+    assert.equal(failing.lastError?.code, 'server_unreachable');
+    assert.equal(broker.cachedToken('user', 60)?.accessToken, 't1');
+
+    clock.advance(200_000);
+    assert.equal(broker.status('user').state, 'FAILING', 'expired, last attempt failed');
+    await assert.rejects(broker.getToken('user'), (error: BrokerError) => error.code === 'server_unreachable', 'the cause, not a stale token');
+
+    clock.advance(100_000);
+    const retry = broker.getToken('user');
+    assert.equal(broker.status('user').state, 'ACQUIRING');
+    grant('user').succeed('t2', clock.now() + HOUR, 'rt-2');
+    await retry;
+    assert.equal(broker.status('user').state, 'READY');
+    assert.equal(broker.status('user').lastError, undefined);
+
+    clock.advance(HOUR + 1);
+    const revoked = broker.getToken('user');
+    grant('user').fail(new BrokerError('refresh token revoked', { code: 'needs_authorization', permanent: true }));
+    await assert.rejects(revoked);
+    assert.equal(broker.status('user').state, 'NEEDS_AUTHORIZATION');
+    assert.equal(broker.sweep(), 0, 'a permanent failure is not retried by the sweep');
   });
 });
