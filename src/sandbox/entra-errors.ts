@@ -144,6 +144,20 @@ export const entraErrors = {
       'Invalid request: the client was authenticated with more than one method, or the client_id in the ' +
       'body differs from the one in the Authorization header.',
   }),
+  /** What Entra answers a client (most often client credentials without a token cache) that asks too often; with Retry-After. */
+  tooManyRequests: (): EntraError => ({
+    status: 429,
+    error: 'temporarily_unavailable',
+    aadsts: 90055,
+    message: 'There are too many incoming requests. Wait for the time in the Retry-After header and try again.',
+  }),
+  /** A transient outage of Entra's backend. */
+  serviceUnavailable: (): EntraError => ({
+    status: 503,
+    error: 'temporarily_unavailable',
+    aadsts: 90033,
+    message: 'A transient error has occurred. Please try again.',
+  }),
   postOnly: (method: string): EntraError => ({
     status: 400,
     error: 'invalid_request',

@@ -8,6 +8,7 @@ export type {
   AppAccessTokenClaims,
   IdTokenClaims,
   InjectedFailure,
+  InjectedThrottle,
   RegisteredSandboxUser,
   Sandbox,
   SandboxApplication,

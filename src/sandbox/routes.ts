@@ -40,10 +40,7 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     const params = await readForm(request, response);
     if (params === undefined) return;
     const outcome = handleTokenRequest(context, { tenant, params, authorization: request.headers.authorization, host: request.headers.host });
-    if (outcome.kind === 'error') {
-      const retryAfter = outcome.retryAfterSeconds;
-      return answerError(outcome.error, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
-    }
+    if (outcome.kind === 'error') return answerError(outcome.error, outcome.headers);
     const hook = context.hooks.beforeTokenResponse;
     if (hook !== undefined) {
       try {

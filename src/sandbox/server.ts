@@ -6,6 +6,7 @@ import { createTlsMaterial } from './certificates.js';
 import { DeviceCodeStore } from './device-codes.js';
 import { Directory, requireTenantId } from './directory.js';
 import { FailureQueue } from './failures.js';
+import { checkInjectedFailure, throttleFailure } from './injected-failures.js';
 import { sendJson } from './http-io.js';
 import { TokenSigner } from './jwt.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
@@ -17,6 +18,7 @@ import type {
   AccessTokenClaims,
   IdTokenClaims,
   InjectedFailure,
+  InjectedThrottle,
   RegisteredSandboxUser,
   Sandbox,
   SandboxApplication,
@@ -66,7 +68,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const refreshTokens = new RefreshTokenStore();
   const deviceCodes = new DeviceCodeStore();
   const stats = new TokenRequestStats();
-  const failures = new FailureQueue();
+  const failures = new FailureQueue<InjectedFailure>(checkInjectedFailure);
   context = {
     authorityUrl: url,
     hosts: ['localhost', '127.0.0.1', ...hostnames].map((name) => `${name}:${boundPort}`),
@@ -102,6 +104,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     failNext(failure: InjectedFailure): void {
       failures.push(failure);
+    },
+    throttleNext(throttle?: InjectedThrottle): void {
+      failures.push(throttleFailure(throttle));
     },
     verifyAccessToken(token: string): AccessTokenClaims | undefined {
       return verifyAccessToken(signer, clock, token);

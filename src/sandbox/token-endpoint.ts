@@ -5,6 +5,7 @@ import { namedClientId, readPresentedClient } from './client-authentication.js';
 import { GENERAL_AUDIENCES } from './directory.js';
 import { entraErrors, isEntraError } from './entra-errors.js';
 import type { EntraError } from './entra-errors.js';
+import { retryAfterHeader } from './failures.js';
 import type { FailureQueue } from './failures.js';
 import { nonEmpty } from './http-io.js';
 import { AUTHORIZATION_CODE, authorizationCodeGrant } from './grants/authorization-code.js';
@@ -16,7 +17,7 @@ import { REFRESH_TOKEN, refreshTokenGrant } from './grants/refresh-token.js';
 import type { InjectedFailure } from './types.js';
 
 export interface TokenEndpointContext extends GrantContext {
-  readonly failures: FailureQueue;
+  readonly failures: FailureQueue<InjectedFailure>;
   /** `host:port` names the sandbox answers to (localhost, 127.0.0.1, extra hostnames). */
   readonly hosts: readonly string[];
 }
@@ -34,7 +35,7 @@ export interface TokenRequest {
 
 export type TokenOutcome =
   | Extract<GrantOutcome, { kind: 'success' }>
-  | { readonly kind: 'error'; readonly error: EntraError; readonly retryAfterSeconds?: number | undefined };
+  | { readonly kind: 'error'; readonly error: EntraError; readonly headers?: Record<string, string> | undefined };
 
 interface GrantHandler {
   /** Audience rules checked before the client is read (Entra's order). */
@@ -101,7 +102,7 @@ function injectedOutcome(failure: InjectedFailure): TokenOutcome {
       aadsts: failure.aadsts,
       message: failure.description ?? 'The sandbox was told to fail this request (failNext).',
     },
-    retryAfterSeconds: failure.retryAfterSeconds,
+    headers: retryAfterHeader(failure),
   };
 }
 

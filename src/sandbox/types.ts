@@ -112,7 +112,23 @@ export interface InjectedFailure {
   description?: string;
   /** Sent as the `Retry-After` header (seconds) when set. */
   retryAfterSeconds?: number;
+  /** Sent as the `Retry-After` header as is (an HTTP-date, or any text a client must cope with); wins over retryAfterSeconds. */
+  retryAfterHeader?: string;
   /** How many consecutive token requests fail this way; default 1. */
+  count?: number;
+}
+
+/**
+ * What `throttleNext` makes the token endpoint answer: Entra's own answer
+ * for throttling (429, `temporarily_unavailable`, AADSTS90055) or for an
+ * overloaded service (503, `temporarily_unavailable`, AADSTS90033).
+ */
+export interface InjectedThrottle {
+  /** 429 (the default) or 503. */
+  status?: 429 | 503;
+  /** The `Retry-After` header: whole seconds, or a text sent as is (an HTTP-date, garbage); none when omitted. */
+  retryAfter?: number | string;
+  /** How many consecutive token requests are throttled; default 1. */
   count?: number;
 }
 
@@ -233,6 +249,8 @@ export interface Sandbox {
   readonly stats: SandboxStats;
   /** Queues a failure for the next token request(s); queued failures apply in order. */
   failNext(failure: InjectedFailure): void;
+  /** Queues Entra's throttling answer (429 or 503, with the Retry-After asked for) like failNext. */
+  throttleNext(throttle?: InjectedThrottle): void;
   /** Claims of an access token this sandbox issued (app or user), if its signature holds and it has not expired; else undefined. */
   verifyAccessToken(token: string): AccessTokenClaims | undefined;
   /** Claims of an id_token this sandbox issued, if its signature holds and it has not expired; else undefined. */

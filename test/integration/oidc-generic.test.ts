@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload } from 'jose';
 import { OAuth2Server } from 'oauth2-mock-server';
@@ -171,6 +172,22 @@ describe('client credentials', () => {
     });
     const busy = await failure(grantFor('app-configured').acquire({}));
     assert.deepEqual([busy.code, busy.permanent], ['authorization_server_error', false]);
+  });
+
+  test('a 429 with Retry-After 7 is throttled for 7 s, and the next request reaches the server', async () => {
+    server.service.once('beforeResponse', (response: MutableResponse, request: TokenRequestIncomingMessage) => {
+      response.statusCode = 429;
+      response.body = { error: 'slow_down', error_description: 'too many token requests' };
+      // oauth2-mock-server sets no headers of its own; Express hands the response over as req.res.
+      (request as TokenRequestIncomingMessage & { res: ServerResponse }).res.setHeader('retry-after', '7');
+    });
+    const grant = grantFor('app-configured');
+    const requests = seen.length;
+    const throttled = await failure(grant.acquire({}));
+    assert.deepEqual([throttled.code, throttled.permanent, throttled.retryAfterMs, throttled.oauth?.httpStatus], ['throttled', false, 7_000, 429]);
+    assert.equal(throttled.message, 'mailbox app-configured: authorization server configured throttled the client-credentials token request (HTTP 429, Retry-After 7 s): too many token requests');
+    await verifiedByServer((await grant.acquire({})).accessToken);
+    assert.equal(seen.length, requests + 2);
   });
 
   test('discovery at a wrong issuer tries both well-known documents, then names the setting', async () => {

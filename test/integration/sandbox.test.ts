@@ -497,6 +497,34 @@ void test('failNext applies before normal processing and queues in order', async
   await tokenOf(await postToken(clientCredentials()));
 });
 
+void test('throttleNext answers with Entra\'s own 429 or 503 body and the Retry-After asked for, counted like any request', async () => {
+  sandbox.stats.reset();
+  sandbox.throttleNext({ retryAfter: 7 });
+  const throttled = await postToken(clientCredentials());
+  assert.equal(throttled.headers.get('retry-after'), '7');
+  const body = await entraError(throttled, 429, 'temporarily_unavailable', 90055);
+  assert.match(firstLine(body), /^AADSTS90055: There are too many incoming requests\./);
+
+  sandbox.throttleNext({ status: 503, retryAfter: 'Thu, 01 Jan 2026 12:05:00 GMT', count: 2 });
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const unavailable = await postToken(clientCredentials());
+    assert.equal(unavailable.headers.get('retry-after'), 'Thu, 01 Jan 2026 12:05:00 GMT', 'a text is sent as is');
+    await entraError(unavailable, 503, 'temporarily_unavailable', 90033);
+  }
+  sandbox.throttleNext({ status: 503 });
+  const bare = await postToken(clientCredentials());
+  assert.equal(bare.headers.get('retry-after'), null, 'no Retry-After unless asked for');
+  await entraError(bare, 503, 'temporarily_unavailable', 90033);
+  await tokenOf(await postToken(clientCredentials()));
+  assert.equal(sandbox.stats.total, 5);
+});
+
+void test('throttleNext refuses a status other than 429 or 503, and a header Node could not send', () => {
+  assert.throws(() => sandbox.throttleNext({ status: 500 as 503 }), /"status" must be 429 or 503, got 500/);
+  assert.throws(() => sandbox.throttleNext({ retryAfter: '7\r\nx-injected: 1' }), /"retryAfterHeader" must be a string without control characters/);
+  assert.throws(() => sandbox.throttleNext({ retryAfter: -1 }), /"retryAfterSeconds" must be a non-negative integer/);
+});
+
 void test('failNext refuses a failure that is not an HTTP error', () => {
   assert.throws(() => sandbox.failNext({ status: 200, error: 'x', aadsts: 1 }), /"status" must be an HTTP error status/);
   assert.throws(() => sandbox.failNext({ status: 500, error: 'x', aadsts: 1, count: 0 }), /"count" must be a positive integer/);

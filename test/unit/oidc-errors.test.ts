@@ -49,7 +49,7 @@ describe('fromOpenIdClientError', () => {
 
   const nonOAuth: [number, boolean][] = [
     [502, false],
-    [429, false],
+    [503, false],
     [404, true],
   ];
   for (const [status, permanent] of nonOAuth) {
@@ -61,6 +61,54 @@ describe('fromOpenIdClientError', () => {
       assert.match(mapped.message, new RegExp(`HTTP ${status} and no OAuth error`));
     });
   }
+
+  test('a 429 with an OAuth body and Retry-After: throttled, whatever the body says, with the wait', async () => {
+    const response = new Response('', { status: 429, headers: { 'retry-after': '7' } });
+    const error = new ResponseBodyError('server responded with an error in the response body', { cause: { error: 'invalid_grant', error_description: 'Rate Limit Exceeded' }, response });
+    const mapped = await fromOpenIdClientError(error, context, undefined, Date.UTC(2026, 0, 1));
+    assert.deepEqual([mapped.code, mapped.permanent, mapped.retryAfterMs, mapped.oauth?.httpStatus, mapped.oauth?.error], ['throttled', false, 7_000, 429, 'invalid_grant']);
+    assert.equal(mapped.message, 'mailbox acme-imap: authorization server acme throttled the client-credentials token request (HTTP 429, Retry-After 7 s): Rate Limit Exceeded');
+    assert.match(mapped.remediation ?? '', /^The broker waits as the server asked \(7 s\), then retries\. If throttling recurs, .*refresh\.maxConcurrentPerServer/);
+  });
+
+  test('a 429 that is not JSON (oauth4webapi leaves it unread): throttled, Retry-After as an HTTP-date', async () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const response = new Response('<html>slow down</html>', { status: 429, headers: { 'retry-after': 'Thu, 01 Jan 2026 12:01:30 GMT', 'content-type': 'text/html' } });
+    const mapped = await fromOpenIdClientError(clientError('unexpected response content-type', 'OAUTH_RESPONSE_IS_NOT_JSON', response), context, undefined, now);
+    assert.deepEqual([mapped.code, mapped.retryAfterMs, mapped.oauth?.httpStatus], ['throttled', 90_000, 429]);
+    assert.match(mapped.message, /\(HTTP 429, Retry-After 90 s\): Too Many Requests$/);
+  });
+
+  test('a 503 with Retry-After is throttled and reads the OAuth error from the unread body', async () => {
+    const response = new Response(JSON.stringify({ error: 'internal_failure' }), { status: 503, headers: { 'retry-after': '30', 'content-type': 'application/json' } });
+    const mapped = await fromOpenIdClientError(clientError('unexpected HTTP response status code', 'OAUTH_RESPONSE_IS_NOT_CONFORM', response), context);
+    assert.deepEqual([mapped.code, mapped.permanent, mapped.retryAfterMs, mapped.oauth?.error], ['throttled', false, 30_000, 'internal_failure']);
+    assert.match(mapped.message, /acme is unavailable for the client-credentials token request \(HTTP 503, Retry-After 30 s\): internal_failure$/);
+  });
+
+  test('a 503 without Retry-After is an outage, not throttling: authorization_server_error, transient, no wait', async () => {
+    const response = new Response(JSON.stringify({ error: 'internal_failure' }), { status: 503, headers: { 'content-type': 'application/json' } });
+    const mapped = await fromOpenIdClientError(clientError('unexpected HTTP response status code', 'OAUTH_RESPONSE_IS_NOT_CONFORM', response), context);
+    assert.deepEqual([mapped.code, mapped.permanent, mapped.retryAfterMs, mapped.oauth?.httpStatus, mapped.oauth?.error], ['authorization_server_error', false, undefined, 503, 'internal_failure']);
+  });
+
+  test('a garbage Retry-After is ignored: a 503 with one stays an outage, a 429 stays throttled without a wait', async () => {
+    const answer = (status: number): ClientError =>
+      clientError('unexpected HTTP response status code', 'OAUTH_RESPONSE_IS_NOT_CONFORM', new Response('', { status, headers: { 'retry-after': 'soon' } }));
+    const outage = await fromOpenIdClientError(answer(503), context);
+    assert.deepEqual([outage.code, outage.retryAfterMs], ['authorization_server_error', undefined]);
+    const throttled = await fromOpenIdClientError(answer(429), context);
+    assert.deepEqual([throttled.code, throttled.retryAfterMs], ['throttled', undefined]);
+    assert.match(throttled.remediation ?? '', /^The broker backs off and retries\./);
+  });
+
+  test('a transient error answer keeps its Retry-After; a permanent one does not need it', async () => {
+    const response = (status: number): Response => new Response('', { status, headers: { 'retry-after': '12' } });
+    const busy = new ResponseBodyError('error body', { cause: { error: 'temporarily_unavailable' }, response: response(400) });
+    assert.deepEqual(await fromOpenIdClientError(busy, context).then((e) => [e.code, e.permanent, e.retryAfterMs]), ['authorization_server_error', false, 12_000]);
+    const refused = new ResponseBodyError('error body', { cause: { error: 'invalid_client' }, response: response(401) });
+    assert.deepEqual(await fromOpenIdClientError(refused, context).then((e) => [e.code, e.permanent, e.retryAfterMs]), ['invalid_client', true, undefined]);
+  });
 
   test('openid-client\'s own timeout', async () => {
     const mapped = await fromOpenIdClientError(clientError('operation timed out', 'OAUTH_TIMEOUT'), context);

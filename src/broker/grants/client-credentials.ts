@@ -31,7 +31,7 @@ export function microsoftClientCredentialsGrant(mailbox: MailboxConfig, dependen
     async acquire(): Promise<TokenResult> {
       warnIfCertificateExpiring(mailbox, dependencies);
       application ??= createConfidentialClient(
-        { mailbox, tenant, transport: dependencies.transport, route: routeFor(mailbox), logger: dependencies.logger },
+        { mailbox, tenant, transport: dependencies.transport, route: routeFor(mailbox), logger: dependencies.logger, clock: dependencies.clock },
         credential,
       );
       try {

@@ -1,7 +1,7 @@
 // Classifies an authorization server's error answer (OAuth `error`, Entra's
-// AADSTS number, HTTP status) into a BrokerError with a remediation line.
-// We classify on what the server said, never on a library's error class, so
-// msal-node and openid-client failures read the same.
+// AADSTS number, HTTP status, Retry-After) into a BrokerError with a
+// remediation line. We classify on what the server said, never on a
+// library's error class, so msal-node and openid-client failures read the same.
 import { BrokerError } from '../../errors/index.js';
 import type { BrokerErrorCode, OAuthErrorDetails } from '../../errors/index.js';
 
@@ -9,6 +9,8 @@ export interface OAuthFailureContext {
   readonly mailbox: string;
   readonly authorizationServer: string;
   readonly grantType: string;
+  /** The request that failed, for messages of answers that are no refusal; default `<grantType> token request`. */
+  readonly request?: string;
 }
 
 interface Remedy {
@@ -111,4 +113,87 @@ export function classifyOAuthError(details: OAuthErrorDetails, context: OAuthFai
     oauth,
     remediation: serverSide ? 'The broker retries.' : `Check the settings of mailbox ${context.mailbox} against the server's documentation for this error.`,
   });
+}
+
+/** An error answer as the grants hand it over: the OAuth body, the HTTP status and Retry-After. */
+export interface ErrorAnswer extends OAuthErrorDetails {
+  /** Retry-After in milliseconds from when the answer arrived (parseRetryAfter), when it had a valid one. */
+  readonly retryAfterMs?: number | undefined;
+}
+
+/**
+ * True for answers that ask the client to slow down: every 429, and a 503
+ * that says when to come back. A 503 without Retry-After is an outage like a
+ * 500 or 502 (authorization_server_error, backed off the same way): calling it
+ * throttling would send ops looking for a request rate that is not the cause.
+ */
+export function isThrottling(status: number | undefined, retryAfterMs: number | undefined): boolean {
+  return status === 429 || (status === 503 && retryAfterMs !== undefined);
+}
+
+/**
+ * Any error answer from a token, device authorization or discovery endpoint.
+ * Throttling wins over whatever the body says; everything else goes to
+ * `classify` (by default classifyOAuthError), and a transient result keeps
+ * the server's Retry-After so the engine waits at least that long.
+ */
+export function classifyErrorAnswer(answer: ErrorAnswer, context: OAuthFailureContext, classify: (details: OAuthErrorDetails, context: OAuthFailureContext) => BrokerError = classifyOAuthError): BrokerError {
+  const { retryAfterMs, ...details } = answer;
+  if (isThrottling(details.httpStatus, retryAfterMs)) return throttledError(details, retryAfterMs, context);
+  const classified = details.error === undefined && (details.httpStatus ?? 0) >= 500 ? serverFailure(details, context) : classify(details, context);
+  if (retryAfterMs === undefined || classified.permanent) return classified;
+  return new BrokerError(classified.message, {
+    code: classified.code,
+    permanent: classified.permanent,
+    mailbox: classified.mailbox,
+    authorizationServer: classified.authorizationServer,
+    oauth: classified.oauth,
+    remediation: classified.remediation,
+    retryAfterMs,
+    cause: classified.cause,
+  });
+}
+
+function throttledError(details: OAuthErrorDetails, retryAfterMs: number | undefined, context: OAuthFailureContext): BrokerError {
+  const oauth: OAuthErrorDetails = { ...details, aadsts: details.aadsts ?? aadstsNumber(details.errorDescription) };
+  const status = details.httpStatus ?? 429;
+  const retryAfter = retryAfterMs === undefined ? '' : `, Retry-After ${waitText(retryAfterMs)}`;
+  const said = firstLine(details.errorDescription) ?? details.error ?? (status === 429 ? 'Too Many Requests' : 'Service Unavailable');
+  const what = status === 429 ? 'throttled' : 'is unavailable for';
+  const wait = retryAfterMs === undefined ? 'The broker backs off and retries.' : `The broker waits as the server asked (${waitText(retryAfterMs)}), then retries.`;
+  const remediation =
+    status === 429
+      ? `${wait} If throttling recurs, fewer token requests to ${context.authorizationServer} help: lower refresh.maxConcurrentPerServer, and look for other programs requesting tokens with the same client id in a loop.`
+      : `${wait} If it lasts, check the status page of ${context.authorizationServer}.`;
+  return new BrokerError(`mailbox ${context.mailbox}: authorization server ${context.authorizationServer} ${what} the ${requestOf(context)} (HTTP ${status}${retryAfter}): ${said}`, {
+    code: 'throttled',
+    permanent: false,
+    mailbox: context.mailbox,
+    authorizationServer: context.authorizationServer,
+    oauth,
+    remediation,
+    retryAfterMs,
+  });
+}
+
+/** A 5xx without an OAuth error: a server or gateway failing, not a refusal. */
+function serverFailure(details: OAuthErrorDetails, context: OAuthFailureContext): BrokerError {
+  const said = firstLine(details.errorDescription);
+  return new BrokerError(`mailbox ${context.mailbox}: authorization server ${context.authorizationServer} answered the ${requestOf(context)} with HTTP ${details.httpStatus ?? '?'} and no OAuth error${said === undefined ? '' : ` (${said})`}.`, {
+    code: 'authorization_server_error',
+    permanent: false,
+    mailbox: context.mailbox,
+    authorizationServer: context.authorizationServer,
+    oauth: details,
+    remediation: `The broker backs off and retries; if it lasts, check the status of ${context.authorizationServer} and that no proxy in between fails.`,
+  });
+}
+
+function requestOf(context: OAuthFailureContext): string {
+  return context.request ?? `${context.grantType} token request`;
+}
+
+function waitText(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }

@@ -28,6 +28,9 @@ export const googleErrors = {
   unauthorizedClient: () => error(401, 'unauthorized_client', 'Unauthorized'),
   missingScope: () => error(400, 'invalid_scope', 'Empty or missing scope not allowed.'),
   invalidScope: (scopes: readonly string[]) => error(400, 'invalid_scope', `Some requested scopes were invalid. {invalid=[${scopes.join(', ')}]}`),
+  // Throttling and outages
+  rateLimitExceeded: () => error(429, 'rate_limit_exceeded', 'Rate Limit Exceeded'),
+  backendFailure: () => error(503, 'internal_failure'),
   // Device flow (polling)
   authorizationPending: () => error(428, 'authorization_pending', 'Precondition Required.'),
   deviceCodeExpired: () => error(400, 'expired_token', 'Expired.'),

@@ -5,6 +5,8 @@ export { startGoogleSandbox } from './server.js';
 export type {
   GoogleAccessTokenInfo,
   GoogleClientRegistration,
+  GoogleInjectedFailure,
+  GoogleInjectedThrottle,
   GoogleSandbox,
   GoogleSandboxClock,
   GoogleSandboxOptions,

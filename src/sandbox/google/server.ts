@@ -4,6 +4,7 @@
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTlsMaterial } from '../certificates.js';
+import { FailureQueue, retryAfterHeader } from '../failures.js';
 import { handleAuthorize } from './authorize-endpoint.js';
 import type { GoogleContext } from './context.js';
 import { handleDeviceCode } from './device-endpoint.js';
@@ -11,8 +12,9 @@ import { Directory } from './directory.js';
 import { basicCredentials, readForm, redirect, sendJson } from './http.js';
 import { Issued } from './issued.js';
 import { TokenStats } from './stats.js';
+import { checkInjectedFailure, injectedAnswer, throttleFailure } from './injected-failures.js';
 import { handleToken } from './token-endpoint.js';
-import type { GoogleSandbox, GoogleSandboxOptions, TokenRequestEvent } from './types.js';
+import type { GoogleInjectedFailure, GoogleSandbox, GoogleSandboxOptions, TokenRequestEvent } from './types.js';
 import { close, listen } from '../listening.js';
 
 export const GOOGLE_PATHS = { authorize: '/o/oauth2/v2/auth', token: '/token', device: '/device/code' } as const;
@@ -35,9 +37,10 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     url: () => url,
   };
 
+  const failures = new FailureQueue<GoogleInjectedFailure>(checkInjectedFailure);
   const tls = await createTlsMaterial(Date.now(), options.hostnames ?? []);
   const server = createServer({ key: tls.serverKeyPem, cert: tls.serverCertificatePem }, (request, response) => {
-    route(request, response, context, options.onTokenRequest).catch((error: unknown) => {
+    route(request, response, context, failures, options.onTokenRequest).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { error: 'internal_failure', error_description: String(error) });
       else response.destroy();
     });
@@ -55,12 +58,20 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     approveDeviceCode: (userCode, email) => context.directory.hasUser(email) && context.issued.approveDeviceCode(userCode, email.toLowerCase()),
     revokeRefreshTokens: (email) => context.issued.revokeRefreshTokens(email),
     stats: context.stats,
+    failNext: (failure) => failures.push(failure),
+    throttleNext: (throttle) => failures.push(throttleFailure(throttle)),
     verifyAccessToken: (token) => context.issued.accessToken(token),
     close: () => close(server),
   };
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, context: GoogleContext, onTokenRequest: ((event: TokenRequestEvent) => void) | undefined): Promise<void> {
+async function route(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: GoogleContext,
+  failures: FailureQueue<GoogleInjectedFailure>,
+  onTokenRequest: ((event: TokenRequestEvent) => void) | undefined,
+): Promise<void> {
   const requestUrl = new URL(request.url ?? '/', context.url());
   const method = request.method ?? 'GET';
   const path = requestUrl.pathname;
@@ -74,8 +85,9 @@ async function route(request: IncomingMessage, response: ServerResponse, context
     const grantType = params.get('grant_type') ?? undefined;
     const clientId = basic?.clientId ?? params.get('client_id') ?? undefined;
     context.stats.record(grantType, clientId);
-    const answer = handleToken(context, { params, basic });
-    sendJson(response, answer.status, answer.body);
+    const injected = failures.take();
+    const answer = injected === undefined ? handleToken(context, { params, basic }) : injectedAnswer(injected);
+    sendJson(response, answer.status, answer.body, injected === undefined ? {} : retryAfterHeader(injected));
     const error = 'error' in answer.body && typeof answer.body.error === 'string' ? answer.body.error : undefined;
     onTokenRequest?.({ grantType, clientId, error });
     return;

@@ -30,6 +30,36 @@ export interface TokenRequestEvent {
   readonly error: string | undefined;
 }
 
+/** What `failNext` makes the token endpoint answer instead of processing a request. */
+export interface GoogleInjectedFailure {
+  /** HTTP status, e.g. 400, 429, 503. */
+  status: number;
+  /** OAuth `error`, e.g. `invalid_grant` or `internal_failure`. */
+  error: string;
+  /** `error_description`; none when omitted (Google often sends none). */
+  description?: string;
+  /** Sent as the `Retry-After` header (seconds) when set. */
+  retryAfterSeconds?: number;
+  /** Sent as the `Retry-After` header as is (an HTTP-date, or any text a client must cope with); wins over retryAfterSeconds. */
+  retryAfterHeader?: string;
+  /** How many consecutive token requests fail this way; default 1. */
+  count?: number;
+}
+
+/**
+ * What `throttleNext` makes the token endpoint answer: Google's answer to a
+ * client over its rate (429, `rate_limit_exceeded`) or a backend failure
+ * (503, `internal_failure`).
+ */
+export interface GoogleInjectedThrottle {
+  /** 429 (the default) or 503. */
+  status?: 429 | 503;
+  /** The `Retry-After` header: whole seconds, or a text sent as is (an HTTP-date, garbage); none when omitted. */
+  retryAfter?: number | string;
+  /** How many consecutive token requests are throttled; default 1. */
+  count?: number;
+}
+
 /** An OAuth client as the Google Cloud console holds it. */
 export interface GoogleClientRegistration {
   clientId: string;
@@ -88,6 +118,10 @@ export interface GoogleSandbox {
   /** Revokes the refresh tokens of one user, or of everyone. */
   revokeRefreshTokens(email?: string): void;
   readonly stats: GoogleSandboxStats;
+  /** Queues a failure for the next token request(s), counted in stats like any request; queued failures apply in order. */
+  failNext(failure: GoogleInjectedFailure): void;
+  /** Queues Google's throttling answer (429 or 503, with the Retry-After asked for) like failNext. */
+  throttleNext(throttle?: GoogleInjectedThrottle): void;
   /** What a token this sandbox issued stands for, if it is one and has not expired. */
   verifyAccessToken(token: string): GoogleAccessTokenInfo | undefined;
   close(): Promise<void>;

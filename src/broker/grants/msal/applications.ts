@@ -8,6 +8,7 @@ import type { Configuration } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../../../config/index.js';
 import type { HttpTransport, RouteOptions } from '../../../http/index.js';
+import type { Clock } from '../../../time/index.js';
 import { msalAuthorityOptions } from './authority.js';
 import { MsalNetworkClient } from './network-client.js';
 
@@ -21,6 +22,8 @@ export interface MsalContext {
   readonly transport: HttpTransport;
   readonly route: RouteOptions;
   readonly logger: Logger;
+  /** When an answer arrived, for a Retry-After given as a date. */
+  readonly clock: Clock;
 }
 
 function configuration(context: MsalContext): Configuration {
@@ -36,7 +39,7 @@ function configuration(context: MsalContext): Configuration {
       knownAuthorities: authority.knownAuthorities,
     },
     system: {
-      networkClient: new MsalNetworkClient(context.transport, context.route),
+      networkClient: new MsalNetworkClient(context.transport, context.route, context.clock),
       loggerOptions: {
         piiLoggingEnabled: false,
         logLevel: LogLevel.Warning,

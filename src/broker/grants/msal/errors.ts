@@ -1,16 +1,19 @@
 // Maps what msal-node throws to BrokerErrors: server answers through the
-// shared OAuth classifier (on `error` and the AADSTS number), transport
-// failures to the BrokerError our network client attached.
+// shared OAuth classifier (on `error` and the AADSTS number), throttling and
+// server failures from the answer our network client kept from msal (with
+// status and Retry-After), transport failures to the BrokerError it attached.
 import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { BrokerError } from '../../../errors/index.js';
-import { classifyOAuthError } from '../oauth-errors.js';
+import { classifyErrorAnswer, classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
-import { transportFailureOf } from './network-client.js';
+import { errorAnswerOf, transportFailureOf } from './network-client.js';
 
 export function fromMsalError(error: unknown, context: OAuthFailureContext): BrokerError {
   if (error instanceof BrokerError) return error;
   const transportFailure = transportFailureOf(error);
   if (transportFailure !== undefined) return withContext(transportFailure, context);
+  const answer = errorAnswerOf(error);
+  if (answer !== undefined) return classifyErrorAnswer(answer, context);
   // Both carry the server's answer: msal raises InteractionRequiredAuthError
   // instead of ServerError for invalid_grant / interaction_required (MFA,
   // consent, revoked grants), which are exactly the cases ops must see.
@@ -50,6 +53,7 @@ function withContext(error: BrokerError, context: OAuthFailureContext): BrokerEr
     authorizationServer: context.authorizationServer,
     oauth: error.oauth,
     remediation: error.remediation,
+    retryAfterMs: error.retryAfterMs,
     cause: error,
   });
 }

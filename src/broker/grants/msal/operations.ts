@@ -29,6 +29,7 @@ export class MsalUserOperations {
       transport: dependencies.transport,
       route: options.useProxy === false ? { ...route, proxy: undefined } : route,
       logger: dependencies.logger,
+      clock: dependencies.clock,
     };
   }
 

@@ -1,12 +1,14 @@
 // Maps what openid-client throws to BrokerErrors. Server answers go through
-// a classifier on the OAuth `error` (never on the library's class); transport
-// failures are the BrokerErrors our fetch threw, which openid-client wraps
-// ("something went wrong") and we unwrap; the rest is a server answer that
-// does not follow OAuth, or a bug.
+// a classifier on the OAuth `error` (never on the library's class), after the
+// shared check for throttling (429, 503 with Retry-After) on the response
+// openid-client keeps; transport failures are the BrokerErrors our fetch
+// threw, which openid-client wraps ("something went wrong") and we unwrap;
+// the rest is a server answer that does not follow OAuth, or a bug.
 import { AuthorizationResponseError, ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { BrokerError } from '../../../errors/index.js';
 import type { OAuthErrorDetails } from '../../../errors/index.js';
-import { classifyOAuthError } from '../oauth-errors.js';
+import { parseRetryAfter } from '../../../http/index.js';
+import { classifyErrorAnswer, classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
 
 export type OAuthClassifier = (details: OAuthErrorDetails, context: OAuthFailureContext) => BrokerError;
@@ -21,19 +23,26 @@ export function brokerErrorIn(error: unknown): BrokerError | undefined {
   return undefined;
 }
 
-export async function fromOpenIdClientError(error: unknown, context: OAuthFailureContext, classify: OAuthClassifier = classifyOAuthError): Promise<BrokerError> {
+/**
+ * `now` is when the answer arrived (ms since the epoch): a Retry-After given
+ * as a date is read relative to it.
+ */
+export async function fromOpenIdClientError(error: unknown, context: OAuthFailureContext, classify: OAuthClassifier = classifyOAuthError, now: number = Date.now()): Promise<BrokerError> {
   const transport = brokerErrorIn(error);
   if (transport !== undefined) return transport;
   if (error instanceof ResponseBodyError) {
-    return classify({ error: error.error, errorDescription: error.error_description, httpStatus: error.status }, context);
+    const answer = { error: error.error, errorDescription: error.error_description, httpStatus: error.status };
+    return classifyErrorAnswer({ ...answer, retryAfterMs: retryAfterOf(error.response, now) }, context, classify);
   }
   if (error instanceof AuthorizationResponseError) {
     return classify({ error: error.error, errorDescription: error.error_description }, context);
   }
-  if (error instanceof WWWAuthenticateChallengeError) return classify(await challengeDetails(error), context);
+  if (error instanceof WWWAuthenticateChallengeError) {
+    return classifyErrorAnswer({ ...(await challengeDetails(error)), retryAfterMs: retryAfterOf(error.response, now) }, context, classify);
+  }
   // Most arrive as ClientError; a few synchronous helpers (buildAuthorizationUrl) throw oauth4webapi's coded errors as they are.
   const coded = error instanceof ClientError ? error : oauthCoded(error);
-  if (coded !== undefined) return fromCodedError(coded, context);
+  if (coded !== undefined) return fromCodedError(coded, context, classify, now);
   return new BrokerError(`mailbox ${context.mailbox}: the ${context.grantType} request to ${context.authorizationServer} failed unexpectedly: ${describe(error)}`, {
     code: 'internal',
     mailbox: context.mailbox,
@@ -79,7 +88,7 @@ function oauthCoded(error: unknown): CodedError | undefined {
   return typeof error.code === 'string' && error.code.startsWith('OAUTH_') ? (error as CodedError) : undefined;
 }
 
-function fromCodedError(error: CodedError, context: OAuthFailureContext): BrokerError {
+async function fromCodedError(error: CodedError, context: OAuthFailureContext, classify: OAuthClassifier, now: number): Promise<BrokerError> {
   const where = `mailbox ${context.mailbox}: `;
   const base = { mailbox: context.mailbox, authorizationServer: context.authorizationServer, cause: error };
   switch (error.code) {
@@ -91,6 +100,12 @@ function fromCodedError(error: CodedError, context: OAuthFailureContext): Broker
       });
     case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
     case 'OAUTH_RESPONSE_IS_NOT_JSON': {
+      // oauth4webapi reads an OAuth error body only for a 4xx; a 429 that is not JSON, and every 5xx, land here with the response unread.
+      const response = responseIn(error.cause);
+      const retryAfterMs = retryAfterOf(response, now);
+      if (response !== undefined && (response.status === 429 || response.status >= 500 || retryAfterMs !== undefined)) {
+        return classifyErrorAnswer({ ...(await oauthErrorBody(response)), httpStatus: response.status, retryAfterMs }, context, classify);
+      }
       const status = statusOf(error.cause);
       const serverSide = status === undefined || status >= 500 || status === 429;
       return new BrokerError(`${where}${context.authorizationServer} answered the ${context.grantType} request with HTTP ${status ?? '?'} and no OAuth error${error.code === 'OAUTH_RESPONSE_IS_NOT_JSON' ? ' (not JSON)' : ''}.`, {
@@ -163,4 +178,39 @@ function idTokenIssuer(error: Error): string | undefined {
   const { claim, claims } = detail as { claim?: unknown; claims?: Record<string, unknown> };
   const issuer = claims?.['iss'];
   return claim === 'iss' && typeof issuer === 'string' ? issuer : undefined;
+}
+
+/** What this module reads of a fetch Response (ours is undici's, not the global class: no instanceof). */
+export interface AnswerResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly bodyUsed: boolean;
+  clone(): { text(): Promise<string> };
+}
+
+/** The Response openid-client keeps as an error's cause (a non-conform answer), if it is one. */
+export function responseIn(value: unknown): AnswerResponse | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const candidate = value as Partial<AnswerResponse>;
+  return typeof candidate.status === 'number' && typeof candidate.headers?.get === 'function' && typeof candidate.clone === 'function' ? (value as AnswerResponse) : undefined;
+}
+
+/** Retry-After of an error answer, in milliseconds from `now`; undefined when absent or not valid. */
+export function retryAfterOf(response: AnswerResponse | undefined, now: number): number | undefined {
+  return parseRetryAfter(response?.headers.get('retry-after'), now);
+}
+
+/** The OAuth error and description in a body oauth4webapi left unread (a 5xx), if it has them. */
+async function oauthErrorBody(response: AnswerResponse): Promise<{ error?: string; errorDescription?: string }> {
+  if (response.bodyUsed) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(await response.clone().text());
+  } catch {
+    return {};
+  }
+  if (typeof body !== 'object' || body === null) return {};
+  const fields = body as Record<string, unknown>;
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+  return { error: text(fields['error']), errorDescription: text(fields['error_description']) };
 }

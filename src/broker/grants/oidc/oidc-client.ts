@@ -59,7 +59,7 @@ export class OidcClient {
 
   /** Any failure of an openid-client call, as the BrokerError to throw. */
   failure(error: unknown): Promise<BrokerError> {
-    return fromOpenIdClientError(error, this.context, this.#classify);
+    return fromOpenIdClientError(error, this.context, this.#classify, this.#dependencies.clock.now());
   }
 
   tokenResult(response: TokenEndpointResponse, options: { previousRefreshToken?: string; keepsRefreshToken: boolean }): TokenResult {
@@ -71,7 +71,7 @@ export class OidcClient {
     const baseFetch = customFetchFor(this.#dependencies.transport, routeFor(mailbox));
     const source = metadataSource(mailbox.authorizationServer, mailbox.grantType);
     const metadata: ServerMetadata =
-      source.kind === 'static' ? source.metadata : withOverrides(await discoverServerMetadata(source.issuer, baseFetch, this.context), source.overrides);
+      source.kind === 'static' ? source.metadata : withOverrides(await discoverServerMetadata(source.issuer, baseFetch, this.context, this.#dependencies.clock), source.overrides);
     const authentication = this.#options.clientAuthentication ?? (await clientAuthentication(clientAuthMethod(mailbox, metadata), mailbox));
     const configuration = new Configuration(metadata, mailbox.clientId, undefined, authentication);
     configuration[customFetch] = this.google ? withGoogleDeviceResponseFix(baseFetch, metadata.device_authorization_endpoint) : baseFetch;
