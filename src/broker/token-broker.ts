@@ -20,6 +20,7 @@ import { MailboxSlot } from './mailbox-slot.js';
 import type { TokenWatcher } from './mailbox-slot.js';
 import type { MailboxStatus } from './mailbox-status.js';
 import { refreshTiming } from './refresh-timing.js';
+import { retryDelayMs } from './retry-policy.js';
 import type { RefreshTiming } from './refresh-timing.js';
 import { TokenLine } from './token-line.js';
 
@@ -37,8 +38,10 @@ export interface TokenBrokerOptions {
   readonly dependencies: GrantDependencies;
   readonly store: TokenStore;
   readonly grantFactory?: GrantFactory;
-  /** How long to wait after the `consecutiveFailures`-th failure in a row; default the retry policy. */
+  /** How long to wait after the `consecutiveFailures`-th failure in a row; default the retry policy (retry-policy.ts). */
   readonly retryDelayMs?: (failure: BrokerError, consecutiveFailures: number) => number;
+  /** The jitter of the retry policy, [0, 1); default Math.random. */
+  readonly random?: () => number;
 }
 
 /** The parts of a BrokerConfig the engine takes on reload. */
@@ -80,7 +83,8 @@ export class TokenBroker {
     this.#grantDependencies = options.dependencies;
     this.#timing = refreshTiming(options.refresh);
     this.#maxConcurrentPerServer = options.refresh.maxConcurrentPerServer;
-    this.#retryDelayMs = options.retryDelayMs ?? fixedRetryDelayMs;
+    const random = options.random ?? Math.random;
+    this.#retryDelayMs = options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random));
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
     for (const config of options.mailboxes) this.#place(this.#newSlot(config));
   }
@@ -410,11 +414,6 @@ export class TokenBroker {
     if (slot === undefined) throw unknownMailbox(mailbox);
     return slot;
   }
-}
-
-/** Until a retry policy is wired in: a fixed pause after a failure. */
-function fixedRetryDelayMs(failure: BrokerError): number {
-  return failure.permanent ? 60_000 : 5_000;
 }
 
 /** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */

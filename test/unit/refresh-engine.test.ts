@@ -39,6 +39,7 @@ interface HarnessOptions {
   readonly store?: TokenStore;
   readonly clock?: ManualClock;
   readonly retryDelayMs?: (failure: BrokerError, consecutiveFailures: number) => number;
+  readonly random?: () => number;
 }
 
 async function harness(mailboxes: MailboxConfig[], options: HarnessOptions = {}): Promise<Harness> {
@@ -53,6 +54,7 @@ async function harness(mailboxes: MailboxConfig[], options: HarnessOptions = {})
     dependencies: { transport: new HttpTransport(), clock, logger: silentLogger() },
     store,
     ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
+    ...(options.random === undefined ? {} : { random: options.random }),
     grantFactory: (mailbox) => {
       const grant = new ScriptedGrant(mailbox.grantType === 'authorization-code');
       grants.set(mailbox.name, grant);
@@ -389,5 +391,71 @@ describe('states', () => {
     await assert.rejects(revoked);
     assert.equal(broker.status('user').state, 'NEEDS_AUTHORIZATION');
     assert.equal(broker.sweep(), 0, 'a permanent failure is not retried by the sweep');
+  });
+});
+
+describe('backoff and Retry-After', () => {
+  const transient = (): BrokerError => new BrokerError('server down', { code: 'server_unreachable' });
+
+  /** Fails every request, sweeping each second, and returns when each request went out (ms after the first). */
+  async function failingRequests(harnessed: Harness, name: string, seconds: number, failure: () => BrokerError): Promise<number[]> {
+    const { clock, broker, grant } = harnessed;
+    const start = clock.now();
+    const times: number[] = [];
+    for (let second = 0; second <= seconds; second++) {
+      broker.sweep();
+      await settle();
+      while (grant(name).pending > 0) {
+        times.push(clock.now() - start);
+        grant(name).fail(failure());
+        await settle();
+      }
+      clock.advance(1_000);
+    }
+    return times;
+  }
+
+  test('transient failures are retried with exponential backoff, capped at five minutes', async () => {
+    // random() = 0.999: the upper end of the jitter, so the waits are 2, 4, 8, ... s (minus a rounding second).
+    const harnessed = await harness([appMailbox('flaky')], { random: () => 0.999 });
+    const times = await failingRequests(harnessed, 'flaky', 30 * 60, transient);
+    const gaps = times.slice(1).map((time, index) => Math.round((time - (times[index] ?? 0)) / 1000));
+    assert.deepEqual(gaps.slice(0, 8), [2, 4, 8, 16, 32, 64, 128, 256]);
+    assert.ok(gaps.slice(8).every((gap) => gap === 300), `capped at 300 s: ${gaps.join(', ')}`);
+  });
+
+  test('the jitter spreads retries between half and all of the backoff', async () => {
+    const low = await failingRequests(await harness([appMailbox('low')], { random: () => 0 }), 'low', 200, transient);
+    const lowGaps = low.slice(1).map((time, index) => Math.round((time - (low[index] ?? 0)) / 1000));
+    assert.deepEqual(lowGaps.slice(0, 5), [1, 2, 4, 8, 16]);
+  });
+
+  test('Retry-After is honoured: no request before it, even by a caller', async () => {
+    const { clock, broker, grant } = await harness([appMailbox('busy')], { random: () => 0 });
+    broker.sweep();
+    await settle();
+    const throttled = new BrokerError('429', { code: 'throttled', retryAfterMs: 120_000 });
+    grant('busy').fail(throttled);
+    await settle();
+    clock.advance(119_000);
+    assert.equal(broker.sweep(), 0);
+    await assert.rejects(broker.getToken('busy'), (error) => error === throttled, 'a caller gets the cause at once');
+    assert.equal(grant('busy').calls, 1);
+    clock.advance(1_000);
+    assert.equal(broker.sweep(), 1, 'asked again once Retry-After has passed');
+  });
+
+  test('a success resets the backoff', async () => {
+    const harnessed = await harness([appMailbox('x')], { random: () => 0.999 });
+    const { clock, broker, grant } = harnessed;
+    await failingRequests(harnessed, 'x', 7, transient); // failures at 0, 2, 6 s: the next wait would be 8 s
+    clock.advance(10_000);
+    broker.sweep();
+    await settle();
+    grant('x').succeed('t', clock.now() + 60_000);
+    await settle();
+    clock.advance(60_000);
+    const times = await failingRequests(harnessed, 'x', 10, transient);
+    assert.equal(times[1]! - times[0]!, 2_000, 'back to the base delay');
   });
 });

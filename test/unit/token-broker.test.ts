@@ -116,7 +116,10 @@ describe('TokenBroker', () => {
     assert.equal(broker.status('sales').lastError?.displayCode, 'AADSTS7000215');
     await assert.rejects(broker.getToken('sales'), (error) => error === failure);
     assert.equal(grant().calls, 1, 'no new request right after a permanent failure');
-    clock.advance(61_000);
+    clock.advance(HOUR - 1_000);
+    await assert.rejects(broker.getToken('sales'), (error) => error === failure);
+    assert.equal(grant().calls, 1, 'a permanent failure pauses for an hour');
+    clock.advance(2_000);
     const retry = broker.getToken('sales');
     assert.equal(grant().calls, 2, 'asked again after the pause');
     grant().succeed('tok-1', clock.now() + HOUR);
