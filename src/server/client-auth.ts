@@ -48,6 +48,11 @@ export class ClientAuthenticator {
     return this.#clients !== undefined;
   }
 
+  /** Whether some client is known by its certificate: only then does the interceptor below need to run. */
+  get usesCertificates(): boolean {
+    return this.#bySubject.size > 0;
+  }
+
   /**
    * Records each call's verified client certificate (mTLS) for authenticate().
    * grpc-js hands over only certificates that passed verification against

@@ -33,7 +33,7 @@ export class BrokerGrpcServer {
     this.#options = options;
     const proto = loadBrokerProto();
     const auth = new ClientAuthenticator(options.config.clients);
-    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: [auth.interceptor] });
+    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: auth.usesCertificates ? [auth.interceptor] : [] });
     this.#tokenBroker = tokenBrokerService(options.broker, auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, auth));

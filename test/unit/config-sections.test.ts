@@ -192,6 +192,7 @@ describe('config server.tls', () => {
   ]);
 });
 
+const LOOPBACK = ['tcp://127.0.0.1:50051'];
 const TLS_WITH_CLIENT_CA = { certFile: 'server.pem', keyFile: 'server.key', clientCaFile: 'ca.pem' };
 const MTLS_NEEDED = 'needs mTLS: set server.tls.clientCaFile to the CA that issues client certificates, or give this client a key, keyFile or keySha256';
 
@@ -270,28 +271,29 @@ describe('config server.clients', () => {
     },
     {
       name: 'certificateSubject without server.tls',
-      config: { server: { clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      config: { server: { listen: LOOPBACK, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
       expect: [['error', 'server.clients[0].certificateSubject', MTLS_NEEDED]],
     },
     {
       name: 'certificateSubject with server.tls but no clientCaFile',
-      config: { server: { tls: { certFile: 'server.pem', keyFile: 'server.key' }, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      config: { server: { listen: LOOPBACK, tls: { certFile: 'server.pem', keyFile: 'server.key' }, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
       expect: [['error', 'server.clients[0].certificateSubject', MTLS_NEEDED]],
     },
     {
       name: 'certificateSubject and a key',
-      config: { server: { tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', keyFile: 'server.key', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      config: { server: { listen: LOOPBACK, tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', keyFile: 'server.key', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
       expect: [['error', 'server.clients[0].certificateSubject', 'given together with key, keyFile or keySha256; a client is known by one of them']],
     },
     {
       name: 'certificateSubject malformed',
-      config: { server: { tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'connector-1', mailboxes: ['m'] }] } },
+      config: { server: { listen: LOOPBACK, tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'connector-1', mailboxes: ['m'] }] } },
       expect: [['error', 'server.clients[0].certificateSubject', 'must be a distinguished name such as "CN=connector-1" or "CN=connector-1, O=Acme"; "connector-1" is not TYPE=value']],
     },
     {
       name: 'the same certificateSubject twice, in another order',
       config: {
         server: {
+          listen: LOOPBACK,
           tls: TLS_WITH_CLIENT_CA,
           clients: [
             { name: 'a', certificateSubject: 'CN=c,O=Acme', mailboxes: ['m'] },
@@ -300,6 +302,11 @@ describe('config server.clients', () => {
         },
       },
       expect: [['error', 'server.clients[1].certificateSubject', 'server.clients[0] has the same certificateSubject; one certificate can be only one client']],
+    },
+    {
+      name: 'certificateSubject clients without a tcp listener',
+      config: { server: { tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      expect: [['warning', 'server.listen', 'no tcp:// address: clients known by certificateSubject can only connect over TCP with TLS']],
     },
     { name: 'not a list', config: { server: { clients: { name: 'c' } } }, expect: [['error', 'server.clients', 'must be a list of clients (- name: ...), not a mapping']] },
     { name: 'admin not a flag', config: { server: { clients: [{ name: 'c', key: 'a', mailboxes: ['m'], admin: 'yes' }] } }, expect: [['error', 'server.clients[0].admin', 'must be true or false, not a string']] },

@@ -64,6 +64,9 @@ export async function readServerSection(ctx: LoadContext, section: Field<Mapping
       );
     });
   }
+  if (listen.state !== 'invalid' && clients?.some((client) => client.certificateSubject !== undefined) && !addresses.some((address) => address.kind === 'tcp')) {
+    ctx.sink.warning(listen.path, 'no tcp:// address: clients known by certificateSubject can only connect over TCP with TLS', reader?.entry('listen')?.value.at);
+  }
   return withOptional<ServerConfig>(
     { listen: addresses, socketMode: (socketMode === undefined ? undefined : valueOf(socketMode)) ?? DEFAULT_SOCKET_MODE },
     { tls: tls === undefined ? undefined : valueOf(tls), clients },
