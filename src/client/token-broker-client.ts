@@ -1,9 +1,10 @@
 // A small typed client for the broker's gRPC API, used by connectors, the
 // command line and the tests. It converts wire messages to plain values
-// (Dates, camelCase) and sends the client key on every call.
+// (Dates, camelCase), sends the client key on every call, and keeps
+// WatchToken going across broker restarts.
 import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { fromTimestamp, loadBrokerProto } from '../proto/index.js';
+import type { ChannelCredentials, ChannelOptions, Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { loadBrokerProto } from '../proto/index.js';
 import type {
   CompleteAuthorizationRequest,
   GetMailboxStatusRequest,
@@ -18,33 +19,10 @@ import type {
 } from '../proto/index.js';
 import { resolveDaemonAddress } from './address.js';
 import type { DaemonAddress } from './address.js';
-
-export interface BrokerToken {
-  readonly mailbox: string;
-  readonly accessToken: string;
-  readonly tokenType: string;
-  readonly expiresAt: Date;
-  readonly scopes: readonly string[];
-  readonly username: string;
-  readonly saslXoauth2: string;
-  readonly protocol: string;
-}
-
-export interface BrokerMailboxStatus {
-  readonly mailbox: string;
-  readonly protocol: string;
-  readonly grantType: string;
-  readonly authorizationServer: string;
-  readonly state: string;
-  readonly tokenExpiresAt?: Date;
-  readonly lastRefreshAt?: Date;
-  /** When the refresh token was last redeemed or issued (kept alive every refresh.keepAliveDays); absent without one. */
-  readonly refreshTokenUsedAt?: Date;
-  /** When a client last asked for the mailbox. */
-  readonly lastUsedAt?: Date;
-  readonly lastErrorCode: string;
-  readonly lastErrorMessage: string;
-}
+import { fromStatusMessage, fromTokenMessage } from './messages.js';
+import type { BrokerMailboxStatus, BrokerToken } from './messages.js';
+import { iterateWatch, watchWithReconnect } from './token-watch.js';
+import type { TokenWatch, WatchTokenOptions } from './token-watch.js';
 
 export interface TokenBrokerClientOptions {
   /** unix:///path, /path or tcp://host:port; default $TOKEN_BROKER_ADDRESS, else the default socket. */
@@ -55,6 +33,12 @@ export interface TokenBrokerClientOptions {
   /** Per-call deadline, default 30 s. */
   readonly deadlineMs?: number;
 }
+
+/**
+ * grpc-js waits up to 120 s between connection attempts after repeated
+ * failures; a connector should find a restarted broker within seconds.
+ */
+const CHANNEL_OPTIONS: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 5_000 };
 
 type UnaryMethod<Request, Response> = (
   request: Request,
@@ -69,13 +53,14 @@ export class TokenBrokerClient {
   readonly #admin: Client;
   readonly #metadata: Metadata;
   readonly #deadlineMs: number;
+  readonly #watches = new Set<TokenWatch>();
 
   constructor(options: TokenBrokerClientOptions = {}) {
     this.address = resolveDaemonAddress(options.address);
     const proto = loadBrokerProto();
     const channelCredentials = options.credentials ?? credentials.createInsecure();
-    this.#broker = new proto.TokenBrokerClient(this.address.target, channelCredentials);
-    this.#admin = new proto.BrokerAdminClient(this.address.target, channelCredentials);
+    this.#broker = new proto.TokenBrokerClient(this.address.target, channelCredentials, CHANNEL_OPTIONS);
+    this.#admin = new proto.BrokerAdminClient(this.address.target, channelCredentials, CHANNEL_OPTIONS);
     this.#metadata = new Metadata();
     if (options.key !== undefined) this.#metadata.set('authorization', `Bearer ${options.key}`);
     this.#deadlineMs = options.deadlineMs ?? 30_000;
@@ -87,31 +72,43 @@ export class TokenBrokerClient {
   }
 
   /**
-   * The current token at once, then every new one, until `cancel()`. `onEnd`
-   * gets the status the stream ended with (UNAVAILABLE when the broker shuts
-   * down: reconnect), or undefined after cancel().
+   * The current token at once, then every new one, until `cancel()`. When the
+   * broker restarts or the connection drops (UNAVAILABLE), the watch
+   * resubscribes with backoff and goes on (`reconnect: false` turns that off),
+   * delivering only tokens newer than the last one delivered. `onEnd` gets
+   * the status the watch ended with (NOT_FOUND, PERMISSION_DENIED,
+   * UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION, ...), or undefined
+   * after cancel().
    */
   watchToken(
     mailbox: string,
     onToken: (token: BrokerToken) => void,
     onEnd: (error: ServiceError | undefined) => void,
-    options: { minValiditySeconds?: number } = {},
-  ): { cancel(): void } {
+    options: WatchTokenOptions = {},
+  ): TokenWatch {
     const request: WatchTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
-    const open = (this.#broker as unknown as { WatchToken(request: WatchTokenRequest, metadata: Metadata): ClientReadableStream<TokenMessage> }).WatchToken(
-      request,
-      this.#metadata,
-    );
-    let cancelled = false;
-    open.on('data', (message: TokenMessage) => onToken(fromTokenMessage(message)));
-    open.on('error', (error: ServiceError) => onEnd(cancelled ? undefined : error));
-    open.on('end', () => onEnd(undefined));
-    return {
-      cancel: () => {
-        cancelled = true;
-        open.cancel();
-      },
+    const broker = this.#broker as unknown as {
+      WatchToken(request: WatchTokenRequest, metadata: Metadata, options: { waitForReady: boolean }): ClientReadableStream<TokenMessage>;
     };
+    const watch = watchWithReconnect(
+      (waitForReady) => broker.WatchToken(request, this.#metadata, { waitForReady }),
+      onToken,
+      (error) => {
+        this.#watches.delete(watch);
+        onEnd(error);
+      },
+      options,
+    );
+    this.#watches.add(watch);
+    return watch;
+  }
+
+  /**
+   * watchToken as an async iterator: `for await (const token of client.watchTokens('sales-imap'))`.
+   * A status that ends the watch is thrown; `break` or `signal` ends it quietly.
+   */
+  watchTokens(mailbox: string, options: WatchTokenOptions & { readonly signal?: AbortSignal } = {}): AsyncIterableIterator<BrokerToken> {
+    return iterateWatch((onToken, onEnd) => this.watchToken(mailbox, onToken, onEnd, options), options.signal);
   }
 
   /** The mail server refused `accessToken`: the broker refreshes once (rate limited) and returns the new token. */
@@ -143,7 +140,10 @@ export class TokenBrokerClient {
     return fromStatusMessage(await this.#call<GetMailboxStatusRequest, MailboxStatusMessage>(this.#admin, 'GetMailboxStatus', { mailbox }));
   }
 
+  /** Cancels open watches and closes the connection. */
   close(): void {
+    for (const watch of this.#watches) watch.cancel();
+    this.#watches.clear();
     this.#broker.close();
     this.#admin.close();
   }
@@ -159,39 +159,4 @@ export class TokenBrokerClient {
       });
     });
   }
-}
-
-function fromTokenMessage(message: TokenMessage): BrokerToken {
-  return {
-    mailbox: message.mailbox,
-    accessToken: message.access_token,
-    tokenType: message.token_type,
-    expiresAt: new Date(fromTimestamp(message.expires_at) ?? 0),
-    scopes: message.scopes,
-    username: message.username,
-    saslXoauth2: message.sasl_xoauth2,
-    protocol: message.protocol,
-  };
-}
-
-function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
-  const expires = fromTimestamp(message.token_expires_at);
-  const refreshed = fromTimestamp(message.last_refresh_at);
-  return {
-    mailbox: message.mailbox,
-    protocol: message.protocol,
-    grantType: message.grant_type,
-    authorizationServer: message.authorization_server,
-    state: message.state,
-    ...(expires === undefined ? {} : { tokenExpiresAt: new Date(expires) }),
-    ...(refreshed === undefined ? {} : { lastRefreshAt: new Date(refreshed) }),
-    ...optionalDate('refreshTokenUsedAt', fromTimestamp(message.refresh_token_used_at)),
-    ...optionalDate('lastUsedAt', fromTimestamp(message.last_used_at)),
-    lastErrorCode: message.last_error_code,
-    lastErrorMessage: message.last_error_message,
-  };
-}
-
-function optionalDate<K extends string>(key: K, milliseconds: number | undefined): Partial<Record<K, Date>> {
-  return milliseconds === undefined ? {} : ({ [key]: new Date(milliseconds) } as Partial<Record<K, Date>>);
 }

@@ -28,4 +28,6 @@ export type {
   StoreConfig,
   TlsConfig,
 } from './types.js';
+export { canonicalCertificateSubject, formatCertificateSubject, parseCertificateSubject, subjectAttributesOf } from './certificate-subject.js';
+export type { SubjectAttribute } from './certificate-subject.js';
 export { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from './sections/store.js';

@@ -98,6 +98,11 @@ export interface ClientConfig {
   /** The key itself (from `key` or `keyFile`), or only its SHA-256 (`keySha256`, lower-case hex). */
   readonly key?: Secret;
   readonly keySha256?: string;
+  /**
+   * Instead of a key: the whole subject of the client's mTLS certificate, in
+   * the order-free form of canonicalCertificateSubject (`CN=connector-1,O=Acme`).
+   */
+  readonly certificateSubject?: string;
   readonly mailboxes: readonly string[];
   readonly admin: boolean;
 }

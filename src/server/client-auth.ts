@@ -1,9 +1,12 @@
 // Who is calling, and may they read this mailbox? Implements server.clients:
 // a bearer key in the `authorization` metadata, matched in constant time
-// against each client's key digest, then the client's mailbox patterns.
+// against each client's key digest, or else the subject of the verified mTLS
+// client certificate; then the client's mailbox patterns.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import { Metadata, ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServerInterceptor, ServiceError } from '@grpc/grpc-js';
+import { canonicalCertificateSubject, formatCertificateSubject, subjectAttributesOf } from '../config/index.js';
 import type { ClientConfig } from '../config/index.js';
 
 export interface AuthenticatedClient {
@@ -16,35 +19,88 @@ export interface AuthenticatedClient {
 const TRUSTED: AuthenticatedClient = { name: 'local', admin: true, mayRead: () => true };
 
 interface KnownClient extends AuthenticatedClient {
-  readonly digest: Buffer;
+  /** SHA-256 of the key; absent for a client known by its certificate. */
+  readonly digest?: Buffer;
 }
+
+/**
+ * The verified client certificate of each call, keyed by the call's own
+ * metadata object: handlers see only the metadata, and unlike a metadata
+ * entry this cannot be forged by the caller.
+ */
+const peerCertificates = new WeakMap<Metadata, PeerCertificate>();
 
 export class ClientAuthenticator {
   readonly #clients: readonly KnownClient[] | undefined;
+  readonly #keyClients: readonly (KnownClient & { readonly digest: Buffer })[];
+  readonly #bySubject: ReadonlyMap<string, KnownClient>;
 
   constructor(clients: readonly ClientConfig[] | undefined) {
-    this.#clients = clients?.map(knownClient);
+    const known = clients?.map((config) => ({ config, client: knownClient(config) }));
+    this.#clients = known?.map(({ client }) => client);
+    this.#keyClients = (this.#clients ?? []).filter((client): client is KnownClient & { readonly digest: Buffer } => client.digest !== undefined);
+    this.#bySubject = new Map(
+      (known ?? []).flatMap(({ config, client }) => (config.certificateSubject === undefined ? [] : [[config.certificateSubject, client] as const])),
+    );
   }
 
   get enforcing(): boolean {
     return this.#clients !== undefined;
   }
 
-  /** The caller, or a status error to answer with. */
+  /** Whether some client is known by its certificate: only then does the interceptor below need to run. */
+  get usesCertificates(): boolean {
+    return this.#bySubject.size > 0;
+  }
+
+  /**
+   * Records each call's verified client certificate (mTLS) for authenticate().
+   * grpc-js hands over only certificates that passed verification against
+   * server.tls.clientCaFile.
+   */
+  readonly interceptor: ServerInterceptor = (_method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            const certificate = call.getAuthContext().sslPeerCertificate;
+            if (certificate !== undefined) peerCertificates.set(metadata, certificate);
+            nextMetadata(metadata);
+          },
+        });
+      },
+    });
+
+  /**
+   * The caller, or a status error to answer with. A client key, when sent,
+   * decides; without one, the mTLS certificate's subject does.
+   */
   authenticate(metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
     if (this.#clients === undefined) return TRUSTED;
     const header = metadata.get('authorization')[0];
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (match?.[1] === undefined) {
+      const certificate = peerCertificates.get(metadata);
+      if (certificate !== undefined) return this.#byCertificate(certificate);
       return unauthenticated('no client key: send metadata "authorization: Bearer <client key>" (token-broker CLI: --key-file or $TOKEN_BROKER_KEY).');
     }
     const digest = createHash('sha256').update(match[1], 'utf8').digest();
     let found: KnownClient | undefined;
     // Compare against every client, without stopping early, so timing says nothing about which key is close.
-    for (const client of this.#clients) {
+    for (const client of this.#keyClients) {
       if (timingSafeEqual(client.digest, digest)) found ??= client;
     }
     return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
+  }
+
+  #byCertificate(certificate: PeerCertificate): AuthenticatedClient | Partial<ServiceError> {
+    const attributes = subjectAttributesOf(certificate.subject);
+    const client = this.#bySubject.get(canonicalCertificateSubject(attributes));
+    if (client !== undefined) return client;
+    // The subject is not secret (the server's CA issued it) and is what the operator needs to write.
+    return unauthenticated(
+      `no client key, and the client certificate's subject ${formatCertificateSubject(attributes)} matches no server.clients[].certificateSubject: send a client key, or add that subject to the client's entry.`,
+    );
   }
 }
 
@@ -64,14 +120,12 @@ function knownClient(config: ClientConfig): KnownClient {
   const digest =
     config.key !== undefined
       ? createHash('sha256').update(config.key.reveal(), 'utf8').digest()
-      : Buffer.from(config.keySha256 ?? '', 'hex');
+      : config.keySha256 !== undefined
+        ? Buffer.from(config.keySha256, 'hex')
+        : undefined;
   const patterns = config.mailboxes.map(globToRegExp);
-  return {
-    name: config.name,
-    admin: config.admin,
-    digest,
-    mayRead: (mailbox) => patterns.some((pattern) => pattern.test(mailbox)),
-  };
+  const mayRead = (mailbox: string): boolean => patterns.some((pattern) => pattern.test(mailbox));
+  return digest === undefined ? { name: config.name, admin: config.admin, mayRead } : { name: config.name, admin: config.admin, digest, mayRead };
 }
 
 /**

@@ -2,7 +2,8 @@
 // server reflection on every configured listener, with an explicit lifecycle
 // (start, then graceful stop with a forced end after a grace period).
 import { Server } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import { loadSync } from '@grpc/proto-loader';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { TokenBroker } from '../broker/index.js';
@@ -22,7 +23,7 @@ export interface GrpcServerOptions {
 }
 
 export class BrokerGrpcServer {
-  readonly #server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  readonly #server: Server;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   readonly #options: GrpcServerOptions;
   readonly #tokenBroker: TokenBrokerHandlers;
@@ -32,11 +33,13 @@ export class BrokerGrpcServer {
     this.#options = options;
     const proto = loadBrokerProto();
     const auth = new ClientAuthenticator(options.config.clients);
+    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: auth.usesCertificates ? [auth.interceptor] : [] });
     this.#tokenBroker = tokenBrokerService(options.broker, auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, auth));
     this.#health.addToServer(this.#server);
-    new ReflectionService(proto.packageDefinition).addToServer(this.#server);
+    // Health too, so grpcurl and other generic clients see every service served.
+    new ReflectionService({ ...proto.packageDefinition, ...loadSync(healthProtoPath) }).addToServer(this.#server);
   }
 
   get addresses(): readonly BoundAddress[] {

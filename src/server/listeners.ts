@@ -2,7 +2,8 @@
 // a live broker's socket never stolen, permissions set) and TCP, with TLS
 // when configured.
 import { readFileSync } from 'node:fs';
-import { chmod, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ServerCredentials } from '@grpc/grpc-js';
@@ -30,19 +31,36 @@ async function bindUnix(server: Server, address: Extract<ListenAddress, { kind: 
   const directoryStat = await stat(directory).catch(() => undefined);
   if (directoryStat === undefined || !directoryStat.isDirectory()) {
     throw listenError(
-      `cannot listen on ${address.url}: the directory ${directory} does not exist.`,
+      `cannot listen on ${address.url}: the directory ${directory} ${directoryStat === undefined ? 'does not exist' : 'is not a directory'}.`,
       `Create it (systemd: RuntimeDirectory=token-broker) or change server.listen.`,
     );
   }
-  if (await stat(socketPath).catch(() => undefined)) {
-    if (await isSocketAlive(socketPath)) {
+  const existing = await lstat(socketPath).catch(() => undefined);
+  if (existing !== undefined) {
+    if (!existing.isSocket()) {
+      // Never delete what is not ours: a typo in server.listen could name any file.
+      throw listenError(
+        `cannot listen on ${address.url}: ${socketPath} exists and is not a socket (${describeKind(existing)}).`,
+        'Move or delete that file yourself if it is not needed, or give server.listen another path.',
+      );
+    }
+    const probe = await probeSocket(socketPath);
+    if (probe.state === 'alive') {
       throw listenError(
         `cannot listen on ${address.url}: another process (probably a running token-broker) is serving that socket.`,
         'Stop the other instance, or give this one another server.listen address.',
       );
     }
-    // Left behind by a broker that died without cleaning up.
-    await unlink(socketPath);
+    if (probe.state === 'unknown') {
+      throw listenError(
+        `cannot listen on ${address.url}: the socket file exists and probing it failed (${probe.error}).`,
+        'Check that the broker\'s user may use that socket, or delete it if no broker is running.',
+      );
+    }
+    // Left behind by a broker that died without cleaning up: nothing accepts connections on it.
+    await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw listenError(`cannot replace the stale socket ${socketPath}: ${error.message}.`, 'Delete it, or let the broker\'s user write to its directory.', error);
+    });
   }
   await bind(server, `unix://${socketPath}`, ServerCredentials.createInsecure(), address.url);
   await chmod(socketPath, socketMode);
@@ -83,15 +101,29 @@ function bind(server: Server, target: string, credentials: ServerCredentials, ur
   });
 }
 
-function isSocketAlive(socketPath: string): Promise<boolean> {
+type SocketProbe = { readonly state: 'alive' | 'stale' } | { readonly state: 'unknown'; readonly error: string };
+
+/** `alive` when something accepts connections, `stale` when nothing listens. */
+function probeSocket(socketPath: string): Promise<SocketProbe> {
   return new Promise((resolve) => {
     const socket = net.connect(socketPath);
     socket.once('connect', () => {
       socket.destroy();
-      resolve(true);
+      resolve({ state: 'alive' });
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      // ENOENT: removed since the lstat, by whoever owned it.
+      resolve(error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? { state: 'stale' } : { state: 'unknown', error: error.code ?? error.message });
+    });
   });
+}
+
+function describeKind(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isFile()) return 'a regular file';
+  return 'a device or FIFO';
 }
 
 function listenError(message: string, remediation: string, cause?: unknown): BrokerError {

@@ -192,6 +192,10 @@ describe('config server.tls', () => {
   ]);
 });
 
+const LOOPBACK = ['tcp://127.0.0.1:50051'];
+const TLS_WITH_CLIENT_CA = { certFile: 'server.pem', keyFile: 'server.key', clientCaFile: 'ca.pem' };
+const MTLS_NEEDED = 'needs mTLS: set server.tls.clientCaFile to the CA that issues client certificates, or give this client a key, keyFile or keySha256';
+
 describe('config server.clients', () => {
   test('clients are read with their defaults', async () => {
     const config = configOf(
@@ -214,6 +218,17 @@ describe('config server.clients', () => {
     assert.deepEqual(c2, { name: 'c2', keySha256: 'ab'.repeat(32), mailboxes: ['*'], admin: true });
   });
 
+  test('a client known by its mTLS certificate subject', async () => {
+    const dir = await tlsFolder();
+    const config = configOf(
+      await loadObject(
+        { server: { listen: ['tcp://127.0.0.1:50051'], tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'O = Acme, CN = connector-1', mailboxes: ['m'] }] }, mailboxes: { m: MAILBOX } },
+        { dir },
+      ),
+    );
+    assert.deepEqual(config.server.clients, [{ name: 'c', certificateSubject: 'CN=connector-1,O=Acme', mailboxes: ['m'], admin: false }]);
+  });
+
   runCases([
     {
       name: 'duplicate names',
@@ -225,7 +240,7 @@ describe('config server.clients', () => {
       config: { server: { clients: [{ admin: true }] } },
       expect: [
         ['error', 'server.clients[0].name', 'required; give each client a name (it appears in logs)'],
-        ['error', 'server.clients[0].key', 'required; set one of key, keyFile or keySha256'],
+        ['error', 'server.clients[0].key', 'required; set one of key, keyFile, keySha256 or certificateSubject'],
         ['error', 'server.clients[0].mailboxes', 'required; list the mailbox names or glob patterns (e.g. "sales-*") this client may use'],
       ],
     },
@@ -253,6 +268,45 @@ describe('config server.clients', () => {
       name: 'a literal name that names no mailbox is a warning',
       config: { server: { clients: [{ name: 'c', key: 'a', mailboxes: ['m', 'sales', 'sales-*'] }] } },
       expect: [['warning', 'server.clients[0].mailboxes[1]', 'no mailbox is named sales; check the name']],
+    },
+    {
+      name: 'certificateSubject without server.tls',
+      config: { server: { listen: LOOPBACK, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      expect: [['error', 'server.clients[0].certificateSubject', MTLS_NEEDED]],
+    },
+    {
+      name: 'certificateSubject with server.tls but no clientCaFile',
+      config: { server: { listen: LOOPBACK, tls: { certFile: 'server.pem', keyFile: 'server.key' }, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      expect: [['error', 'server.clients[0].certificateSubject', MTLS_NEEDED]],
+    },
+    {
+      name: 'certificateSubject and a key',
+      config: { server: { listen: LOOPBACK, tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', keyFile: 'server.key', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      expect: [['error', 'server.clients[0].certificateSubject', 'given together with key, keyFile or keySha256; a client is known by one of them']],
+    },
+    {
+      name: 'certificateSubject malformed',
+      config: { server: { listen: LOOPBACK, tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'connector-1', mailboxes: ['m'] }] } },
+      expect: [['error', 'server.clients[0].certificateSubject', 'must be a distinguished name such as "CN=connector-1" or "CN=connector-1, O=Acme"; "connector-1" is not TYPE=value']],
+    },
+    {
+      name: 'the same certificateSubject twice, in another order',
+      config: {
+        server: {
+          listen: LOOPBACK,
+          tls: TLS_WITH_CLIENT_CA,
+          clients: [
+            { name: 'a', certificateSubject: 'CN=c,O=Acme', mailboxes: ['m'] },
+            { name: 'b', certificateSubject: 'o=Acme, cn=c', mailboxes: ['m'] },
+          ],
+        },
+      },
+      expect: [['error', 'server.clients[1].certificateSubject', 'server.clients[0] has the same certificateSubject; one certificate can be only one client']],
+    },
+    {
+      name: 'certificateSubject clients without a tcp listener',
+      config: { server: { tls: TLS_WITH_CLIENT_CA, clients: [{ name: 'c', certificateSubject: 'CN=c', mailboxes: ['m'] }] } },
+      expect: [['warning', 'server.listen', 'no tcp:// address: clients known by certificateSubject can only connect over TCP with TLS']],
     },
     { name: 'not a list', config: { server: { clients: { name: 'c' } } }, expect: [['error', 'server.clients', 'must be a list of clients (- name: ...), not a mapping']] },
     { name: 'admin not a flag', config: { server: { clients: [{ name: 'c', key: 'a', mailboxes: ['m'], admin: 'yes' }] } }, expect: [['error', 'server.clients[0].admin', 'must be true or false, not a string']] },

@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { isLoopbackHost, parseListenAddress } from '../addresses.js';
 import { readCaFile } from '../ca-file.js';
+import { canonicalCertificateSubject, parseCertificateSubject } from '../certificate-subject.js';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
 import { flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
@@ -18,7 +19,14 @@ import type { ClientConfig, ListenAddress, ServerConfig, TlsConfig } from '../ty
 
 export const SERVER_KEYS = ['listen', 'socketMode', 'tls', 'clients'];
 const TLS_KEYS = ['certFile', 'keyFile', 'clientCaFile'];
-const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'mailboxes', 'admin'];
+const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'certificateSubject', 'mailboxes', 'admin'];
+
+const certificateSubjectField = z.string({ error: 'must be a distinguished name such as "CN=connector-1"' }).transform((value, ctx) => {
+  const parsed = parseCertificateSubject(value);
+  if (!('error' in parsed)) return canonicalCertificateSubject(parsed);
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
 
 const listenList = z.preprocess(
   (value) => (typeof value === 'string' ? [value] : value),
@@ -40,7 +48,9 @@ export async function readServerSection(ctx: LoadContext, section: Field<Mapping
   const listen = reader?.field('listen', listenList) ?? { state: 'absent', path: 'server.listen' };
   const socketMode = reader?.field('socketMode', octalMode);
   const tls = reader === undefined ? undefined : await readTls(reader);
-  const clients = reader === undefined ? undefined : await readClients(reader, mailboxNames);
+  // Unknown (undefined) when server.tls has errors of its own: no second error about it.
+  const mtls = tls === undefined || tls.state === 'absent' ? false : tls.state === 'ok' ? tls.value.clientCaFile !== undefined : undefined;
+  const clients = reader === undefined ? undefined : await readClients(reader, mailboxNames, mtls);
 
   const addresses: readonly ListenAddress[] = valueOf(listen) ?? [{ kind: 'unix', path: DEFAULT_LISTEN.slice('unix://'.length), url: DEFAULT_LISTEN }];
   if (listen.state === 'ok' && reader !== undefined && tls?.state === 'absent') {
@@ -53,6 +63,9 @@ export async function readServerSection(ctx: LoadContext, section: Field<Mapping
         node?.kind === 'seq' ? node.items[index]?.at : node?.at,
       );
     });
+  }
+  if (listen.state !== 'invalid' && clients?.some((client) => client.certificateSubject !== undefined) && !addresses.some((address) => address.kind === 'tcp')) {
+    ctx.sink.warning(listen.path, 'no tcp:// address: clients known by certificateSubject can only connect over TCP with TLS', reader?.entry('listen')?.value.at);
   }
   return withOptional<ServerConfig>(
     { listen: addresses, socketMode: (socketMode === undefined ? undefined : valueOf(socketMode)) ?? DEFAULT_SOCKET_MODE },
@@ -92,7 +105,7 @@ async function readPrivateKey(reader: MappingReader, name: string): Promise<Fiel
   }
 }
 
-async function readClients(server: MappingReader, mailboxNames: ReadonlySet<string>): Promise<ClientConfig[] | undefined> {
+async function readClients(server: MappingReader, mailboxNames: ReadonlySet<string>, mtls: boolean | undefined): Promise<ClientConfig[] | undefined> {
   const entry = server.entry('clients');
   if (entry === undefined) return undefined;
   const { sink } = server.ctx;
@@ -103,6 +116,7 @@ async function readClients(server: MappingReader, mailboxNames: ReadonlySet<stri
   }
   const clients: ClientConfig[] = [];
   const names = new Map<string, string>();
+  const subjects = new Map<string, string>();
   for (const [index, item] of entry.value.items.entries()) {
     const reader = MappingReader.open(server.ctx, item, `${path}[${index}]`, item.at, CLIENT_KEYS);
     if (reader === undefined) continue;
@@ -115,16 +129,35 @@ async function readClients(server: MappingReader, mailboxNames: ReadonlySet<stri
     }
     const key = await readSecret(reader, 'key');
     const keySha256 = reader.field('keySha256', sha256Hex);
-    if (key.state === 'absent' && keySha256.state === 'absent') reader.missing('key', 'required; set one of key, keyFile or keySha256');
+    const subject = reader.field('certificateSubject', certificateSubjectField);
+    if (key.state === 'absent' && keySha256.state === 'absent' && subject.state === 'absent') {
+      reader.missing('key', 'required; set one of key, keyFile, keySha256 or certificateSubject');
+    }
     if (isPresent(key) && isPresent(keySha256)) sink.error(keySha256.path, 'given together with key or keyFile; keep only one of them', keySha256.at);
+    if (isPresent(subject) && (isPresent(key) || isPresent(keySha256))) {
+      sink.error(subject.path, 'given together with key, keyFile or keySha256; a client is known by one of them', subject.at);
+    }
+    if (isPresent(subject) && mtls === false) {
+      sink.error(subject.path, 'needs mTLS: set server.tls.clientCaFile to the CA that issues client certificates, or give this client a key, keyFile or keySha256', subject.at);
+    }
+    if (subject.state === 'ok') {
+      const first = subjects.get(subject.value);
+      if (first !== undefined) sink.error(subject.path, `${first} has the same certificateSubject; one certificate can be only one client`, subject.valueAt);
+      else subjects.set(subject.value, reader.path);
+    }
     const mailboxes = reader.field('mailboxes', patternList);
     if (mailboxes.state === 'absent') reader.missing('mailboxes', 'required; list the mailbox names or glob patterns (e.g. "sales-*") this client may use');
     if (mailboxes.state === 'ok') warnAboutUnknownNames(reader, mailboxes.value, mailboxNames);
     const admin = reader.field('admin', flag);
     const nameValue = valueOf(name);
     const patterns = valueOf(mailboxes);
-    if (nameValue === undefined || patterns === undefined || (key.state !== 'ok' && keySha256.state !== 'ok')) continue;
-    clients.push(withOptional<ClientConfig>({ name: nameValue, mailboxes: patterns, admin: valueOf(admin) ?? false }, { key: valueOf(key), keySha256: valueOf(keySha256) }));
+    if (nameValue === undefined || patterns === undefined || (key.state !== 'ok' && keySha256.state !== 'ok' && subject.state !== 'ok')) continue;
+    clients.push(
+      withOptional<ClientConfig>(
+        { name: nameValue, mailboxes: patterns, admin: valueOf(admin) ?? false },
+        { key: valueOf(key), keySha256: valueOf(keySha256), certificateSubject: valueOf(subject) },
+      ),
+    );
   }
   return clients;
 }

@@ -1,0 +1,66 @@
+// Wire messages of tokenbroker.v1 as the client hands them out: plain values
+// (Dates, camelCase) instead of protobuf shapes.
+import { fromTimestamp } from '../proto/index.js';
+import type { MailboxStatusMessage, TokenMessage } from '../proto/index.js';
+
+export interface BrokerToken {
+  readonly mailbox: string;
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly expiresAt: Date;
+  readonly scopes: readonly string[];
+  readonly username: string;
+  readonly saslXoauth2: string;
+  readonly protocol: string;
+}
+
+export interface BrokerMailboxStatus {
+  readonly mailbox: string;
+  readonly protocol: string;
+  readonly grantType: string;
+  readonly authorizationServer: string;
+  readonly state: string;
+  readonly tokenExpiresAt?: Date;
+  readonly lastRefreshAt?: Date;
+  /** When the refresh token was last redeemed or issued (kept alive every refresh.keepAliveDays); absent without one. */
+  readonly refreshTokenUsedAt?: Date;
+  /** When a client last asked for the mailbox. */
+  readonly lastUsedAt?: Date;
+  readonly lastErrorCode: string;
+  readonly lastErrorMessage: string;
+}
+
+export function fromTokenMessage(message: TokenMessage): BrokerToken {
+  return {
+    mailbox: message.mailbox,
+    accessToken: message.access_token,
+    tokenType: message.token_type,
+    expiresAt: new Date(fromTimestamp(message.expires_at) ?? 0),
+    scopes: message.scopes,
+    username: message.username,
+    saslXoauth2: message.sasl_xoauth2,
+    protocol: message.protocol,
+  };
+}
+
+export function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
+  const expires = fromTimestamp(message.token_expires_at);
+  const refreshed = fromTimestamp(message.last_refresh_at);
+  return {
+    mailbox: message.mailbox,
+    protocol: message.protocol,
+    grantType: message.grant_type,
+    authorizationServer: message.authorization_server,
+    state: message.state,
+    ...(expires === undefined ? {} : { tokenExpiresAt: new Date(expires) }),
+    ...(refreshed === undefined ? {} : { lastRefreshAt: new Date(refreshed) }),
+    ...optionalDate('refreshTokenUsedAt', fromTimestamp(message.refresh_token_used_at)),
+    ...optionalDate('lastUsedAt', fromTimestamp(message.last_used_at)),
+    lastErrorCode: message.last_error_code,
+    lastErrorMessage: message.last_error_message,
+  };
+}
+
+function optionalDate<K extends string>(key: K, milliseconds: number | undefined): Partial<Record<K, Date>> {
+  return milliseconds === undefined ? {} : ({ [key]: new Date(milliseconds) } as Partial<Record<K, Date>>);
+}
