@@ -4,16 +4,8 @@
 // the token store turns it into store_unavailable.
 import { Keyv } from 'keyv';
 import type { DeserializedData, KeyvStoreAdapter } from 'keyv';
-
-export class BackendFailure extends Error {
-  override readonly name = 'BackendFailure';
-  /** One line for an operator, e.g. `connect ECONNREFUSED 127.0.0.1:6379`. */
-  readonly reason: string;
-  constructor(reason: string, cause?: unknown) {
-    super(reason, cause === undefined ? undefined : { cause });
-    this.reason = reason;
-  }
-}
+import { BackendFailure, bounded } from './backend-failure.js';
+import type { StoreCoordination } from './coordination.js';
 
 export interface StoreBackend {
   /** What to check when it is unavailable. */
@@ -24,6 +16,9 @@ export interface StoreBackend {
   /** `ttlMs`: redis expires the key by itself; sqlite and memory keep it (the token store checks expiry on read). */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Only where several broker instances may share the store (redis): locks across them, and news of their writes. */
+  readonly coordination?: StoreCoordination;
+  /** Closes the coordination too. */
   close(): Promise<void>;
 }
 
@@ -54,11 +49,13 @@ export interface KeyvBackendOptions {
   readonly lastError?: () => string | undefined;
   /** Replaces keyv.disconnect(): redis needs a bounded, graceful close. */
   readonly disconnect?: () => Promise<void>;
+  readonly coordination?: StoreCoordination;
 }
 
 export class KeyvBackend implements StoreBackend {
   readonly hint: string;
   readonly locate: (key: string) => string;
+  readonly coordination: StoreCoordination | undefined;
   readonly #keyv: Keyv<string>;
   readonly #options: KeyvBackendOptions;
   #closed = false;
@@ -68,6 +65,7 @@ export class KeyvBackend implements StoreBackend {
     this.#options = options;
     this.hint = options.hint;
     this.locate = options.locate;
+    this.coordination = options.coordination;
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -91,29 +89,8 @@ export class KeyvBackend implements StoreBackend {
     await (this.#options.disconnect?.() ?? this.#keyv.disconnect());
   }
 
-  /** One operation with a deadline: a redis that accepts the connection but never answers must not hold token requests forever. */
   async #run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new BackendFailure('the store has been closed');
-    const timeoutMs = this.#options.operationTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BackendFailure(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([operation(), deadline]);
-    } catch (error) {
-      if (error instanceof BackendFailure) throw error;
-      throw new BackendFailure(this.#reason(error), error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #reason(error: unknown): string {
-    const own = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
-    const client = this.#options.lastError?.();
-    // @keyv/redis replaces the cause of a failed connection with a generic sentence; the client's own error says why.
-    if (client !== undefined && (/not connected|client is offline|socket closed/i.test(own) || own === '')) return client;
-    return own;
+    return bounded(operation, this.#options.operationTimeoutMs, this.#options.lastError);
   }
 }

@@ -1,11 +1,14 @@
 // Which backend a store URL means, built and proven writable before the
 // store uses it: sqlite (file and folder modes, secure delete), redis (a
-// fail-fast client) or a Map for tests.
+// fail-fast client, with locks and write notices for sharing) or a Map for tests.
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
-import { BackendFailure, KeyvBackend, keyvOver } from './keyv-backend.js';
+import { BackendFailure } from './backend-failure.js';
+import { KeyvBackend, keyvOver } from './keyv-backend.js';
 import type { StoreBackend } from './keyv-backend.js';
 import { connectRedis, REDIS_KEY_PREFIX } from './redis-connection.js';
+import { RedisLocks } from './redis-lock.js';
+import { RedisWriteFeed } from './redis-write-feed.js';
 import { prepareSqliteFile } from './sqlite-file.js';
 import type { StoreTarget } from './store-url.js';
 
@@ -16,6 +19,10 @@ const SQLITE_TABLE = 'keyv';
 const PROBE_KEY = 'meta:write-check';
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+/** A redis lock whose holder died is free again after this. */
+export const DEFAULT_LOCK_TTL_MS = 10_000;
+/** Longest wait for a redis lock another holder keeps: far longer than a token request takes. */
+export const DEFAULT_LOCK_WAIT_MS = 60_000;
 
 /** What an operator should check when the store is unavailable. */
 export function unavailableHint(kind: StoreTarget['kind']): string {
@@ -27,6 +34,9 @@ export function unavailableHint(kind: StoreTarget['kind']): string {
 export interface BackendOptions {
   readonly logger: Logger;
   readonly operationTimeoutMs: number;
+  /** Redis locks: see RedisLockTimings. */
+  readonly lockTtlMs: number;
+  readonly lockWaitMs: number;
 }
 
 export async function openBackend(target: StoreTarget, options: BackendOptions): Promise<StoreBackend> {
@@ -69,13 +79,22 @@ async function createBackend(target: StoreTarget, options: BackendOptions): Prom
       });
     }
     case 'redis': {
-      const connection = connectRedis(target.url, target.description, options.logger);
+      const { logger, operationTimeoutMs } = options;
+      const { description } = target;
+      const connection = connectRedis(target.url, description, logger);
+      const { client, lastError } = connection;
+      const locks = new RedisLocks({ client, lastError, logger, description, timings: { ttlMs: options.lockTtlMs, waitMs: options.lockWaitMs, operationTimeoutMs } });
+      const writes = new RedisWriteFeed({ client, lastError, logger, description, operationTimeoutMs, database: target.database, openSubscriber: connection.subscriber });
       return new KeyvBackend(keyvOver(connection.adapter, REDIS_KEY_PREFIX.slice(0, -1)), {
-        ...options,
+        operationTimeoutMs,
         hint: unavailableHint(target.kind),
         locate: (key) => `redis key ${REDIS_KEY_PREFIX}${key}`,
-        lastError: connection.lastError,
-        disconnect: connection.close,
+        lastError,
+        coordination: { locks, writes },
+        disconnect: async () => {
+          writes.close();
+          await connection.close();
+        },
       });
     }
   }

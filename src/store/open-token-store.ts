@@ -7,8 +7,8 @@ import type { Clock } from '../time/index.js';
 import { randomBytes } from 'node:crypto';
 import { loadKeyRing } from './key-file.js';
 import { KeyRing, storeKey } from './key-ring.js';
-import { BackendFailure } from './keyv-backend.js';
-import { DEFAULT_OPERATION_TIMEOUT_MS, openBackend, unavailableHint } from './open-backend.js';
+import { BackendFailure } from './backend-failure.js';
+import { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS, DEFAULT_OPERATION_TIMEOUT_MS, openBackend, unavailableHint } from './open-backend.js';
 import { storeUnavailable } from './store-errors.js';
 import { parseStoreUrl } from './store-url.js';
 import { EncryptedTokenStore } from './token-store.js';
@@ -20,6 +20,10 @@ export interface OpenTokenStoreOptions {
   readonly clock?: Clock;
   /** Longest wait for one read or write before store_unavailable; default 10 s. */
   readonly operationTimeoutMs?: number;
+  /** Redis: how long a lock outlives a holder that died (renewed every third of it while held); default 10 s. */
+  readonly lockTtlMs?: number;
+  /** Redis: how long withLock waits while another holds the lock before store_unavailable; default 60 s. */
+  readonly lockWaitMs?: number;
 }
 
 /**
@@ -33,7 +37,12 @@ export async function openTokenStore(config: StoreConfig, options: OpenTokenStor
   // A memory store dies with the process, so a key file would protect
   // nothing and only litter /var/lib in tests: it gets a key of its own.
   const keys = target.kind === 'memory' ? new KeyRing(storeKey(randomBytes(32), '(in memory)')) : await loadKeyRing(config, logger);
-  const backend = await openBackend(target, { logger, operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS }).catch((error: unknown) => {
+  const backend = await openBackend(target, {
+    logger,
+    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    lockTtlMs: options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
+    lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+  }).catch((error: unknown) => {
     const reason = error instanceof BackendFailure ? error.reason : error instanceof Error ? error.message : String(error);
     throw storeUnavailable(target.description, 'open it', reason, unavailableHint(target.kind), { cause: error });
   });

@@ -20,6 +20,25 @@ export function storeUnavailable(store: string, action: string, reason: string, 
   });
 }
 
+/**
+ * Transient: another holder kept the lock for the whole wait. The engine
+ * tries again later; an operator looks for the instance that keeps it.
+ */
+export function lockNotTaken(store: string, lock: string, location: string, waitedMs: number, expiresAfterMs: number): BrokerError {
+  return storeUnavailable(
+    store,
+    `take the lock ${lock}`,
+    `another holder kept it for the whole ${duration(waitedMs)} waited; ${location}`,
+    `Check the other broker instances sharing this store: a live holder keeps the lock for as long as its work runs, so look for one stuck in that work; ` +
+      `a holder that died lets it go within ${duration(expiresAfterMs)}. If no broker instance is running, delete ${location} by hand.`,
+  );
+}
+
+/** "800 ms", "10 s", "1.5 s" */
+function duration(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${ms / 1_000} s`;
+}
+
 export function keyFileUnreadable(file: string, reason: string, setting: 'current' | 'previous', cause: unknown): BrokerError {
   return new BrokerError(`cannot read the token store encryption key file ${file} (${reason}).`, {
     code: 'store_key_invalid',

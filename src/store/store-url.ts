@@ -4,7 +4,7 @@ import { BrokerError } from '../errors/index.js';
 
 export type StoreTarget =
   | { readonly kind: 'sqlite'; readonly path: string; readonly description: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly description: string }
+  | { readonly kind: 'redis'; readonly url: string; readonly description: string; readonly database: number }
   | { readonly kind: 'memory'; readonly description: string };
 
 export function parseStoreUrl(url: string): StoreTarget {
@@ -16,10 +16,11 @@ export function parseStoreUrl(url: string): StoreTarget {
   if (/^rediss?:\/\//.test(url) && URL.canParse(url)) {
     const description = new URL(url);
     if (description.hostname !== '') {
+      const database = databaseOf(description.pathname);
       description.password = '';
       description.search = '';
       description.hash = '';
-      return { kind: 'redis', url, description: description.toString() };
+      return { kind: 'redis', url, description: description.toString(), database };
     }
   }
   // The loader has already refused such a URL; this is a caller passing its own. Never quote it: it may hold a password.
@@ -27,4 +28,10 @@ export function parseStoreUrl(url: string): StoreTarget {
     code: 'config_invalid',
     permanent: true,
   });
+}
+
+/** `/3` -> 3; none -> 0, as the redis client reads it (which refuses anything else when connecting). */
+function databaseOf(pathname: string): number {
+  const database = Number(pathname.slice(1));
+  return Number.isInteger(database) && database >= 0 ? database : 0;
 }

@@ -7,11 +7,14 @@ import type { Clock } from '../time/index.js';
 import { seal, unseal } from './envelope.js';
 import type { RecordAddress } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
-import { BackendFailure } from './keyv-backend.js';
+import { BackendFailure } from './backend-failure.js';
+import { LockWaitExceeded } from './coordination.js';
+import type { HeldLock, Locks } from './coordination.js';
+import { InProcessLocks } from './in-process-locks.js';
 import type { StoreBackend } from './keyv-backend.js';
 import { parseRecord, serializeRecord } from './records.js';
 import type { MailboxRecord, PendingAuthorizationRecord, RecordKind, RecordTypes } from './records.js';
-import { recordInvalid, recordName, storeUnavailable, unknownKey } from './store-errors.js';
+import { lockNotTaken, recordInvalid, recordName, storeUnavailable, unknownKey } from './store-errors.js';
 
 export interface TokenStore {
   /** e.g. `sqlite:///var/lib/token-broker/tokens.sqlite` or `redis://host:6379/0`: for messages; never holds a password. */
@@ -59,7 +62,10 @@ export interface TokenStoreParts {
 
 export class EncryptedTokenStore implements TokenStore {
   readonly description: string;
+  readonly shared: boolean;
   readonly #backend: StoreBackend;
+  /** Across instances when the backend coordinates them (redis); else within this process. */
+  readonly #locks: Locks;
   readonly #keys: KeyRing;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -70,18 +76,22 @@ export class EncryptedTokenStore implements TokenStore {
     this.#keys = parts.keys;
     this.#clock = parts.clock;
     this.#logger = parts.logger;
+    this.shared = parts.backend.coordination !== undefined;
+    this.#locks = parts.backend.coordination?.locks ?? new InProcessLocks();
   }
 
   getMailbox(mailbox: string): Promise<MailboxRecord | undefined> {
     return this.#read({ kind: 'mailbox', mailbox });
   }
 
-  putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
-    return this.#write({ kind: 'mailbox', mailbox }, record);
+  async putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
+    await this.#write({ kind: 'mailbox', mailbox }, record);
+    await this.#backend.coordination?.writes.announce(mailbox);
   }
 
-  deleteMailbox(mailbox: string): Promise<void> {
-    return this.#delete({ kind: 'mailbox', mailbox });
+  async deleteMailbox(mailbox: string): Promise<void> {
+    await this.#delete({ kind: 'mailbox', mailbox });
+    await this.#backend.coordination?.writes.announce(mailbox);
   }
 
   async getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined> {
@@ -105,27 +115,23 @@ export class EncryptedTokenStore implements TokenStore {
     return this.#delete({ kind: 'pending', mailbox });
   }
 
-  // Single-instance placeholders: the shared (redis) implementation replaces these.
-  readonly shared = false;
-  readonly #locks = new Map<string, Promise<unknown>>();
-
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(name) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#locks.set(name, settled);
+    let held: HeldLock;
     try {
-      return await run;
+      held = await this.#locks.acquire(name);
+    } catch (error) {
+      if (error instanceof LockWaitExceeded) throw lockNotTaken(this.description, error.lock, error.location, error.waitedMs, error.expiresAfterMs);
+      throw this.#unavailable(error, `take the lock ${name}`);
+    }
+    try {
+      return await work();
     } finally {
-      if (this.#locks.get(name) === settled) this.#locks.delete(name);
+      await held.release();
     }
   }
 
-  onForeignWrite(_listener: (mailbox: string) => void): () => void {
-    return () => undefined;
+  onForeignWrite(listener: (mailbox: string) => void): () => void {
+    return this.#backend.coordination?.writes.subscribe(listener) ?? (() => undefined);
   }
 
   close(): Promise<void> {
@@ -178,9 +184,9 @@ export class EncryptedTokenStore implements TokenStore {
     }
   }
 
-  #unavailable(error: unknown, action: string, mailbox: string): BrokerError {
+  #unavailable(error: unknown, action: string, mailbox?: string): BrokerError {
     const reason = error instanceof BackendFailure ? error.reason : error instanceof Error ? error.message : String(error);
-    return storeUnavailable(this.description, action, reason, this.#backend.hint, { mailbox, cause: error });
+    return storeUnavailable(this.description, action, reason, this.#backend.hint, mailbox === undefined ? { cause: error } : { mailbox, cause: error });
   }
 }
 

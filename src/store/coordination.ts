@@ -1,0 +1,46 @@
+// What several broker instances sharing one store need from it beyond
+// records: a lock per name held across all of them, and news of the records
+// the others wrote. Only redis provides it; the token store falls back to an
+// in-process lock and silence for sqlite and memory.
+
+export interface HeldLock {
+  /** Never throws: a lock that cannot be given back expires by itself (and the failure is logged). */
+  release(): Promise<void>;
+}
+
+export interface Locks {
+  /**
+   * Resolves once the lock `name` is held by the caller. Throws
+   * LockWaitExceeded when someone else kept it for the whole wait, or
+   * BackendFailure when the backend cannot be asked.
+   */
+  acquire(name: string): Promise<HeldLock>;
+}
+
+export interface WriteFeed {
+  /** Tells the other instances this one wrote the record of `mailbox`. Never throws (logs instead): the write itself has succeeded. */
+  announce(mailbox: string): Promise<void>;
+  /** `listener` hears of the records other instances wrote; returns the unsubscribe function. */
+  subscribe(listener: (mailbox: string) => void): () => void;
+}
+
+export interface StoreCoordination {
+  readonly locks: Locks;
+  readonly writes: WriteFeed;
+}
+
+/** The lock stayed with another holder for the whole wait. */
+export class LockWaitExceeded extends Error {
+  override readonly name = 'LockWaitExceeded';
+  constructor(
+    /** As the caller named it. */
+    readonly lock: string,
+    /** Where it lives, in terms an operator can act on, e.g. `redis key token-broker:lock:sales`. */
+    readonly location: string,
+    readonly waitedMs: number,
+    /** How soon a holder that died lets it go. */
+    readonly expiresAfterMs: number,
+  ) {
+    super(`the lock ${lock} was still held after ${waitedMs} ms`);
+  }
+}

@@ -1,0 +1,123 @@
+// News of writes between broker instances sharing a redis: after writing a
+// mailbox record an instance PUBLISHes {from: its id, mailbox} (a name, never
+// a token); each instance listens on a connection of its own, opened on the
+// first subscribe, and passes on what the others wrote. Best effort: a notice
+// sent while a listener is reconnecting is lost, so the engine still re-reads
+// a record under the lock before acting on it.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BackendFailure, bounded } from './backend-failure.js';
+import type { WriteFeed } from './coordination.js';
+import { closeSubscriber, REDIS_KEY_PREFIX } from './redis-connection.js';
+import type { RedisClient } from './redis-connection.js';
+
+export interface RedisWriteFeedParts {
+  readonly client: RedisClient;
+  /** Opens the listening connection (see RedisConnection.subscriber); called at most once. */
+  readonly openSubscriber: () => RedisClient;
+  /** From store.url; PUBLISH reaches every database of a server, so the channel names it. */
+  readonly database: number;
+  readonly operationTimeoutMs: number;
+  readonly lastError: () => string | undefined;
+  readonly logger: Logger;
+  readonly description: string;
+}
+
+/** `token-broker:written:0`: one channel per redis database. */
+export function writtenChannel(database: number): string {
+  return `${REDIS_KEY_PREFIX}written:${database}`;
+}
+
+interface Notice {
+  readonly from: string;
+  readonly mailbox: string;
+}
+
+export class RedisWriteFeed implements WriteFeed {
+  /** Tells this instance's own notices from the others'; one per opened store. */
+  readonly #id = randomBytes(12).toString('hex');
+  readonly #parts: RedisWriteFeedParts;
+  readonly #channel: string;
+  /** One entry per subscribe() call, so the same function subscribed twice is unsubscribed one at a time. */
+  readonly #listeners = new Set<{ readonly listener: (mailbox: string) => void }>();
+  #subscriber: RedisClient | undefined;
+  #closed = false;
+
+  constructor(parts: RedisWriteFeedParts) {
+    this.#parts = parts;
+    this.#channel = writtenChannel(parts.database);
+  }
+
+  async announce(mailbox: string): Promise<void> {
+    const notice: Notice = { from: this.#id, mailbox };
+    try {
+      await bounded(() => this.#parts.client.publish(this.#channel, JSON.stringify(notice)), this.#parts.operationTimeoutMs, this.#parts.lastError);
+    } catch (error) {
+      const reason = error instanceof BackendFailure ? error.reason : String(error);
+      this.#parts.logger.warn(
+        { store: this.#parts.description, mailbox, reason },
+        `token store ${this.#parts.description}: wrote the record of mailbox ${mailbox} but could not tell the other instances (${reason}); they see it when they next read it`,
+      );
+    }
+  }
+
+  subscribe(listener: (mailbox: string) => void): () => void {
+    if (this.#closed) return () => undefined;
+    const entry = { listener };
+    this.#listeners.add(entry);
+    this.#listen();
+    return () => void this.#listeners.delete(entry);
+  }
+
+  /** Drops the listening connection and every listener; announce() keeps working until the main connection closes. */
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#subscriber !== undefined) closeSubscriber(this.#subscriber);
+  }
+
+  #listen(): void {
+    if (this.#subscriber !== undefined) return;
+    const subscriber = this.#parts.openSubscriber();
+    this.#subscriber = subscriber;
+    const { description, logger } = this.#parts;
+    // Neither waits for the other: the subscriber queues SUBSCRIBE until it is connected, and reconnects (and resubscribes) by itself.
+    subscriber.connect().catch((error: unknown) => {
+      if (!this.#closed) logger.warn({ store: description, reason: String(error) }, `token store ${description}: cannot listen for other instances' writes (${String(error)})`);
+    });
+    subscriber.subscribe(this.#channel, (message) => this.#deliver(message)).catch((error: unknown) => {
+      if (!this.#closed) logger.warn({ store: description, reason: String(error) }, `token store ${description}: cannot subscribe to ${this.#channel} (${String(error)})`);
+    });
+  }
+
+  #deliver(message: string): void {
+    const notice = parseNotice(message);
+    if (notice === undefined) {
+      this.#parts.logger.debug({ store: this.#parts.description, channel: this.#channel }, `token store ${this.#parts.description}: ignored a message on ${this.#channel} that is not a write notice`);
+      return;
+    }
+    if (notice.from === this.#id) return;
+    for (const { listener } of [...this.#listeners]) {
+      try {
+        listener(notice.mailbox);
+      } catch (error) {
+        // One listener's bug must not keep the notice from the others, nor reach the redis client's event loop.
+        this.#parts.logger.error(
+          { store: this.#parts.description, mailbox: notice.mailbox, err: error },
+          `token store ${this.#parts.description}: a listener for other instances' writes failed on mailbox ${notice.mailbox}`,
+        );
+      }
+    }
+  }
+}
+
+function parseNotice(message: string): Notice | undefined {
+  try {
+    const value: unknown = JSON.parse(message);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { from, mailbox } = value as Record<string, unknown>;
+    return typeof from === 'string' && typeof mailbox === 'string' && mailbox !== '' ? { from, mailbox } : undefined;
+  } catch {
+    return undefined;
+  }
+}

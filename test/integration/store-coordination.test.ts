@@ -1,0 +1,518 @@
+// Several broker instances on one store: withLock across instances (and its
+// in-process queue), a dead holder's lock expiring, the bounded wait, and
+// news of the others' writes (onForeignWrite), against a private
+// redis-server; sqlite and memory keep an in-process lock and stay silent.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from '@keyv/redis';
+import { isBrokerError } from '../../src/errors/index.js';
+import type { BrokerError } from '../../src/errors/index.js';
+import { createLogger } from '../../src/logging/index.js';
+import { openTokenStore } from '../../src/store/index.js';
+import type { OpenTokenStoreOptions, TokenStore } from '../../src/store/index.js';
+import { tempDir } from '../support/config-helpers.js';
+import { redisServerBinary, startRedis } from '../support/redis.js';
+import type { RedisServer } from '../support/redis.js';
+
+// ---------------------------------------------------------------- helpers
+
+let logText = '';
+const logger = createLogger(
+  'debug',
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logText += chunk.toString();
+      done();
+    },
+  }),
+);
+
+const secrets: string[] = [];
+function secret(prefix: string): string {
+  const value = `${prefix}-${randomBytes(24).toString('hex')}`;
+  secrets.push(value);
+  return value;
+}
+
+async function writeKey(dir: string): Promise<string> {
+  const file = join(dir, 'store.key');
+  await writeFile(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  return file;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A promise the test resolves when it chooses. */
+function gate(): { readonly opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isBrokerError(error), `expected a BrokerError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await delay(50);
+    }
+  }
+}
+
+/** Records the order in which work starts and ends. */
+function journal(): { readonly entries: string[]; readonly work: <T>(label: string, body?: () => Promise<T>) => () => Promise<T | undefined> } {
+  const entries: string[] = [];
+  return {
+    entries,
+    work: <T>(label: string, body?: () => Promise<T>) => async () => {
+      entries.push(`${label} start`);
+      const result = body === undefined ? undefined : await body();
+      entries.push(`${label} end`);
+      return result;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- sqlite and memory
+
+for (const kind of ['memory', 'sqlite'] as const) {
+  describe(`token store coordination on ${kind}: one instance per store`, () => {
+    const open = async (): Promise<TokenStore> => {
+      const dir = await tempDir('store-coordination-');
+      const url = kind === 'memory' ? 'memory:' : `sqlite://${join(dir, 'tokens.sqlite')}`;
+      return openTokenStore({ url, encryptionKeyFile: await writeKey(dir) }, { logger });
+    };
+
+    test('shared is false; withLock runs callers of one name one after the other, other names alongside', async () => {
+      const store = await open();
+      try {
+        assert.equal(store.shared, false);
+        const { entries, work } = journal();
+        const first = gate();
+        const one = store.withLock('sales', work('one', () => first.opened));
+        const two = store.withLock('sales', work('two'));
+        // Another name is not held up by `sales`.
+        assert.equal(await store.withLock('support', () => Promise.resolve('other name')), 'other name');
+        await delay(50);
+        assert.deepEqual(entries, ['one start'], 'the second caller waits for the first');
+        first.open();
+        await Promise.all([one, two]);
+        assert.deepEqual(entries, ['one start', 'one end', 'two start', 'two end']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a failing work passes its own error through and releases the lock', async () => {
+      const store = await open();
+      try {
+        const failure = new Error('the work failed');
+        await assert.rejects(
+          store.withLock('sales', () => Promise.reject(failure)),
+          (error) => error === failure,
+        );
+        // Bounded, so a lock never released fails this test instead of hanging it.
+        const next = await Promise.race([store.withLock('sales', () => Promise.resolve('next')), delay(5_000).then(() => 'still locked')]);
+        assert.equal(next, 'next');
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('onForeignWrite: never called, the unsubscribe function works', async () => {
+      const store = await open();
+      try {
+        const heard: string[] = [];
+        const unsubscribe = store.onForeignWrite((mailbox) => heard.push(mailbox));
+        await store.putMailbox('sales', { fingerprint: 'x' });
+        await store.deleteMailbox('sales');
+        unsubscribe();
+        unsubscribe();
+        assert.deepEqual(heard, []);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------- redis
+
+describe('token store coordination on redis: several instances', { skip: redisServerBinary.skip }, () => {
+  let server: RedisServer;
+  let raw: ReturnType<typeof createClient>;
+  let keyFile: string;
+  before(async () => {
+    server = await startRedis();
+    raw = createClient({ url: server.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    keyFile = await writeKey(await tempDir('store-coordination-'));
+  });
+  after(async () => {
+    if (raw.isOpen) raw.destroy();
+    await server.stop();
+  });
+
+  const open = (options: Partial<OpenTokenStoreOptions> = {}, url = server.url): Promise<TokenStore> =>
+    openTokenStore({ url, encryptionKeyFile: keyFile }, { logger, ...options });
+  const command = <T>(...args: string[]): Promise<T> => raw.sendCommand<T>(args);
+
+  test('shared is true; the lock is token-broker:lock:<name> with a random value and a TTL while held, gone after', async () => {
+    const store = await open({ lockTtlMs: 5_000 });
+    try {
+      assert.equal(store.shared, true);
+      const inside = await store.withLock('sales', async () => ({
+        value: await command<string | null>('GET', 'token-broker:lock:sales'),
+        ttl: await command<number>('PTTL', 'token-broker:lock:sales'),
+      }));
+      assert.match(inside.value ?? '', /^[0-9a-f]{32}$/);
+      assert.ok(inside.ttl > 0 && inside.ttl <= 5_000, `PTTL ${inside.ttl}`);
+      assert.equal(await command<number>('EXISTS', 'token-broker:lock:sales'), 0, 'released');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('withLock across two instances: B starts only after A finished, though A held it for several TTLs (renewed)', async () => {
+    const [a, b] = await Promise.all([open({ lockTtlMs: 300 }), open({ lockTtlMs: 300 })]);
+    try {
+      const { entries, work } = journal();
+      const release = gate();
+      const started = gate();
+      const one = a.withLock(
+        'sales',
+        work('A', async () => {
+          started.open();
+          await release.opened;
+        }),
+      );
+      await started.opened;
+      const held = await command<string | null>('GET', 'token-broker:lock:sales');
+      const two = b.withLock('sales', work('B'));
+      // Over three TTLs: without renewal the key would have expired and B would have started.
+      await delay(1_000);
+      assert.deepEqual(entries, ['A start']);
+      assert.equal(await command<string | null>('GET', 'token-broker:lock:sales'), held, 'still A’s lock');
+      release.open();
+      await Promise.all([one, two]);
+      assert.deepEqual(entries, ['A start', 'A end', 'B start', 'B end']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('many callers on two instances: never two inside at once, every one runs', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    try {
+      let inside = 0;
+      let most = 0;
+      let runs = 0;
+      const work = async (): Promise<void> => {
+        inside++;
+        most = Math.max(most, inside);
+        await delay(10);
+        runs++;
+        inside--;
+      };
+      await Promise.all(Array.from({ length: 12 }, (_, index) => (index % 2 === 0 ? a : b).withLock('sales', work)));
+      assert.equal(runs, 12);
+      assert.equal(most, 1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('callers in one process queue there: only the first polls redis, the next ones take it with one SET each', async () => {
+    const store = await open();
+    try {
+      await command('CONFIG', 'RESETSTAT');
+      const setCalls = async (): Promise<number> => {
+        const info = await command<string>('INFO', 'commandstats');
+        return Number(/cmdstat_set:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      };
+      // Held by "another instance" until the test deletes the key.
+      await command('SET', 'token-broker:lock:sales', 'someone-else');
+      let inside = 0;
+      const work = async (): Promise<void> => {
+        inside++;
+        assert.equal(inside, 1);
+        // Longer than the longest pause between polls: a caller that polled while waiting would show up in the count.
+        await delay(400);
+        inside--;
+      };
+      const callers = [store.withLock('sales', work), store.withLock('sales', work), store.withLock('sales', work)];
+      await eventually(async () => assert.ok((await setCalls()) >= 4, 'the first caller polls'));
+      const before = await setCalls();
+      await command('DEL', 'token-broker:lock:sales');
+      await Promise.all(callers);
+      // The first caller: the one that takes it, and perhaps one already on its way when the key went; the two others: one each.
+      // Had they polled too, each would have polled again during every 400 ms work before its own.
+      const after = (await setCalls()) - before;
+      assert.ok(after <= 4, `${after} SETs after the key was deleted`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a failing work passes its own error through and releases the lock at once', async () => {
+    const [a, b] = await Promise.all([open(), open({ lockWaitMs: 1_000 })]);
+    try {
+      const failure = new Error('the work failed');
+      await assert.rejects(
+        a.withLock('sales', () => Promise.reject(failure)),
+        (error) => error === failure,
+      );
+      assert.equal(await command<number>('EXISTS', 'token-broker:lock:sales'), 0);
+      // B waits 1 s at most, far less than the 10 s TTL: it gets the lock only because A gave it back.
+      assert.equal(await b.withLock('sales', () => Promise.resolve('B ran')), 'B ran');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('a lock whose holder vanished is taken once its TTL runs out', async () => {
+    const store = await open({ lockWaitMs: 10_000 });
+    try {
+      await command('SET', 'token-broker:lock:sales', 'vanished-holder', 'PX', '600');
+      const seen = await store.withLock('sales', () => command<string | null>('GET', 'token-broker:lock:sales'));
+      assert.notEqual(seen, 'vanished-holder');
+      assert.match(seen ?? '', /^[0-9a-f]{32}$/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a holder killed with SIGKILL: its lock stays while it lives (renewed), and is free within a TTL of its death', async () => {
+    const holderScript = new URL('../support/lock-holder.js', import.meta.url);
+    const ttl = 500;
+    const child = spawn(process.execPath, [holderScript.pathname, server.url, keyFile, 'sales', String(ttl)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const store = await open({ lockWaitMs: 10_000 });
+    try {
+      await eventually(() => assert.ok(output.includes('held'), `the holder did not take the lock: ${output}`), 15_000);
+      const holders = await command<string | null>('GET', 'token-broker:lock:sales');
+      assert.match(holders ?? '', /^[0-9a-f]{32}$/);
+      await delay(3 * ttl);
+      assert.equal(await command<string | null>('GET', 'token-broker:lock:sales'), holders, 'a live holder keeps it past its TTL');
+      child.kill('SIGKILL');
+      await exited;
+      const seen = await store.withLock('sales', () => command<string | null>('GET', 'token-broker:lock:sales'));
+      assert.notEqual(seen, holders);
+      assert.match(seen ?? '', /^[0-9a-f]{32}$/);
+    } finally {
+      child.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  test('a lock held for longer than the wait: store_unavailable naming the lock, the store and what to check; the work never runs', async () => {
+    const [a, b] = await Promise.all([open(), open({ lockWaitMs: 400 })]);
+    try {
+      const release = gate();
+      const started = gate();
+      const one = a.withLock('sales', async () => {
+        started.open();
+        await release.opened;
+      });
+      await started.opened;
+      let ran = false;
+      const error = await rejection(b.withLock('sales', () => Promise.resolve((ran = true))));
+      assert.equal(ran, false);
+      assert.equal(error.code, 'store_unavailable');
+      assert.equal(error.permanent, false);
+      assert.equal(
+        error.describe(),
+        `token store ${server.url} is unavailable: cannot take the lock sales (another holder kept it for the whole 400 ms waited; redis key token-broker:lock:sales). ` +
+          'Check the other broker instances sharing this store: a live holder keeps the lock for as long as its work runs, so look for one stuck in that work; ' +
+          'a holder that died lets it go within 10 s. If no broker instance is running, delete redis key token-broker:lock:sales by hand.',
+      );
+      release.open();
+      await one;
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('the wait is bounded for callers queued in the same process too; those behind them are not disturbed', async () => {
+    const store = await open({ lockWaitMs: 400 });
+    try {
+      const release = gate();
+      const started = gate();
+      const { entries, work } = journal();
+      const one = store.withLock(
+        'sales',
+        work('one', async () => {
+          started.open();
+          await release.opened;
+        }),
+      );
+      await started.opened;
+      const error = await rejection(store.withLock('sales', work('two')));
+      assert.equal(error.code, 'store_unavailable');
+      assert.match(error.message, /cannot take the lock sales \(another holder kept it for the whole 400 ms waited; redis key token-broker:lock:sales\)/);
+      const three = store.withLock('sales', work('three'));
+      release.open();
+      await Promise.all([one, three]);
+      assert.deepEqual(entries, ['one start', 'one end', 'three start', 'three end']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('onForeignWrite: B hears of A’s putMailbox and deleteMailbox, never of its own writes nor of pending authorizations; unsubscribe stops it', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    try {
+      const heardByB: string[] = [];
+      const alsoHeardByB: string[] = [];
+      const heardByA: string[] = [];
+      const unsubscribe = b.onForeignWrite((mailbox) => heardByB.push(mailbox));
+      b.onForeignWrite((mailbox) => alsoHeardByB.push(mailbox));
+      a.onForeignWrite((mailbox) => heardByA.push(mailbox));
+      // The subscriptions are made in the background: write until both have been heard.
+      await eventually(async () => {
+        await a.putMailbox('warm-up', { fingerprint: 'w' });
+        await b.putMailbox('warm-up', { fingerprint: 'w' });
+        assert.ok(heardByB.includes('warm-up') && heardByA.includes('warm-up'));
+      });
+      // Late warm-up notices may still arrive: left out of what is compared below.
+      const after = (heard: string[]): string[] => heard.filter((mailbox) => mailbox !== 'warm-up');
+
+      await b.putMailbox('own', { fingerprint: 'b' });
+      await a.putPendingAuthorization('pending', { state: 's', codeVerifier: 'v', redirectUri: 'http://localhost:8400/callback', expiresAt: Date.now() + 60_000 });
+      await a.putMailbox('sales', { fingerprint: 'a' });
+      await a.deleteMailbox('gone');
+      await eventually(() => assert.deepEqual(after(heardByB), ['sales', 'gone']));
+      assert.deepEqual(after(heardByA), ['own'], 'A hears B’s write, not its own');
+
+      unsubscribe();
+      await a.putMailbox('later', { fingerprint: 'a' });
+      await eventually(() => assert.deepEqual(after(alsoHeardByB), ['sales', 'gone', 'later']));
+      assert.deepEqual(after(heardByB), ['sales', 'gone'], 'nothing after unsubscribing');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('a write notice carries the writer’s id and the mailbox name, never a token; a listener that throws does not silence the others', async () => {
+    const subscriber = raw.duplicate();
+    subscriber.on('error', () => undefined);
+    await subscriber.connect();
+    const [a, b] = await Promise.all([open(), open()]);
+    try {
+      const messages: string[] = [];
+      await subscriber.subscribe('token-broker:written:0', (message) => messages.push(message));
+      const heard: string[] = [];
+      b.onForeignWrite(() => {
+        throw new Error('a listener bug');
+      });
+      b.onForeignWrite((mailbox) => heard.push(mailbox));
+      const refreshToken = secret('RT');
+      const accessToken = secret('AT');
+      await eventually(async () => {
+        await a.putMailbox('sales', {
+          fingerprint: 'f',
+          refreshToken,
+          token: { accessToken, tokenType: 'Bearer', expiresAt: Date.now() + 3_600_000, obtainedAt: Date.now(), scopes: [] },
+        });
+        assert.ok(heard.includes('sales'));
+      });
+      const notice = JSON.parse(messages[0] ?? '{}') as Record<string, unknown>;
+      assert.deepEqual(Object.keys(notice).sort(), ['from', 'mailbox']);
+      assert.equal(notice.mailbox, 'sales');
+      assert.match(String(notice.from), /^[0-9a-f]{24}$/);
+      for (const message of messages) assert.ok(!message.includes(refreshToken) && !message.includes(accessToken), 'no token in a notice');
+      assert.ok(logText.includes(`token store ${server.url}: a listener for other instances' writes failed on mailbox sales`));
+    } finally {
+      subscriber.destroy();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('redis restarting: locks fail as store_unavailable while it is down; notices flow again after, the outage logged once', async () => {
+    const own = await startRedis();
+    const [a, b] = await Promise.all([open({}, own.url), open({}, own.url)]);
+    try {
+      const heard: string[] = [];
+      b.onForeignWrite((mailbox) => heard.push(mailbox));
+      await eventually(async () => {
+        await a.putMailbox('before', { fingerprint: 'x' });
+        assert.ok(heard.includes('before'));
+      });
+      await own.kill();
+      let ran = false;
+      const error = await rejection(a.withLock('sales', () => Promise.resolve((ran = true))));
+      assert.equal(ran, false);
+      assert.equal(error.code, 'store_unavailable');
+      assert.match(
+        error.describe(),
+        new RegExp(
+          `^token store ${own.url} is unavailable: cannot take the lock sales \\(.+\\)\\. Check that redis is running and reachable from this host, and the credentials in store\\.url\\.$`,
+        ),
+      );
+      await delay(500); // several reconnection attempts of the listening connection
+      await own.start();
+      await eventually(async () => {
+        await a.putMailbox('after', { fingerprint: 'y' });
+        assert.ok(heard.includes('after'));
+      }, 20_000);
+      assert.equal(await a.withLock('sales', () => Promise.resolve('locks work again')), 'locks work again');
+      const down = `token store ${own.url}: the connection that hears of other instances' writes is down`;
+      assert.equal(logText.split(down).length - 1, 1, 'the listening connection’s outage is logged once');
+      assert.ok(logText.includes(`token store ${own.url}: hearing of other instances' writes again`));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await own.stop();
+    }
+  });
+
+  test('close() leaves nothing running: no socket, no timer', async () => {
+    // Sockets and timers: what would keep the process from exiting (file reads of the test runner come and go).
+    const resources = (): string[] =>
+      process
+        .getActiveResourcesInfo()
+        .filter((kind) => /^(TCP|TLS|Timeout|Immediate)/.test(kind))
+        .sort();
+    const baseline = resources();
+    const [a, b] = await Promise.all([open({ lockTtlMs: 300 }), open({ lockTtlMs: 300 })]);
+    const heard: string[] = [];
+    b.onForeignWrite((mailbox) => heard.push(mailbox));
+    a.onForeignWrite(() => undefined);
+    await eventually(async () => {
+      await a.putMailbox('sales', { fingerprint: 'x' });
+      assert.ok(heard.includes('sales'));
+    });
+    await a.withLock('sales', () => delay(400));
+    await Promise.all([a.close(), b.close()]);
+    // Sockets finish closing on a later turn of the event loop.
+    await eventually(() => assert.deepEqual(resources(), baseline), 5_000);
+    assert.equal(a.onForeignWrite(() => undefined)(), undefined, 'subscribing after close opens nothing');
+    assert.deepEqual(resources(), baseline);
+  });
+
+  test('no store logged a token', () => {
+    for (const value of secrets) assert.equal(logText.includes(value), false);
+  });
+});
