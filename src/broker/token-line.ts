@@ -11,6 +11,7 @@ import type { MailboxRecord, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
+import type { IssuedToken } from './issued-token.js';
 import type { MailboxSlot } from './mailbox-slot.js';
 import { refreshDueAt } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
@@ -175,9 +176,11 @@ export class TokenLine {
         await refresh();
         return;
       }
+      // What this acquisition set out to replace: a token taken up meanwhile (another instance's write) may already be the answer.
+      const startedWith = this.members[0]?.token;
       // The write happens inside the lock: the next holder's re-read must find it.
       await store.withLock(this.id, async () => {
-        if (!(await this.#adoptFromStore(options))) await refresh();
+        if (!(await this.#adoptFromStore(options, startedWith))) await refresh();
       });
     } catch (error) {
       throw this.recordFailure(error);
@@ -264,26 +267,33 @@ export class TokenLine {
   }
 
   /**
-   * Under the lock, on a shared store: the leader's record as the other
-   * instances left it. Its refresh token is taken in any case (it may have
-   * rotated); its access token when it is newer than ours, not the one a
-   * mail server refused, and not itself due.
+   * Under the lock, on a shared store: is there already a fresh token, so
+   * that no request is needed? Either the leader's record as the other
+   * instances left it holds one newer than ours (then it is taken up, with
+   * its refresh token, which may have rotated), or ours changed since this
+   * acquisition began (a write of another instance was followed meanwhile).
+   * Neither counts when it is the token a mail server refused, or is itself due.
    */
-  async #adoptFromStore(options: AcquireOptions): Promise<boolean> {
+  async #adoptFromStore(options: AcquireOptions, startedWith: IssuedToken | undefined): Promise<boolean> {
     const leader = this.leader;
+    const now = this.#dependencies.clock.now();
+    const usable = (token: { readonly accessToken: string; readonly expiresAt: number; readonly obtainedAt: number }): boolean =>
+      token.accessToken !== options.rejectedAccessToken && now < this.dueAt(token) && token.expiresAt > now;
     const record = await this.#dependencies.store.getMailbox(leader.config.name);
-    if (record?.fingerprint !== leader.fingerprint) return false;
-    if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
-    const stored = record.token;
-    if (stored === undefined) return false;
-    if (!isNewer(stored, leader.token)) return false;
-    if (options.rejectedAccessToken !== undefined && stored.accessToken === options.rejectedAccessToken) return false;
-    if (this.#dependencies.clock.now() >= this.dueAt(stored)) return false;
-    this.#takeRecordState(record);
-    this.#clearFailure();
-    this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
-    for (const slot of this.members) slot.setToken(stored, true);
-    return true;
+    if (record?.fingerprint === leader.fingerprint) {
+      if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
+      const stored = record.token;
+      if (stored !== undefined && isNewer(stored, leader.token)) {
+        if (!usable(stored)) return false;
+        this.#takeRecordState(record);
+        this.#clearFailure();
+        this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
+        for (const slot of this.members) slot.setToken(stored, true);
+        return true;
+      }
+    }
+    const current = leader.token;
+    return current !== undefined && current !== startedWith && usable(current);
   }
 
   #takeRecordState(record: MailboxRecord): void {

@@ -10,6 +10,8 @@ export class SharedMemoryStores {
   readonly #views: SharedView[] = [];
   /** Names of the locks taken, in order, for assertions. */
   readonly lockLog: string[] = [];
+  /** Called right after the other views heard of a write: lets a test act inside a race window. */
+  afterAnnounce: ((mailbox: string) => void) | undefined;
 
   constructor(inner: TokenStore) {
     this.#inner = inner;
@@ -41,6 +43,7 @@ export class SharedMemoryStores {
 
   announce(writer: SharedView, mailbox: string): void {
     for (const view of this.#views) if (view !== writer) view.notify(mailbox);
+    this.afterAnnounce?.(mailbox);
   }
 }
 

@@ -336,6 +336,27 @@ describe('several instances on one store', () => {
     assert.deepEqual(used, ['rt-1', 'rt-2', 'rt-3'], 'each refresh token redeemed once, the newest every time');
   });
 
+  test('a token taken up from another instance while a refresh was starting ends that refresh without a request', async () => {
+    const { clock, shared, first, second } = await twoInstances([appMailbox('a')]);
+    const warm = first.broker.getToken('a');
+    await settle();
+    first.grant('a').succeed('t1', clock.now() + HOUR);
+    await warm;
+    await settle();
+    clock.advance(HOUR - 200_000);
+    first.broker.sweep();
+    await settle();
+    // The first instance's write reaches the second, which starts following it; in that window its own sweep starts a refresh.
+    shared.afterAnnounce = () => {
+      shared.afterAnnounce = undefined;
+      second.broker.sweep();
+    };
+    first.grant('a').succeed('t2', clock.now() + HOUR);
+    await settle();
+    assert.equal(second.grant('a').calls, 0, 'no second request for the same cycle');
+    assert.equal(second.broker.cachedToken('a', 60)?.accessToken, 't2');
+  });
+
   test('a forced refresh after a rejection on one instance is not repeated by the other for the same token', async () => {
     const { clock, first, second } = await twoInstances([appMailbox('a')]);
     const warm = first.broker.getToken('a');
