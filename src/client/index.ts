@@ -1,5 +1,5 @@
 // The connector-side client of the broker (also exported as mailbox-token-broker/client).
 export { TokenBrokerClient } from './token-broker-client.js';
-export type { BrokerMailboxStatus, BrokerToken, TokenBrokerClientOptions } from './token-broker-client.js';
+export type { BrokerMailboxStatus, BrokerReloadResult, BrokerToken, TokenBrokerClientOptions } from './token-broker-client.js';
 export { resolveDaemonAddress, DEFAULT_DAEMON_ADDRESS } from './address.js';
 export type { DaemonAddress } from './address.js';

@@ -1,6 +1,7 @@
 // Who is calling, and may they read this mailbox? Implements server.clients:
 // a bearer key in the `authorization` metadata, matched in constant time
-// against each client's key digest, then the client's mailbox patterns.
+// against each client's key digest, then the client's mailbox patterns. The
+// list is replaced whole on reload; each call sees either the old or the new.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -20,9 +21,14 @@ interface KnownClient extends AuthenticatedClient {
 }
 
 export class ClientAuthenticator {
-  readonly #clients: readonly KnownClient[] | undefined;
+  #clients: readonly KnownClient[] | undefined;
 
   constructor(clients: readonly ClientConfig[] | undefined) {
+    this.#clients = clients?.map(knownClient);
+  }
+
+  /** Applies a reloaded server.clients from the next call on; undefined (no list) trusts every caller again. */
+  replace(clients: readonly ClientConfig[] | undefined): void {
     this.#clients = clients?.map(knownClient);
   }
 
@@ -32,7 +38,8 @@ export class ClientAuthenticator {
 
   /** The caller, or a status error to answer with. */
   authenticate(metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
-    if (this.#clients === undefined) return TRUSTED;
+    const clients = this.#clients;
+    if (clients === undefined) return TRUSTED;
     const header = metadata.get('authorization')[0];
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (match?.[1] === undefined) {
@@ -41,7 +48,7 @@ export class ClientAuthenticator {
     const digest = createHash('sha256').update(match[1], 'utf8').digest();
     let found: KnownClient | undefined;
     // Compare against every client, without stopping early, so timing says nothing about which key is close.
-    for (const client of this.#clients) {
+    for (const client of clients) {
       if (timingSafeEqual(client.digest, digest)) found ??= client;
     }
     return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
