@@ -189,7 +189,7 @@ describe('hot reload plumbing (in-process daemon, recorded engine)', () => {
     assert.ok(await h.connect(OLD_KEY).getToken('sales'), 'the old key still works');
     await assert.rejects(h.connect(NEW_KEY).getToken('sales'), (error: ServiceError) => error.code === GrpcStatus.UNAUTHENTICATED);
     const logged = h.lines().find((line) => line.trigger === 'rpc' && line.msg.startsWith('configuration not reloaded'));
-    assert.match(logged?.msg ?? '', /mailbox x cannot be applied\. Fix x\.; still running the previous configuration/);
+    assert.match(logged?.msg ?? '', /^configuration not reloaded: mailbox x cannot be applied\. Fix x; still running the previous configuration$/);
   });
 
   test('applied: the engine gets mailboxes and refresh, the new key works, the removed key and its open watch are UNAUTHENTICATED', async () => {
