@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { authorizeCommand } from './commands/authorize.js';
 import { demoCommand } from './commands/demo.js';
+import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
@@ -29,10 +30,11 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
 
   program
     .command('serve')
-    .description('run the daemon')
+    .description('run the daemon; SIGHUP (systemctl reload), token-broker reload or a change of the config file reloads it')
     .option('--config <file>', CONFIG_HELP)
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error (default: $TOKEN_BROKER_LOG_LEVEL, else info)'))
-    .action(async (options: { config?: string; logLevel?: string }) => run(() => serveCommand(options, terminal))());
+    .option('--no-watch-config', 'do not reload when the config file changes (SIGHUP and token-broker reload still do)')
+    .action(async (options: { config?: string; logLevel?: string; watchConfig?: boolean }) => run(() => serveCommand(options, terminal))());
 
   program
     .command('validate')
@@ -67,6 +69,17 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
   withConnectionOptions(
     program.command('status').description('one line per mailbox: state, token expiry, last error').option('--json', 'machine-readable output'),
   ).action(async (options: { socket?: string; keyFile?: string; json?: boolean }) => run(() => statusCommand(options, terminal))());
+
+  withConnectionOptions(
+    program
+      .command('reload')
+      .summary('make the running daemon re-read its config file; print what changed or what is wrong')
+      .description(
+        'make the running daemon re-read its config file (as SIGHUP and systemctl reload do) and print what changed;\n' +
+          'exit 0 when applied, 1 when not: the problems are listed and the daemon keeps its running config.\n' +
+          'Needs an admin client key (admin: true) when server.clients is set.',
+      ),
+  ).action(async (options: { socket?: string; keyFile?: string }) => run(() => reloadCommand(options, terminal))());
 
   program
     .command('demo')

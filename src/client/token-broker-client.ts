@@ -11,6 +11,8 @@ import type {
   GetTokenRequest,
   ListMailboxesResponse,
   MailboxStatusMessage,
+  ReloadRequest,
+  ReloadResponse,
   ReportRejectedRequest,
   StartAuthorizationRequest,
   StartAuthorizationResponse,
@@ -23,6 +25,22 @@ import { fromStatusMessage, fromTokenMessage } from './messages.js';
 import type { BrokerMailboxStatus, BrokerToken } from './messages.js';
 import { iterateWatch, watchWithReconnect } from './token-watch.js';
 import type { TokenWatch, WatchTokenOptions } from './token-watch.js';
+
+/** What the daemon made of a Reload. */
+export interface BrokerReloadResult {
+  /** False: the running configuration was kept (see `errors`). */
+  readonly applied: boolean;
+  /** One line per problem, `FILE:LINE:COLUMN: error: PATH: message`, or why the engine refused. */
+  readonly errors: readonly string[];
+  /** Mailbox names, when applied. */
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  /** Changed credentials: a new token is being obtained. */
+  readonly reacquiring: readonly string[];
+  /** Changed keys that only a restart applies (e.g. `server.listen`). */
+  readonly restartRequired: readonly string[];
+}
 
 export interface TokenBrokerClientOptions {
   /** unix:///path, /path or tcp://host:port; default $TOKEN_BROKER_ADDRESS, else the default socket. */
@@ -138,6 +156,20 @@ export class TokenBrokerClient {
 
   async getMailboxStatus(mailbox: string): Promise<BrokerMailboxStatus> {
     return fromStatusMessage(await this.#call<GetMailboxStatusRequest, MailboxStatusMessage>(this.#admin, 'GetMailboxStatus', { mailbox }));
+  }
+
+  /** Makes the daemon re-read its config file (an admin client's call). A file with errors is `applied: false`, not a rejection. */
+  async reload(): Promise<BrokerReloadResult> {
+    const response = await this.#call<ReloadRequest, ReloadResponse>(this.#admin, 'Reload', {});
+    return {
+      applied: response.applied,
+      errors: response.errors,
+      added: response.added,
+      removed: response.removed,
+      changed: response.changed,
+      reacquiring: response.reacquiring,
+      restartRequired: response.restart_required,
+    };
   }
 
   /** Cancels open watches and closes the connection. */

@@ -1,7 +1,7 @@
 // The composition root of `token-broker serve`: the HTTP seam, the engine and
-// the gRPC server built from one validated config, and stopped in reverse.
+// the gRPC server built from one validated config, reloaded in place (SIGHUP,
+// the Reload RPC, a change of the file), and stopped in reverse.
 import { unlink } from 'node:fs/promises';
-import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
@@ -9,20 +9,32 @@ import type { BrokerConfig } from '../config/index.js';
 import { HttpTransport } from '../http/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
 import { openTokenStore } from '../store/index.js';
-import type { BoundAddress } from '../server/index.js';
+import type { BoundAddress, ReloadOutcome } from '../server/index.js';
 import { systemClock } from '../time/index.js';
 import type { Clock } from '../time/index.js';
+import { ConfigFileWatcher } from './config-watcher.js';
+import { ConfigReloader } from './reloader.js';
+import type { ReloadTrigger } from './reloader.js';
+import { SweepSchedule } from './sweep-schedule.js';
 
 export interface DaemonOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   /** For tests: replace how grants are made. */
   readonly grantFactory?: GrantFactory;
+  /** Reload by itself when the config file's content changes; default false (`serve` turns it on). */
+  readonly watchConfig?: boolean;
 }
 
 export interface RunningDaemon {
   readonly addresses: readonly BoundAddress[];
   readonly broker: TokenBroker;
+  /**
+   * Re-reads config.source and applies it; on any problem keeps the running
+   * config and returns applied: false with one line per error. Reloads run
+   * one at a time. Never rejects.
+   */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -40,7 +52,12 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     dependencies: { transport, clock, logger },
     grantFactory: options.grantFactory,
   });
-  const server = new BrokerGrpcServer({ config: config.server, broker, logger });
+  // Tokens come due between calls too: the sweep refreshes them ahead of expiry
+  // (and warms mailboxes that need no person) so no connector waits on a server.
+  const sweeper = new SweepSchedule(() => void broker.sweep(), config.refresh.sweepIntervalSeconds);
+  // The server and the reloader know each other; the server only calls it once listening, after both exist.
+  const server: BrokerGrpcServer = new BrokerGrpcServer({ config: config.server, broker, logger, reload: () => reloader.reload('rpc') });
+  const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
   let addresses: readonly BoundAddress[];
   try {
     // Before listening: a connector's first call after a restart is served from the store.
@@ -52,16 +69,19 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     await store.close();
     throw error;
   }
-  // Tokens come due between calls too: the sweep refreshes them ahead of expiry
-  // (and warms mailboxes that need no person) so no connector waits on a server.
   broker.sweep();
-  const sweeper = cron.schedule(`*/${config.refresh.sweepIntervalSeconds} * * * * *`, () => void broker.sweep(), { noOverlap: true });
-  logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description }, 'token-broker started');
+  sweeper.start();
+  const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, onChange: () => reloader.reload('file') }) : undefined;
+  logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description, watchConfig: watcher !== undefined }, 'token-broker started');
 
   return {
     addresses,
     broker,
+    reload: (trigger) => reloader.reload(trigger),
     async stop(graceMs = 10_000) {
+      // No reload may start (or be cut in half) while the parts it touches stop.
+      await watcher?.stop();
+      await reloader.close();
       await sweeper.stop();
       await server.stop(graceMs);
       await broker.drain();

@@ -1,3 +1,4 @@
 // Starting and stopping the broker as a whole.
 export { startDaemon } from './daemon.js';
 export type { DaemonOptions, RunningDaemon } from './daemon.js';
+export type { ReloadTrigger } from './reloader.js';

@@ -81,6 +81,11 @@ export type ReloadRequest = Record<string, never>;
 export interface ReloadResponse {
   applied: boolean;
   errors: string[];
+  added: string[];
+  removed: string[];
+  changed: string[];
+  reacquiring: string[];
+  restart_required: string[];
 }
 
 export function toTimestamp(epochMs: number): TimestampMessage {

@@ -7,24 +7,35 @@ import type {
   CompleteAuthorizationRequest,
   GetMailboxStatusRequest,
   MailboxStatusMessage,
+  ReloadRequest,
+  ReloadResponse,
   StartAuthorizationRequest,
   StartAuthorizationResponse,
 } from '../proto/index.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage } from './messages.js';
+import type { ReloadHandler } from './reload-handler.js';
 import { invalidArgument, toStatus } from './to-status.js';
 
-/** The admin caller's refusal, or undefined when the call may go ahead. */
-function refuseNonAdmin(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
+/** The refusal of a caller that is not an admin client, or undefined. */
+function refuseNonAdminClient(auth: ClientAuthenticator, metadata: Metadata): Partial<ServiceError> | undefined {
   const client = auth.authenticate(metadata);
   if (!isAuthenticated(client)) return client;
   if (!client.admin) return permissionDenied(client, 'call BrokerAdmin (admin: true is needed)');
+  return undefined;
+}
+
+/** The admin caller's refusal, or undefined when the call about `mailbox` may go ahead. */
+function refuseNonAdmin(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
+  const refused = refuseNonAdminClient(auth, metadata);
+  if (refused !== undefined) return refused;
   if (mailbox === '') return invalidArgument(`${rpc}Request.mailbox is empty; give the mailbox name from the config.`);
   return undefined;
 }
 
-export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator): UntypedServiceImplementation {
+/** `reload` is absent when the server runs without a config file behind it (tests): Reload is then UNIMPLEMENTED. */
+export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator, reload?: ReloadHandler): UntypedServiceImplementation {
   return {
     GetMailboxStatus(call: ServerUnaryCall<GetMailboxStatusRequest, MailboxStatusMessage>, callback: sendUnaryData<MailboxStatusMessage>): void {
       const refused = refuseNonAdmin(auth, call.metadata, call.request.mailbox, 'GetMailboxStatus');
@@ -75,8 +86,30 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    Reload(_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void {
-      callback({ code: GrpcStatus.UNIMPLEMENTED, details: 'Reload is not available in this version of token-broker; restart the service to apply config changes.' });
+    Reload(call: ServerUnaryCall<ReloadRequest, ReloadResponse>, callback: sendUnaryData<ReloadResponse>): void {
+      const refused = refuseNonAdminClient(auth, call.metadata);
+      if (refused !== undefined) {
+        callback(refused);
+        return;
+      }
+      if (reload === undefined) {
+        callback({ code: GrpcStatus.UNIMPLEMENTED, details: 'this server has no config file to reload.' });
+        return;
+      }
+      // A config that does not load is an answer (applied: false, errors), not a failed call.
+      reload().then(
+        (outcome) =>
+          callback(null, {
+            applied: outcome.applied,
+            errors: [...outcome.errors],
+            added: [...(outcome.summary?.added ?? [])],
+            removed: [...(outcome.summary?.removed ?? [])],
+            changed: [...(outcome.summary?.changed ?? [])],
+            reacquiring: [...(outcome.summary?.reacquiring ?? [])],
+            restart_required: [...outcome.restartRequired],
+          }),
+        (error: unknown) => callback(toStatus(error)),
+      );
     },
   };
 }

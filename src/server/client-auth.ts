@@ -1,7 +1,8 @@
 // Who is calling, and may they read this mailbox? Implements server.clients:
 // a bearer key in the `authorization` metadata, matched in constant time
 // against each client's key digest, or else the subject of the verified mTLS
-// client certificate; then the client's mailbox patterns.
+// client certificate; then the client's mailbox patterns. The list is
+// replaced whole on reload; each call sees either the old or the new.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { Metadata, ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
@@ -23,6 +24,23 @@ interface KnownClient extends AuthenticatedClient {
   readonly digest?: Buffer;
 }
 
+interface ClientList {
+  /** Undefined: no server.clients, every caller is trusted. */
+  readonly clients: readonly KnownClient[] | undefined;
+  readonly keyClients: readonly (KnownClient & { readonly digest: Buffer })[];
+  readonly bySubject: ReadonlyMap<string, KnownClient>;
+}
+
+function clientList(configs: readonly ClientConfig[] | undefined): ClientList {
+  const known = configs?.map((config) => ({ config, client: knownClient(config) }));
+  const clients = known?.map(({ client }) => client);
+  return {
+    clients,
+    keyClients: (clients ?? []).filter((client): client is KnownClient & { readonly digest: Buffer } => client.digest !== undefined),
+    bySubject: new Map((known ?? []).flatMap(({ config, client }) => (config.certificateSubject === undefined ? [] : [[config.certificateSubject, client] as const]))),
+  };
+}
+
 /**
  * The verified client certificate of each call, keyed by the call's own
  * metadata object: handlers see only the metadata, and unlike a metadata
@@ -31,26 +49,25 @@ interface KnownClient extends AuthenticatedClient {
 const peerCertificates = new WeakMap<Metadata, PeerCertificate>();
 
 export class ClientAuthenticator {
-  readonly #clients: readonly KnownClient[] | undefined;
-  readonly #keyClients: readonly (KnownClient & { readonly digest: Buffer })[];
-  readonly #bySubject: ReadonlyMap<string, KnownClient>;
+  /** Swapped whole on reload, so a call never sees half of one list and half of another. */
+  #list: ClientList;
 
   constructor(clients: readonly ClientConfig[] | undefined) {
-    const known = clients?.map((config) => ({ config, client: knownClient(config) }));
-    this.#clients = known?.map(({ client }) => client);
-    this.#keyClients = (this.#clients ?? []).filter((client): client is KnownClient & { readonly digest: Buffer } => client.digest !== undefined);
-    this.#bySubject = new Map(
-      (known ?? []).flatMap(({ config, client }) => (config.certificateSubject === undefined ? [] : [[config.certificateSubject, client] as const])),
-    );
+    this.#list = clientList(clients);
+  }
+
+  /** Applies a reloaded server.clients from the next call on; undefined (no list) trusts every caller again. */
+  replace(clients: readonly ClientConfig[] | undefined): void {
+    this.#list = clientList(clients);
   }
 
   get enforcing(): boolean {
-    return this.#clients !== undefined;
+    return this.#list.clients !== undefined;
   }
 
-  /** Whether some client is known by its certificate: only then does the interceptor below need to run. */
+  /** Whether some client is known by its certificate. */
   get usesCertificates(): boolean {
-    return this.#bySubject.size > 0;
+    return this.#list.bySubject.size > 0;
   }
 
   /**
@@ -76,32 +93,33 @@ export class ClientAuthenticator {
    * decides; without one, the mTLS certificate's subject does.
    */
   authenticate(metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
-    if (this.#clients === undefined) return TRUSTED;
+    const list = this.#list;
+    if (list.clients === undefined) return TRUSTED;
     const header = metadata.get('authorization')[0];
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (match?.[1] === undefined) {
       const certificate = peerCertificates.get(metadata);
-      if (certificate !== undefined) return this.#byCertificate(certificate);
+      if (certificate !== undefined) return byCertificate(list, certificate);
       return unauthenticated('no client key: send metadata "authorization: Bearer <client key>" (token-broker CLI: --key-file or $TOKEN_BROKER_KEY).');
     }
     const digest = createHash('sha256').update(match[1], 'utf8').digest();
     let found: KnownClient | undefined;
     // Compare against every client, without stopping early, so timing says nothing about which key is close.
-    for (const client of this.#keyClients) {
+    for (const client of list.keyClients) {
       if (timingSafeEqual(client.digest, digest)) found ??= client;
     }
     return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
   }
+}
 
-  #byCertificate(certificate: PeerCertificate): AuthenticatedClient | Partial<ServiceError> {
-    const attributes = subjectAttributesOf(certificate.subject);
-    const client = this.#bySubject.get(canonicalCertificateSubject(attributes));
-    if (client !== undefined) return client;
-    // The subject is not secret (the server's CA issued it) and is what the operator needs to write.
-    return unauthenticated(
-      `no client key, and the client certificate's subject ${formatCertificateSubject(attributes)} matches no server.clients[].certificateSubject: send a client key, or add that subject to the client's entry.`,
-    );
-  }
+function byCertificate(list: ClientList, certificate: PeerCertificate): AuthenticatedClient | Partial<ServiceError> {
+  const attributes = subjectAttributesOf(certificate.subject);
+  const client = list.bySubject.get(canonicalCertificateSubject(attributes));
+  if (client !== undefined) return client;
+  // The subject is not secret (the server's CA issued it) and is what the operator needs to write.
+  return unauthenticated(
+    `no client key, and the client certificate's subject ${formatCertificateSubject(attributes)} matches no server.clients[].certificateSubject: send a client key, or add that subject to the client's entry.`,
+  );
 }
 
 export function isAuthenticated(value: AuthenticatedClient | Partial<ServiceError>): value is AuthenticatedClient {

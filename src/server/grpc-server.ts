@@ -7,11 +7,12 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { TokenBroker } from '../broker/index.js';
-import type { ServerConfig } from '../config/index.js';
+import type { ClientConfig, ServerConfig } from '../config/index.js';
 import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
 import { brokerAdminService } from './broker-admin-service.js';
 import { ClientAuthenticator } from './client-auth.js';
 import { bindAll } from './listeners.js';
+import type { ReloadHandler } from './reload-handler.js';
 import type { BoundAddress } from './listeners.js';
 import { tokenBrokerService } from './token-broker-service.js';
 import type { TokenBrokerHandlers } from './token-broker-service.js';
@@ -20,6 +21,8 @@ export interface GrpcServerOptions {
   readonly config: ServerConfig;
   readonly broker: TokenBroker;
   readonly logger: Logger;
+  /** Serves the Reload RPC; without it Reload is UNIMPLEMENTED. */
+  readonly reload?: ReloadHandler;
 }
 
 export class BrokerGrpcServer {
@@ -27,16 +30,19 @@ export class BrokerGrpcServer {
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   readonly #options: GrpcServerOptions;
   readonly #tokenBroker: TokenBrokerHandlers;
+  readonly #auth: ClientAuthenticator;
   #addresses: BoundAddress[] = [];
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     const proto = loadBrokerProto();
-    const auth = new ClientAuthenticator(options.config.clients);
-    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: auth.usesCertificates ? [auth.interceptor] : [] });
-    this.#tokenBroker = tokenBrokerService(options.broker, auth);
+    this.#auth = new ClientAuthenticator(options.config.clients);
+    // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
+    const mutualTls = options.config.tls?.clientCaFile !== undefined;
+    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: mutualTls ? [this.#auth.interceptor] : [] });
+    this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
-    this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, auth));
+    this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));
     this.#health.addToServer(this.#server);
     // Health too, so grpcurl and other generic clients see every service served.
     new ReflectionService({ ...proto.packageDefinition, ...loadSync(healthProtoPath) }).addToServer(this.#server);
@@ -51,6 +57,16 @@ export class BrokerGrpcServer {
     for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'SERVING');
     this.#options.logger.info({ listen: this.#addresses.map((address) => address.url) }, 'gRPC server listening');
     return this.#addresses;
+  }
+
+  /**
+   * Applies a reloaded server.clients (undefined: no list, every caller
+   * trusted) from the next call on, and ends open WatchToken streams the new
+   * list no longer allows. Returns how many streams ended.
+   */
+  replaceClients(clients: readonly ClientConfig[] | undefined): number {
+    this.#auth.replace(clients);
+    return this.#tokenBroker.recheckWatches();
   }
 
   /** Stops accepting calls, lets calls in flight finish for up to `graceMs`, then ends the rest. */

@@ -22,10 +22,17 @@ export interface TokenBrokerHandlers {
   readonly implementation: UntypedServiceImplementation;
   /** Ends every open WatchToken stream with UNAVAILABLE, so clients reconnect (to another instance, or after the restart). */
   endWatches(reason: string): void;
+  /**
+   * Checks every open WatchToken stream against the current allow-list (after
+   * a reload): a stream whose key was removed, or whose client may no longer
+   * read the mailbox, ends with UNAUTHENTICATED or PERMISSION_DENIED. Returns how many ended.
+   */
+  recheckWatches(): number;
 }
 
 export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator): TokenBrokerHandlers {
-  const watches = new Set<ServerWritableStream<WatchTokenRequest, TokenMessage>>();
+  // Each open stream with the function that unsubscribes it.
+  const watches = new Map<ServerWritableStream<WatchTokenRequest, TokenMessage>, () => void>();
   const implementation: UntypedServiceImplementation = {
     GetToken(call: ServerUnaryCall<GetTokenRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'GetToken');
@@ -59,7 +66,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       // send each token once, and never an older one after a newer.
       let lastSent: IssuedToken | undefined;
       const send = (token: IssuedToken): void => {
-        if (lastSent !== undefined && (token === lastSent || token.obtainedAt < lastSent.obtainedAt)) return;
+        if (lastSent !== undefined && (token.accessToken === lastSent.accessToken || token.obtainedAt < lastSent.obtainedAt)) return;
         lastSent = token;
         call.write(tokenMessage(token));
       };
@@ -71,12 +78,19 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       call.on('close', end);
       try {
         // Subscribed before the current token is fetched: no new token can slip between the two.
-        unsubscribe = broker.watch(mailbox, send);
+        unsubscribe = broker.watch(mailbox, {
+          next: send,
+          // A reload removed the mailbox: NOT_FOUND tells the client to stop, not to reconnect.
+          end: (reason) => {
+            end();
+            call.emit('error', toStatus(reason));
+          },
+        });
       } catch (error) {
         call.emit('error', toStatus(error));
         return;
       }
-      watches.add(call);
+      watches.set(call, end);
       broker.getToken(mailbox, minValidity).then(send, (error: unknown) => {
         end();
         call.emit('error', toStatus(error));
@@ -108,8 +122,19 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
   return {
     implementation,
     endWatches(reason) {
-      for (const call of watches) call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: reason });
+      for (const call of watches.keys()) call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: reason });
       watches.clear();
+    },
+    recheckWatches() {
+      let ended = 0;
+      for (const [call, end] of watches) {
+        const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
+        if (refused === undefined) continue;
+        end();
+        call.emit('error', refused);
+        ended++;
+      }
+      return ended;
     },
   };
 }

@@ -74,13 +74,23 @@ describe('token-broker command line', () => {
   test('--help of every command is accurate and exits 0', async () => {
     const top = await runCli(['--help']);
     assert.equal(top.code, 0);
-    for (const command of ['serve', 'validate', 'authorize', 'token', 'status', 'demo']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['serve', 'validate', 'authorize', 'token', 'status', 'reload', 'demo']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+    assert.match(top.stdout, /reload \[options\]\s+make the running daemon re-read its config\s+file; print what changed or what is wrong/);
     const expectations: Record<string, RegExp[]> = {
-      serve: [/--config <file>/, /--log-level <level>/, /TOKEN_BROKER_CONFIG/, /TOKEN_BROKER_LOG_LEVEL/],
+      serve: [/--config <file>/, /--log-level <level>/, /TOKEN_BROKER_CONFIG/, /TOKEN_BROKER_LOG_LEVEL/, /SIGHUP/, /--no-watch-config/],
       validate: [/--config <file>/, /78/],
       token: [/<mailbox>/, /--xoauth2/, /--socket <address>/, /--key-file <file>/, /TOKEN_BROKER_ADDRESS/],
       status: [/--json/, /--socket <address>/],
       authorize: [/<mailbox>/, /--socket <address>/, /--redirect-url <url>/, /pasted/],
+      reload: [
+        /Usage: token-broker reload \[options\]/,
+        /re-read its config file \(as SIGHUP and systemctl\s+reload\s+do\)/,
+        /exit 0 when applied, 1 when not: the problems are listed and the daemon keeps\s+its\s+running\s+config/,
+        /Needs an admin client key \(admin: true\) when server\.clients is set/,
+        /--socket <address>/,
+        /--key-file <file>/,
+        /TOKEN_BROKER_ADDRESS/,
+      ],
       demo: [/authorization server/],
     };
     for (const [command, patterns] of Object.entries(expectations)) {

@@ -29,6 +29,8 @@ export interface BrokerEnvironmentOptions {
   /** The broker config (YAML). `ca.pem` in `directory` holds the sandbox CA. */
   readonly config: (context: { readonly sandbox: Sandbox; readonly directory: string; readonly address: string }) => string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Extra arguments of `token-broker serve`, e.g. `--no-watch-config`. */
+  readonly serveArgs?: readonly string[];
 }
 
 export async function startBrokerEnvironment(options: BrokerEnvironmentOptions): Promise<BrokerEnvironment> {
@@ -41,7 +43,7 @@ export async function startBrokerEnvironment(options: BrokerEnvironmentOptions):
     const address = `unix://${path.join(directory, 'broker.sock')}`;
     const configFile = path.join(directory, 'broker.yaml');
     await writeFile(configFile, options.config({ sandbox, directory, address }));
-    daemon = await startDaemonProcess(configFile, address, options.env);
+    daemon = await startDaemonProcess(configFile, address, options.env, options.serveArgs);
     const client = new TokenBrokerClient({ address });
     const started = daemon;
     return {

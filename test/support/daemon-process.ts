@@ -92,9 +92,14 @@ export interface DaemonProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `token-broker serve --config FILE` and resolves once its health service answers SERVING. */
-export async function startDaemonProcess(configFile: string, address: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile, '--log-level', 'debug'], {
+/** Starts `token-broker serve --config FILE [serveArgs]` and resolves once its health service answers SERVING. */
+export async function startDaemonProcess(
+  configFile: string,
+  address: string,
+  env: NodeJS.ProcessEnv = {},
+  serveArgs: readonly string[] = [],
+): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile, '--log-level', 'debug', ...serveArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,5 @@
-// `token-broker serve`: run the daemon until SIGTERM/SIGINT.
+// `token-broker serve`: run the daemon until SIGTERM/SIGINT; SIGHUP (and any
+// change of the config file) reloads the config.
 import { formatProblem, loadConfig } from '../../config/index.js';
 import { startDaemon } from '../../daemon/index.js';
 import { BrokerError } from '../../errors/index.js';
@@ -10,6 +11,8 @@ import type { Terminal } from '../terminal.js';
 export interface ServeOptions {
   readonly config?: string;
   readonly logLevel?: string;
+  /** Reload when the config file changes; default true (`--no-watch-config` turns it off). */
+  readonly watchConfig?: boolean;
 }
 
 export async function serveCommand(options: ServeOptions, terminal: Terminal): Promise<ExitCode> {
@@ -18,6 +21,10 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
     throw new CommandFailure(`--log-level ${level} is not one of ${LOG_LEVELS.join('|')}.`, ExitCode.usage);
   }
   const logger = createLogger(level);
+  // Registered first: SIGHUP's default action ends the process, and a reload sent during start-up must not.
+  let onHangup = (): void => logger.warn('SIGHUP during start-up: ignored; the config file read at start applies (send SIGHUP again once serving)');
+  const hangup = (): void => onHangup();
+  process.on('SIGHUP', hangup);
   const file = configPath(options.config);
   const result = await loadConfig(file);
   if (!result.ok) {
@@ -29,7 +36,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
 
   let daemon;
   try {
-    daemon = await startDaemon(result.config, { logger });
+    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true });
   } catch (error) {
     const message = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ code: error instanceof BrokerError ? error.code : 'internal' }, message);
@@ -54,8 +61,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
-    process.on('SIGHUP', () => {
-      logger.warn('SIGHUP received: reloading the config is not supported by this version; restart the service to apply changes');
-    });
+    // The reload logs its own outcome: what changed, or every problem of the file.
+    onHangup = () => void daemon.reload('sighup');
   });
 }
