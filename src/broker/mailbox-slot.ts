@@ -129,6 +129,8 @@ export class MailboxSlot {
   #state(hasValidToken: boolean): MailboxState {
     const { line } = this;
     if (line.lastError?.code === 'needs_authorization') return 'NEEDS_AUTHORIZATION';
+    // A permanent failure shows even while the last token is still served: it will not be replaced by itself.
+    if (line.lastError?.permanent === true) return 'FAILING';
     if (hasValidToken) return 'READY';
     if (line.grant.interactive && !line.hasRefreshToken) return 'NEEDS_AUTHORIZATION';
     if (line.inflight !== undefined) return 'ACQUIRING';

@@ -413,6 +413,21 @@ describe('states', () => {
     assert.equal(broker.status('user').state, 'NEEDS_AUTHORIZATION');
     assert.equal(broker.sweep(), 0, 'a permanent failure is not retried by the sweep');
   });
+
+  test('a permanent failure shows as FAILING even while the last token is still served', async () => {
+    const { clock, broker, grant } = await harness([appMailbox('app')]);
+    broker.sweep();
+    grant('app').succeed('t1', clock.now() + HOUR);
+    await settle();
+    clock.advance(HOUR - 200_000);
+    broker.sweep();
+    grant('app').fail(new BrokerError('the client secret expired', { code: 'invalid_client', permanent: true, remediation: 'Create a new secret.' }));
+    await settle();
+    const status = broker.status('app');
+    assert.equal(status.state, 'FAILING');
+    assert.equal(status.lastError?.describe(), 'the client secret expired Create a new secret.');
+    assert.equal(broker.cachedToken('app', 60)?.accessToken, 't1', 'still served until it expires');
+  });
 });
 
 describe('backoff and Retry-After', () => {
