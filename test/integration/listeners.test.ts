@@ -4,16 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
 import type { RunningDaemon } from '../../src/daemon/index.js';
 import { BrokerError } from '../../src/errors/index.js';
-import { silentLogger } from '../../src/logging/index.js';
 import { healthCheck } from '../support/daemon-process.js';
+import { startIdleDaemon } from '../support/idle-daemon.js';
 
 describe('unix socket listeners', () => {
   let directory: string;
@@ -30,25 +27,7 @@ describe('unix socket listeners', () => {
 
   /** Starts the daemon in-process on `socketPath`; a mailbox that needs a person, so nothing is fetched. */
   async function start(socketPath: string): Promise<RunningDaemon> {
-    const configFile = path.join(directory, `${randomUUID()}.yaml`);
-    await writeFile(
-      configFile,
-      `server: { listen: ["unix://${socketPath}"] }
-store: { url: "memory:" }
-mailboxes:
-  user-imap:
-    protocol: imap
-    grantType: authorization-code
-    tenantId: ${randomUUID()}
-    clientId: ${randomUUID()}
-    redirectUri: http://localhost:8400/callback
-    redirectPlatform: desktop
-    username: alice@contoso.example
-`,
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    const daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+    const daemon = await startIdleDaemon(directory, `unix://${socketPath}`);
     running.push(daemon);
     return daemon;
   }

@@ -3,18 +3,15 @@
 // and fetches the file that defines TokenBroker. Daemon in-process on a unix socket.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import type { ClientDuplexStream, ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
 import type { RunningDaemon } from '../../src/daemon/index.js';
-import { silentLogger } from '../../src/logging/index.js';
+import { startIdleDaemon } from '../support/idle-daemon.js';
 
 const REFLECTION_PROTOS = path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection');
 
@@ -106,25 +103,7 @@ describe('server reflection', () => {
   before(async () => {
     directory = await mkdtemp(path.join(tmpdir(), 'tb-reflection-'));
     address = `unix://${path.join(directory, 'broker.sock')}`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server: { listen: ["${address}"] }
-store: { url: "memory:" }
-mailboxes:
-  user-imap:
-    protocol: imap
-    grantType: authorization-code
-    tenantId: ${randomUUID()}
-    clientId: ${randomUUID()}
-    redirectUri: http://localhost:8400/callback
-    redirectPlatform: desktop
-    username: alice@contoso.example
-`,
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+    daemon = await startIdleDaemon(directory, address);
   });
 
   after(async () => {

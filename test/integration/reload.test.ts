@@ -50,6 +50,21 @@ async function replaceFile(file: string, text: string): Promise<void> {
   await rename(temporary, file);
 }
 
+/** A daemon on a memory store with one client-credentials mailbox, `sales`. */
+function startSalesOnly(prefix: string, tenant: string, app: string, serveArgs: string[] = []): Promise<BrokerEnvironment> {
+  return startBrokerEnvironment({
+    prefix,
+    serveArgs,
+    setup: (sandbox) => sandbox.registerApplication({ tenantId: tenant, clientId: app, clientSecret: 'app-secret' }),
+    config: ({ sandbox, address }) => `server: { listen: ["${address}"] }
+store: { url: "memory:" }
+authorizationServers:
+  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+mailboxes:
+${clientCredentialsMailbox('sales', tenant, app, 'app-secret')}`,
+  });
+}
+
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('reload: a config file with errors changes nothing', () => {
@@ -61,17 +76,7 @@ describe('reload: a config file with errors changes nothing', () => {
   let errorPattern: RegExp;
 
   before(async () => {
-    environment = await startBrokerEnvironment({
-      prefix: 'tb-reload-broken-',
-      serveArgs: ['--no-watch-config'],
-      setup: (sandbox) => sandbox.registerApplication({ tenantId: tenant, clientId: app, clientSecret: 'app-secret' }),
-      config: ({ sandbox, address }) => `server: { listen: ["${address}"] }
-store: { url: "memory:" }
-authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
-mailboxes:
-${clientCredentialsMailbox('sales', tenant, app, 'app-secret')}`,
-    });
+    environment = await startSalesOnly('tb-reload-broken-', tenant, app, ['--no-watch-config']);
     client = environment.client;
     token = await client.getToken('sales');
     // `sales` renamed to `other`, with a misspelt key and a grant type that does not exist.
@@ -243,16 +248,7 @@ mailboxes:
 ${mailboxes}${extra}`;
 
   before(async () => {
-    environment = await startBrokerEnvironment({
-      prefix: 'tb-reload-watch-',
-      setup: (sandbox) => sandbox.registerApplication({ tenantId: tenant, clientId: app, clientSecret: 'app-secret' }),
-      config: ({ sandbox, address }) => `server: { listen: ["${address}"] }
-store: { url: "memory:" }
-authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
-mailboxes:
-${clientCredentialsMailbox('sales', tenant, app, 'app-secret')}`,
-    });
+    environment = await startSalesOnly('tb-reload-watch-', tenant, app);
   });
 
   after(() => environment?.stop());

@@ -7,18 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
-import { isBrokerError } from '../../src/errors/index.js';
-import type { BrokerError } from '../../src/errors/index.js';
-import { createLogger } from '../../src/logging/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import type { MailboxRecord, OpenTokenStoreOptions, PendingAuthorizationRecord, TokenStore } from '../../src/store/index.js';
 import { keyIdOf } from '../../src/store/key-ring.js';
 import { ManualClock } from '../../src/time/index.js';
+import { eventually, rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
+import { captureLogs } from '../support/log-capture.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
 import { freePort } from '../support/ports.js';
@@ -26,16 +24,8 @@ import { freePort } from '../support/ports.js';
 // ---------------------------------------------------------------- helpers
 
 /** Everything every store in this file logs, checked for secrets at the end. */
-let logText = '';
-const logger = createLogger(
-  'debug',
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logText += chunk.toString();
-      done();
-    },
-  }),
-);
+const captured = captureLogs();
+const logger = captured.logger;
 
 /** Every secret handed to a store in this file. */
 const secrets: string[] = [];
@@ -91,16 +81,6 @@ function pendingRecord(expiresAt: number): PendingAuthorizationRecord {
   return { state: secret('STATE'), codeVerifier: secret('VERIFIER'), redirectUri: 'http://localhost:8400/callback', expiresAt };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBrokerError(error), `expected a BrokerError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
 /** The one-character change a tamperer (or a bad disk) makes: inside the ciphertext. */
 function flipOneCharacter(sealed: string): string {
   const index = sealed.indexOf('"ct":"') + '"ct":"'.length + 5;
@@ -108,18 +88,6 @@ function flipOneCharacter(sealed: string): string {
   return sealed.slice(0, index) + replacement + sealed.slice(index + 1);
 }
 
-
-async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 // ---------------------------------------------------------------- backends
 
@@ -485,12 +453,12 @@ describe('token store on sqlite: the file', () => {
     assert.deepEqual(await readdir(join(dir, 'var', 'lib', 'token-broker')), ['tokens.sqlite'], 'no journal left behind: every write committed');
 
     await chmod(path, 0o644);
-    const before = logText.length;
+    const before = captured.text().length;
     const reopened = await openTokenStore({ url: `sqlite://${path}`, encryptionKeyFile: key.file }, { logger });
     assert.equal((await reopened.getMailbox('sales'))?.fingerprint, 'fingerprint-a');
     await reopened.close();
     assert.equal((await stat(path)).mode & 0o777, 0o600);
-    assert.ok(logText.slice(before).includes(`token store file ${path} was readable by other users (mode 0644); narrowed it to 0600`));
+    assert.ok(captured.text().slice(before).includes(`token store file ${path} was readable by other users (mode 0644); narrowed it to 0600`));
   });
 
   test('a path that cannot be created: store_unavailable naming the store, at open', async () => {
@@ -641,8 +609,8 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
       await server.start();
       await eventually(() => store.putMailbox('sales', { fingerprint: 'after' }));
       assert.deepEqual(await store.getMailbox('sales'), { fingerprint: 'after' });
-      assert.ok(logText.includes(`token store ${server.url}: connection lost`));
-      assert.ok(logText.includes(`token store ${server.url}: connected again`));
+      assert.ok(captured.text().includes(`token store ${server.url}: connection lost`));
+      assert.ok(captured.text().includes(`token store ${server.url}: connected again`));
     } finally {
       await store.close();
       await redisClient?.connect().catch(() => undefined);
@@ -705,7 +673,7 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
 
 describe('token store logs', () => {
   test('no store logged a token, refresh token, verifier, state or password; the warnings that matter are there', () => {
-    assert.ok(logText.includes('token store'), 'the stores did log');
-    assertNoSecrets(logText, 'the log');
+    assert.ok(captured.text().includes('token store'), 'the stores did log');
+    assertNoSecrets(captured.text(), 'the log');
   });
 });

@@ -7,30 +7,20 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@keyv/redis';
-import { isBrokerError } from '../../src/errors/index.js';
-import type { BrokerError } from '../../src/errors/index.js';
-import { createLogger } from '../../src/logging/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import type { OpenTokenStoreOptions, TokenStore } from '../../src/store/index.js';
+import { eventually, rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
+import { captureLogs } from '../support/log-capture.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
 
 // ---------------------------------------------------------------- helpers
 
-let logText = '';
-const logger = createLogger(
-  'debug',
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logText += chunk.toString();
-      done();
-    },
-  }),
-);
+const captured = captureLogs();
+const logger = captured.logger;
 
 const secrets: string[] = [];
 function secret(prefix: string): string {
@@ -54,28 +44,6 @@ function gate(): { readonly opened: Promise<void>; open(): void } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { opened, open };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBrokerError(error), `expected a BrokerError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await delay(50);
-    }
-  }
 }
 
 /** Records the order in which work starts and ends. */
@@ -444,7 +412,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
       assert.equal(notice.mailbox, 'sales');
       assert.match(String(notice.from), /^[0-9a-f]{24}$/);
       for (const message of messages) assert.ok(!message.includes(refreshToken) && !message.includes(accessToken), 'no token in a notice');
-      assert.ok(logText.includes(`token store ${server.url}: a listener for other instances' writes failed on mailbox sales`));
+      assert.ok(captured.text().includes(`token store ${server.url}: a listener for other instances' writes failed on mailbox sales`));
     } finally {
       subscriber.destroy();
       await Promise.all([a.close(), b.close()]);
@@ -480,8 +448,8 @@ describe('token store coordination on redis: several instances', { skip: redisSe
       }, 20_000);
       assert.equal(await a.withLock('sales', () => Promise.resolve('locks work again')), 'locks work again');
       const down = `token store ${own.url}: the connection that hears of other instances' writes is down`;
-      assert.equal(logText.split(down).length - 1, 1, 'the listening connection’s outage is logged once');
-      assert.ok(logText.includes(`token store ${own.url}: hearing of other instances' writes again`));
+      assert.equal(captured.text().split(down).length - 1, 1, 'the listening connection’s outage is logged once');
+      assert.ok(captured.text().includes(`token store ${own.url}: hearing of other instances' writes again`));
     } finally {
       await Promise.all([a.close(), b.close()]);
       await own.stop();
@@ -513,6 +481,6 @@ describe('token store coordination on redis: several instances', { skip: redisSe
   });
 
   test('no store logged a token', () => {
-    for (const value of secrets) assert.equal(logText.includes(value), false);
+    for (const value of secrets) assert.equal(captured.text().includes(value), false);
   });
 });

@@ -5,45 +5,22 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { encryptionKeyProblem as configRule, ENCRYPTION_KEY_RULE as CONFIG_RULE_TEXT } from '../../src/config/sections/store.js';
-import { isBrokerError } from '../../src/errors/index.js';
-import type { BrokerError } from '../../src/errors/index.js';
-import { createLogger } from '../../src/logging/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import { encryptionKeyProblem as storeRule, ENCRYPTION_KEY_RULE as STORE_RULE_TEXT } from '../../src/store/key-file.js';
 import { keyIdOf } from '../../src/store/key-ring.js';
+import { rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const RULE = 'a key file holds one line of base64 encoding 32 random bytes, as `openssl rand -base64 32` prints';
-
-function captureLogs(): { logger: ReturnType<typeof createLogger>; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { logger: createLogger('debug', stream), text: () => text };
-}
 
 async function openMemory(encryptionKeyFile: string, previousEncryptionKeyFiles?: string[]) {
   const logs = captureLogs();
   // sqlite, not memory: a memory store keeps its key in memory and reads no key file.
   const store = await openTokenStore({ url: `sqlite://${join(dirname(encryptionKeyFile), 'tokens.sqlite')}`, encryptionKeyFile, ...(previousEncryptionKeyFiles === undefined ? {} : { previousEncryptionKeyFiles }) }, { logger: logs.logger });
   return { store, logs };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBrokerError(error), `expected a BrokerError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
 }
 
 describe('store key file', () => {

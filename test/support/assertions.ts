@@ -1,0 +1,30 @@
+// Assertions the node:test toolkit lacks: the BrokerError a promise rejects
+// with, and a check retried until it holds (for effects that take a moment,
+// never for timing claims).
+import assert from 'node:assert/strict';
+import { isBrokerError } from '../../src/errors/index.js';
+import type { BrokerError } from '../../src/errors/index.js';
+
+/** The BrokerError `promise` rejects with; fails the test if it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isBrokerError(error), `expected a BrokerError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+/** Runs `attempt` until it neither throws nor rejects, for at most `timeoutMs`; then rethrows its last error. */
+export async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 10_000, pauseMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
