@@ -17,6 +17,7 @@ import { ManualClock } from '../../src/time/index.js';
 import { eventually, rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
 import { captureLogs } from '../support/log-capture.js';
+import { TestSecrets } from '../support/test-secrets.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
 import { freePort } from '../support/ports.js';
@@ -28,13 +29,9 @@ const captured = captureLogs();
 const logger = captured.logger;
 
 /** Every secret handed to a store in this file. */
-const secrets: string[] = [];
-
-function secret(prefix: string): string {
-  const value = `${prefix}-${randomBytes(24).toString('hex')}`;
-  secrets.push(value);
-  return value;
-}
+const testSecrets = new TestSecrets();
+const secrets = testSecrets.values;
+const secret = (prefix: string): string => testSecrets.make(prefix);
 
 /**
  * The forms a leaked secret could take: in clear, hex, and base64/base64url

@@ -14,6 +14,7 @@ import type { OpenTokenStoreOptions, TokenStore } from '../../src/store/index.js
 import { eventually, rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
 import { captureLogs } from '../support/log-capture.js';
+import { TestSecrets } from '../support/test-secrets.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
 
@@ -22,12 +23,10 @@ import type { RedisServer } from '../support/redis.js';
 const captured = captureLogs();
 const logger = captured.logger;
 
-const secrets: string[] = [];
-function secret(prefix: string): string {
-  const value = `${prefix}-${randomBytes(24).toString('hex')}`;
-  secrets.push(value);
-  return value;
-}
+/** Every secret handed to a store in this file. */
+const testSecrets = new TestSecrets();
+const secrets = testSecrets.values;
+const secret = (prefix: string): string => testSecrets.make(prefix);
 
 async function writeKey(dir: string): Promise<string> {
   const file = join(dir, 'store.key');
