@@ -1,6 +1,7 @@
 // The composition root of `token-broker serve`: the HTTP seam, the engine and
 // the gRPC server built from one validated config, reloaded in place (SIGHUP,
-// the Reload RPC, a change of the file), and stopped in reverse.
+// the Reload RPC, a change of the file), health following the token store,
+// and stopped in reverse.
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { TokenBroker } from '../broker/index.js';
@@ -15,6 +16,7 @@ import type { Clock } from '../time/index.js';
 import { ConfigFileWatcher } from './config-watcher.js';
 import { ConfigReloader } from './reloader.js';
 import type { ReloadTrigger } from './reloader.js';
+import { StoreHealthMonitor } from './store-health.js';
 import { SweepSchedule } from './sweep-schedule.js';
 
 export interface DaemonOptions {
@@ -24,6 +26,8 @@ export interface DaemonOptions {
   readonly grantFactory?: GrantFactory;
   /** Reload by itself when the config file's content changes; default false (`serve` turns it on). */
   readonly watchConfig?: boolean;
+  /** How often the token store is probed for grpc.health.v1; default 5 s. */
+  readonly storeProbeIntervalMs?: number;
 }
 
 export interface RunningDaemon {
@@ -58,6 +62,8 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   // The server and the reloader know each other; the server only calls it once listening, after both exist.
   const server: BrokerGrpcServer = new BrokerGrpcServer({ config: config.server, broker, logger, reload: () => reloader.reload('rpc') });
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
+  // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
+  const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
   let addresses: readonly BoundAddress[];
   try {
     // Before listening: a connector's first call after a restart is served from the store.
@@ -71,6 +77,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   }
   broker.sweep();
   sweeper.start();
+  storeHealth.start();
   const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, onChange: () => reloader.reload('file') }) : undefined;
   logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description, watchConfig: watcher !== undefined }, 'token-broker started');
 
@@ -81,6 +88,8 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     async stop(graceMs = 10_000) {
       // No reload may start (or be cut in half) while the parts it touches stop.
       await watcher?.stop();
+      // Health stays NOT_SERVING from here on, whatever a probe in flight finds.
+      storeHealth.stop();
       await reloader.close();
       await sweeper.stop();
       await server.stop(graceMs);

@@ -1,6 +1,8 @@
 // The broker's gRPC server: TokenBroker and BrokerAdmin, grpc.health.v1 and
 // server reflection on every configured listener, with an explicit lifecycle
-// (start, then graceful stop with a forced end after a grace period).
+// (start, then graceful stop with a forced end after a grace period). Health
+// is SERVING only between start and stop, and while the daemon says the
+// broker can do its job (setServing).
 import { Server } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -17,6 +19,8 @@ import type { BoundAddress } from './listeners.js';
 import { tokenBrokerService } from './token-broker-service.js';
 import type { TokenBrokerHandlers } from './token-broker-service.js';
 
+const HEALTH_SERVICES = ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME] as const;
+
 export interface GrpcServerOptions {
   readonly config: ServerConfig;
   readonly broker: TokenBroker;
@@ -28,10 +32,14 @@ export interface GrpcServerOptions {
 export class BrokerGrpcServer {
   readonly #server: Server;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
+  #healthStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   readonly #options: GrpcServerOptions;
   readonly #tokenBroker: TokenBrokerHandlers;
   readonly #auth: ClientAuthenticator;
   #addresses: BoundAddress[] = [];
+  #phase: 'created' | 'listening' | 'stopped' = 'created';
+  /** What the daemon last said (setServing); applies only while listening. */
+  #serving = true;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
@@ -54,9 +62,21 @@ export class BrokerGrpcServer {
 
   async start(): Promise<readonly BoundAddress[]> {
     this.#addresses = await bindAll(this.#server, this.#options.config);
-    for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'SERVING');
+    if (this.#phase === 'created') this.#phase = 'listening';
+    this.#applyHealth();
     this.#options.logger.info({ listen: this.#addresses.map((address) => address.url) }, 'gRPC server listening');
     return this.#addresses;
+  }
+
+  /**
+   * Whether the broker can do its job (false while the token store does not
+   * answer): grpc.health.v1 reports SERVING or NOT_SERVING for "" and every
+   * broker service accordingly. Before start and from stop on, health stays
+   * NOT_SERVING whatever this says. Calls are served either way.
+   */
+  setServing(serving: boolean): void {
+    this.#serving = serving;
+    this.#applyHealth();
   }
 
   /**
@@ -71,7 +91,8 @@ export class BrokerGrpcServer {
 
   /** Stops accepting calls, lets calls in flight finish for up to `graceMs`, then ends the rest. */
   async stop(graceMs = 10_000): Promise<void> {
-    for (const service of ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME]) this.#health.setStatus(service, 'NOT_SERVING');
+    this.#phase = 'stopped';
+    this.#applyHealth();
     // Streams never finish by themselves: end them so the grace period is for unary calls.
     this.#tokenBroker.endWatches('token-broker is shutting down; reconnect (to another instance, or once it is back).');
     await new Promise<void>((resolve) => {
@@ -85,5 +106,13 @@ export class BrokerGrpcServer {
         resolve();
       });
     });
+  }
+
+  #applyHealth(): void {
+    const status = this.#phase === 'listening' && this.#serving ? 'SERVING' : 'NOT_SERVING';
+    // Health watchers hear every setStatus: only changes are sent.
+    if (status === this.#healthStatus) return;
+    this.#healthStatus = status;
+    for (const service of HEALTH_SERVICES) this.#health.setStatus(service, status);
   }
 }

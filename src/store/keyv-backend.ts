@@ -7,6 +7,9 @@ import type { DeserializedData, KeyvStoreAdapter } from 'keyv';
 import { BackendFailure, bounded } from './backend-failure.js';
 import type { StoreCoordination } from './coordination.js';
 
+/** Written and removed to prove a store writable (at open; sqlite and memory health checks too). */
+export const WRITE_CHECK_KEY = 'meta:write-check';
+
 export interface StoreBackend {
   /** What to check when it is unavailable. */
   readonly hint: string;
@@ -16,6 +19,12 @@ export interface StoreBackend {
   /** `ttlMs`: redis expires the key by itself; sqlite and memory keep it (the token store checks expiry on read). */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Resolves when the store answers now: redis a PING; sqlite and memory a
+   * write and its removal (a sqlite file whose folder went away still reads,
+   * but refuses every write). Throws BackendFailure.
+   */
+  probe(): Promise<void>;
   /** Only where several broker instances may share the store (redis): locks across them, and news of their writes. */
   readonly coordination?: StoreCoordination;
   /** Closes the coordination too. */
@@ -47,6 +56,8 @@ export interface KeyvBackendOptions {
   readonly locate: (key: string) => string;
   /** The client's last complaint, when the adapter's own error is vaguer. */
   readonly lastError?: () => string | undefined;
+  /** Replaces the write check of probe(): redis answers a PING without touching a key. */
+  readonly ping?: () => Promise<unknown>;
   /** Replaces keyv.disconnect(): redis needs a bounded, graceful close. */
   readonly disconnect?: () => Promise<void>;
   readonly coordination?: StoreCoordination;
@@ -81,6 +92,16 @@ export class KeyvBackend implements StoreBackend {
 
   async delete(key: string): Promise<void> {
     await this.#run(() => this.#keyv.delete(key));
+  }
+
+  async probe(): Promise<void> {
+    const { ping } = this.#options;
+    if (ping !== undefined) {
+      await this.#run(ping);
+      return;
+    }
+    await this.set(WRITE_CHECK_KEY, 'ok');
+    await this.delete(WRITE_CHECK_KEY);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
 import { BackendFailure } from './backend-failure.js';
-import { KeyvBackend, keyvOver } from './keyv-backend.js';
+import { KeyvBackend, keyvOver, WRITE_CHECK_KEY } from './keyv-backend.js';
 import type { StoreBackend } from './keyv-backend.js';
 import { connectRedis, REDIS_KEY_PREFIX } from './redis-connection.js';
 import { RedisLocks } from './redis-lock.js';
@@ -15,8 +15,6 @@ import type { StoreTarget } from './store-url.js';
 /** SQLite waits this long for another connection's write lock before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const SQLITE_TABLE = 'keyv';
-/** Written and removed at open: a store that cannot be written must fail at start, not when a rotated refresh token needs saving. */
-const PROBE_KEY = 'meta:write-check';
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 /** A redis lock whose holder died is free again after this. */
@@ -41,9 +39,10 @@ export interface BackendOptions {
 
 export async function openBackend(target: StoreTarget, options: BackendOptions): Promise<StoreBackend> {
   const backend = await createBackend(target, options);
+  // A store that cannot be written must fail at start, not when a rotated refresh token needs saving (redis' probe() only PINGs).
   try {
-    await backend.set(PROBE_KEY, 'ok');
-    await backend.delete(PROBE_KEY);
+    await backend.set(WRITE_CHECK_KEY, 'ok');
+    await backend.delete(WRITE_CHECK_KEY);
   } catch (error) {
     await backend.close().catch(() => undefined);
     throw error;
@@ -90,6 +89,7 @@ async function createBackend(target: StoreTarget, options: BackendOptions): Prom
         hint: unavailableHint(target.kind),
         locate: (key) => `redis key ${REDIS_KEY_PREFIX}${key}`,
         lastError,
+        ping: () => client.ping(),
         coordination: { locks, writes },
         disconnect: async () => {
           writes.close();

@@ -49,6 +49,18 @@ export interface TokenStore {
    * unsubscribe function. Single-instance stores never call it.
    */
   onForeignWrite(listener: (mailbox: string) => void): () => void;
+  /**
+   * Resolves when the store answers now (redis: PING; sqlite: a write and its
+   * removal); throws store_unavailable naming the store, the reason and what
+   * to check. For health checks: nothing a caller needs depends on it.
+   */
+  probe(): Promise<void>;
+  /**
+   * Calls `listener` whenever a read, write, delete or lock of a caller fails
+   * because the store cannot be reached (store_unavailable; not a lock another
+   * holder keeps). Returns the unsubscribe function.
+   */
+  onUnavailable(listener: (error: BrokerError) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -69,6 +81,7 @@ export class EncryptedTokenStore implements TokenStore {
   readonly #keys: KeyRing;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #unavailableListeners = new Set<(error: BrokerError) => void>();
 
   constructor(parts: TokenStoreParts) {
     this.description = parts.description;
@@ -134,6 +147,21 @@ export class EncryptedTokenStore implements TokenStore {
     return this.#backend.coordination?.writes.subscribe(listener) ?? (() => undefined);
   }
 
+  async probe(): Promise<void> {
+    try {
+      await this.#backend.probe();
+    } catch (error) {
+      throw this.#unavailable(error, 'complete a health check', undefined, false);
+    }
+  }
+
+  onUnavailable(listener: (error: BrokerError) => void): () => void {
+    // Wrapped: the same listener subscribed twice is two subscriptions.
+    const entry = (error: BrokerError): void => listener(error);
+    this.#unavailableListeners.add(entry);
+    return () => this.#unavailableListeners.delete(entry);
+  }
+
   close(): Promise<void> {
     return this.#backend.close();
   }
@@ -184,9 +212,20 @@ export class EncryptedTokenStore implements TokenStore {
     }
   }
 
-  #unavailable(error: unknown, action: string, mailbox?: string): BrokerError {
+  /** `tell`: whether onUnavailable listeners hear of it (a caller's operation failed, not a probe). */
+  #unavailable(error: unknown, action: string, mailbox?: string, tell = true): BrokerError {
     const reason = error instanceof BackendFailure ? error.reason : error instanceof Error ? error.message : String(error);
-    return storeUnavailable(this.description, action, reason, this.#backend.hint, mailbox === undefined ? { cause: error } : { mailbox, cause: error });
+    const unavailable = storeUnavailable(this.description, action, reason, this.#backend.hint, mailbox === undefined ? { cause: error } : { mailbox, cause: error });
+    if (tell) {
+      for (const listener of this.#unavailableListeners) {
+        try {
+          listener(unavailable);
+        } catch (failure) {
+          this.#logger.error({ err: failure, store: this.description }, 'a listener of token store failures threw; ignored');
+        }
+      }
+    }
+    return unavailable;
   }
 }
 

@@ -308,6 +308,26 @@ for (const backend of [sqliteBackend, redisBackend, memoryBackend]) {
       }
     });
 
+    test('probe: resolves on a working store and leaves nothing behind; once closed, store_unavailable, heard only for real operations', async () => {
+      await prepare();
+      const store = await open(keyA.file);
+      const heard: BrokerError[] = [];
+      const unsubscribe = store.onUnavailable((error) => heard.push(error));
+      await store.probe();
+      if (backend.raw) assert.equal(await location.rawGet('meta:write-check'), undefined, 'the health check leaves nothing behind');
+      await store.close();
+      const error = await rejection(store.probe());
+      assert.equal(error.code, 'store_unavailable');
+      assert.equal(error.permanent, false);
+      assert.equal(error.message, `token store ${location.description} is unavailable: cannot complete a health check (the store has been closed).`);
+      assert.deepEqual(heard, [], 'a failed probe is not news to onUnavailable listeners');
+      const failed = await rejection(store.getMailbox('sales'));
+      assert.deepEqual(heard, [failed], 'a failed read is');
+      unsubscribe();
+      await rejection(store.putMailbox('sales', { fingerprint: 'x' }));
+      assert.equal(heard.length, 1, 'not after unsubscribing');
+    });
+
     test('at rest: no access token, refresh token, state or PKCE verifier, in clear, hex, base64 or base64url', { skip: !backend.raw && 'memory: has nothing at rest' }, async () => {
       await prepare();
       const store = await open(keyA.file);
@@ -486,7 +506,17 @@ describe('token store on sqlite: the file', () => {
       assert.equal(error.permanent, false);
       assert.equal(error.mailbox, 'sales');
       assert.match(error.message, new RegExp(`^token store sqlite://${path} is unavailable: cannot write the record of mailbox sales \\(SQLITE_[A-Z]+: .+\\)\\.$`));
+      // The health check writes too, so it meets what the next rotated refresh token would.
+      const probeError = await rejection(store.probe());
+      assert.equal(probeError.code, 'store_unavailable');
+      assert.match(
+        probeError.describe(),
+        new RegExp(
+          `^token store sqlite://${path} is unavailable: cannot complete a health check \\(SQLITE_[A-Z]+: .+\\)\\. Check that the file and its folder exist and that the broker's user may write both\\.$`,
+        ),
+      );
       await rm(`${path}-journal`, { recursive: true });
+      await store.probe();
       assert.deepEqual(await store.getMailbox('sales'), { fingerprint: 'before' }, 'the failed write changed nothing');
       await store.putMailbox('sales', { fingerprint: 'after' });
       assert.deepEqual(await store.getMailbox('sales'), { fingerprint: 'after' });
@@ -523,6 +553,23 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
       assert.ok(ttl > 590_000 && ttl <= 600_000, `pending TTL ${ttl} ms`);
     } finally {
       await store.close();
+    }
+  });
+
+  test('probe is a PING: it writes no key and announces nothing', async () => {
+    await redisCommand('FLUSHDB');
+    const [one, two] = await Promise.all([open(), open()]);
+    try {
+      const heard: string[] = [];
+      two.onForeignWrite((mailbox) => heard.push(mailbox));
+      await one.probe();
+      await one.probe();
+      assert.deepEqual(await redisCommand<string[]>('KEYS', '*'), []);
+      // A write after the probes is heard: had a probe announced anything, it would be heard first.
+      await one.putMailbox('sales', { fingerprint: 'x' });
+      await eventually(() => Promise.resolve(assert.deepEqual(heard, ['sales'])));
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 
@@ -603,7 +650,17 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
         ),
       );
       assert.equal((await rejection(store.putMailbox('sales', { fingerprint: 'lost' }))).code, 'store_unavailable');
+      const probeStarted = Date.now();
+      const probeError = await rejection(store.probe());
+      assert.ok(Date.now() - probeStarted < 2_000, 'the health check fails fast too');
+      assert.match(
+        probeError.describe(),
+        new RegExp(
+          `^token store ${server.url} is unavailable: cannot complete a health check \\(.+\\)\\. Check that redis is running and reachable from this host, and the credentials in store\\.url\\.$`,
+        ),
+      );
       await server.start();
+      await eventually(() => store.probe());
       await eventually(() => store.putMailbox('sales', { fingerprint: 'after' }));
       assert.deepEqual(await store.getMailbox('sales'), { fingerprint: 'after' });
       assert.ok(captured.text().includes(`token store ${server.url}: connection lost`));
@@ -624,6 +681,8 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
       const error = await rejection(store.getMailbox('sales'));
       assert.equal(error.code, 'store_unavailable');
       assert.equal(error.message, `token store ${server.url} is unavailable: cannot read the record of mailbox sales (no answer within 300 ms).`);
+      const probeError = await rejection(store.probe());
+      assert.equal(probeError.message, `token store ${server.url} is unavailable: cannot complete a health check (no answer within 300 ms).`);
     } finally {
       server.resume();
       await store.close();

@@ -2,6 +2,7 @@
 // is: for engine tests of the multi-instance logic (lock, re-read, following
 // others' writes) without a redis-server. The real redis implementation has
 // its own tests against a real server.
+import type { BrokerError } from '../../src/errors/index.js';
 import type { MailboxRecord, PendingAuthorizationRecord, TokenStore } from '../../src/store/index.js';
 
 export class SharedMemoryStores {
@@ -96,6 +97,14 @@ class SharedView implements TokenStore {
   onForeignWrite(listener: (mailbox: string) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  probe(): Promise<void> {
+    return this.#inner.probe();
+  }
+
+  onUnavailable(listener: (error: BrokerError) => void): () => void {
+    return this.#inner.onUnavailable(listener);
   }
 
   close(): Promise<void> {

@@ -20,6 +20,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   if (!isLogLevel(level)) {
     throw new CommandFailure(`--log-level ${level} is not one of ${LOG_LEVELS.join('|')}.`, ExitCode.usage);
   }
+  const storeProbeIntervalMs = probeInterval(process.env.TOKEN_BROKER_STORE_PROBE_INTERVAL_MS);
   const logger = createLogger(level);
   // Registered first: SIGHUP's default action ends the process, and a reload sent during start-up must not.
   let onHangup = (): void => logger.warn('SIGHUP during start-up: ignored; the config file read at start applies (send SIGHUP again once serving)');
@@ -36,7 +37,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
 
   let daemon;
   try {
-    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true });
+    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true, storeProbeIntervalMs });
   } catch (error) {
     const message = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ code: error instanceof BrokerError ? error.code : 'internal' }, message);
@@ -64,4 +65,14 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
     // The reload logs its own outcome: what changed, or every problem of the file.
     onHangup = () => void daemon.reload('sighup');
   });
+}
+
+/** $TOKEN_BROKER_STORE_PROBE_INTERVAL_MS: for tests, which cannot wait the default 5 s per probe. */
+function probeInterval(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 10 || ms > 3_600_000) {
+    throw new CommandFailure(`TOKEN_BROKER_STORE_PROBE_INTERVAL_MS=${value} is not a whole number of milliseconds from 10 to 3600000.`, ExitCode.usage);
+  }
+  return ms;
 }
