@@ -14,6 +14,7 @@ import { openTokenStore } from '../../src/store/index.js';
 import type { MailboxRecord, OpenTokenStoreOptions, PendingAuthorizationRecord, TokenStore } from '../../src/store/index.js';
 import { keyIdOf } from '../../src/store/key-ring.js';
 import { ManualClock } from '../../src/time/index.js';
+import type { BrokerError } from '../../src/errors/index.js';
 import { eventually, rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
 import { captureLogs } from '../support/log-capture.js';
