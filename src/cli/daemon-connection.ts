@@ -42,8 +42,14 @@ export function explainRpcError(error: unknown, client: TokenBrokerClient): Comm
         );
       }
       return new CommandFailure(serviceError.details ?? 'unavailable');
-    case GrpcStatus.UNAUTHENTICATED:
-      return new CommandFailure(`the daemon at ${where} refused the client key: ${serviceError.details ?? ''}\nGive the key with --key-file or $TOKEN_BROKER_KEY.`);
+    case GrpcStatus.UNAUTHENTICATED: {
+      // A key was sent but is not one of server.clients: say so plainly, rather than ask for a key.
+      const wrongKey = /^unknown client key/.test(serviceError.details ?? '');
+      const hint = wrongKey
+        ? 'The key is wrong: check the one given with --key-file, $TOKEN_BROKER_KEY_FILE or $TOKEN_BROKER_KEY against server.clients in the daemon\'s config.'
+        : 'Give the key with --key-file or $TOKEN_BROKER_KEY.';
+      return new CommandFailure(`the daemon at ${where} refused the client key: ${serviceError.details ?? ''}\n${hint}`);
+    }
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new CommandFailure(`the daemon at ${where} did not answer in time.`);
     default:

@@ -30,7 +30,10 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
 
   program
     .command('serve')
-    .description('run the daemon; SIGHUP (systemctl reload), token-broker reload or a change of the config file reloads it')
+    .description(
+      'run the daemon; SIGHUP (systemctl reload), token-broker reload or a change of the config file reloads it; ' +
+        'SIGTERM or SIGINT stops it after the calls in flight (10 s at most; a second signal cuts them)',
+    )
     .option('--config <file>', CONFIG_HELP)
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error (default: $TOKEN_BROKER_LOG_LEVEL, else info)'))
     .option('--no-watch-config', 'do not reload when the config file changes (SIGHUP and token-broker reload still do)')

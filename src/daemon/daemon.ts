@@ -39,7 +39,12 @@ export interface RunningDaemon {
    * one at a time. Never rejects.
    */
   reload(trigger: ReloadTrigger): Promise<ReloadOutcome>;
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting calls, lets those in flight finish for up to `graceMs`
+   * (default 10 s), waits for token requests in flight, closes the store.
+   * Once `force` aborts it cuts what is left and no longer waits for token requests.
+   */
+  stop(graceMs?: number, force?: AbortSignal): Promise<void>;
 }
 
 export async function startDaemon(config: BrokerConfig, options: DaemonOptions): Promise<RunningDaemon> {
@@ -85,16 +90,19 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     addresses,
     broker,
     reload: (trigger) => reloader.reload(trigger),
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 10_000, force?: AbortSignal) {
       // No reload may start (or be cut in half) while the parts it touches stop.
       await watcher?.stop();
       // Health stays NOT_SERVING from here on, whatever a probe in flight finds.
       storeHealth.stop();
       await reloader.close();
       await sweeper.stop();
-      await server.stop(graceMs);
-      await broker.drain();
-      await transport.close();
+      await server.stop(graceMs, force);
+      // Token requests in flight are answered and written before the store closes: a rotated refresh token must not be lost.
+      // A second signal stops that wait, as a kill would.
+      const forced = new Promise<false>((resolve) => (force?.aborted === true ? resolve(false) : force?.addEventListener('abort', () => resolve(false), { once: true })));
+      if (await Promise.race([broker.drain().then(() => true), forced])) await transport.close();
+      else logger.warn('not waiting for token requests still in flight (second signal): a refresh token rotated in such an answer is lost');
       await store.close();
       for (const address of config.server.listen) {
         if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);

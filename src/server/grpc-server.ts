@@ -12,6 +12,7 @@ import type { TokenBroker } from '../broker/index.js';
 import type { ClientConfig, ServerConfig } from '../config/index.js';
 import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
 import { brokerAdminService } from './broker-admin-service.js';
+import { CallTracker } from './call-tracker.js';
 import { ClientAuthenticator } from './client-auth.js';
 import { bindAll } from './listeners.js';
 import type { ReloadHandler } from './reload-handler.js';
@@ -29,6 +30,17 @@ export interface GrpcServerOptions {
   readonly reload?: ReloadHandler;
 }
 
+/** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
+const SHUTTING_DOWN = 'token-broker is shutting down; reconnect (to another instance, or once it is back).';
+/** After the grace period: how long the connections get to close once their last calls were answered, before they are dropped. */
+const CLOSE_AFTER_CUT_MS = 1_000;
+
+/** How a stop went: the unary calls in flight when it began, and how many of them it cut. */
+export interface StopOutcome {
+  readonly inFlight: number;
+  readonly cut: number;
+}
+
 export class BrokerGrpcServer {
   readonly #server: Server;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
@@ -36,6 +48,7 @@ export class BrokerGrpcServer {
   readonly #options: GrpcServerOptions;
   readonly #tokenBroker: TokenBrokerHandlers;
   readonly #auth: ClientAuthenticator;
+  readonly #calls = new CallTracker();
   #addresses: BoundAddress[] = [];
   #phase: 'created' | 'listening' | 'stopped' = 'created';
   /** What the daemon last said (setServing); applies only while listening. */
@@ -47,7 +60,8 @@ export class BrokerGrpcServer {
     this.#auth = new ClientAuthenticator(options.config.clients);
     // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
-    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors: mutualTls ? [this.#auth.interceptor] : [] });
+    const interceptors = mutualTls ? [this.#calls.interceptor, this.#auth.interceptor] : [this.#calls.interceptor];
+    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors });
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));
@@ -89,23 +103,29 @@ export class BrokerGrpcServer {
     return this.#tokenBroker.recheckWatches();
   }
 
-  /** Stops accepting calls, lets calls in flight finish for up to `graceMs`, then ends the rest. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops accepting connections and calls, ends every stream, lets the unary
+   * calls in flight finish for up to `graceMs` (or until `force` aborts), then
+   * answers the rest UNAVAILABLE. Logs and returns how many it cut.
+   */
+  async stop(graceMs = 10_000, force?: AbortSignal): Promise<StopOutcome> {
+    const { logger } = this.#options;
     this.#phase = 'stopped';
     this.#applyHealth();
-    // Streams never finish by themselves: end them so the grace period is for unary calls.
-    this.#tokenBroker.endWatches('token-broker is shutting down; reconnect (to another instance, or once it is back).');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#server.forceShutdown();
-        resolve();
-      }, graceMs);
-      timer.unref();
-      this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    // Streams never finish by themselves (WatchToken, a health Watch, a reflection session): end them so the grace period is for unary calls.
+    this.#tokenBroker.endWatches(SHUTTING_DOWN);
+    this.#calls.endStreams(SHUTTING_DOWN);
+    const inFlight = this.#calls.unaryInFlight;
+    // Closes the listeners at once; each connection closes once its last call is answered.
+    const closed = new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
+    if (inFlight > 0) logger.info({ calls: inFlight, graceMs }, `waiting up to ${graceMs / 1000} s for ${inFlight} calls in flight`);
+    const cutBy = await Promise.race([closed.then(() => undefined), elapsed(graceMs, `the ${graceMs / 1000} s grace period ran out`), aborted(force, 'a second signal asked to stop at once')]);
+    const cut = cutBy === undefined ? 0 : this.#calls.endAll(`token-broker stopped before this call was answered (${cutBy}); retry, on another instance or once it is back.`);
+    if (cut > 0) logger.warn({ calls: inFlight, cut }, `${cut} calls in flight cut (${cutBy}), answered UNAVAILABLE; ${inFlight - cut} finished`);
+    else if (inFlight > 0) logger.info({ calls: inFlight }, `all ${inFlight} calls in flight finished`);
+    // Answered calls let their connections close; one that still does not is dropped.
+    if (cutBy !== undefined && !(await Promise.race([closed.then(() => true), elapsed(CLOSE_AFTER_CUT_MS, false)]))) this.#server.forceShutdown();
+    return { inFlight, cut };
   }
 
   #applyHealth(): void {
@@ -115,4 +135,17 @@ export class BrokerGrpcServer {
     this.#healthStatus = status;
     for (const service of HEALTH_SERVICES) this.#health.setStatus(service, status);
   }
+}
+
+/** Resolves with `value` after `ms` (without keeping the process alive). */
+function elapsed<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(resolve, ms, value).unref());
+}
+
+/** Resolves with `value` once `signal` aborts; never without one. */
+function aborted<T>(signal: AbortSignal | undefined, value: T): Promise<T> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) resolve(value);
+    else signal?.addEventListener('abort', () => resolve(value), { once: true });
+  });
 }

@@ -42,6 +42,8 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
 export interface InteractiveCli {
   /** Resolves with the match once stdout contains `pattern`. */
   waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the match once stderr (progress, warnings) contains `pattern`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   write(text: string): void;
   readonly exit: Promise<CliResult>;
 }
@@ -49,39 +51,40 @@ export interface InteractiveCli {
 /** Starts a CLI command that the test talks to through stdin/stdout, as an operator would. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): InteractiveCli {
   const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
+  const output = { stdout: '', stderr: '' };
   const waiters: (() => void)[] = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
+  const received = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    output[stream] += chunk.toString();
     for (const waiter of waiters.splice(0)) waiter();
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  };
+  child.stdout.on('data', received('stdout'));
+  child.stderr.on('data', received('stderr'));
+  const exit = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, ...output })));
+  const waitFor = (stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`token-broker ${args.join(' ')}: no ${String(pattern)} on ${stream} within ${timeoutMs} ms\nstdout: ${output.stdout}\nstderr: ${output.stderr}`));
+      }, timeoutMs);
+      const check = (): void => {
+        const match = pattern.exec(output[stream]);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(match);
+        } else if (child.exitCode !== null) {
+          clearTimeout(timer);
+          reject(new Error(`token-broker ${args.join(' ')} exited (${child.exitCode}) before printing ${String(pattern)}\nstdout: ${output.stdout}\nstderr: ${output.stderr}`));
+        } else {
+          waiters.push(check);
+        }
+      };
+      check();
+    });
   return {
     exit,
     write: (text) => child.stdin.write(text),
-    waitForStdout(pattern, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`token-broker ${args.join(' ')}: no ${String(pattern)} on stdout within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-        }, timeoutMs);
-        const check = (): void => {
-          const match = pattern.exec(stdout);
-          if (match !== null) {
-            clearTimeout(timer);
-            resolve(match);
-          } else if (child.exitCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`token-broker ${args.join(' ')} exited (${child.exitCode}) before printing ${String(pattern)}\nstdout: ${stdout}\nstderr: ${stderr}`));
-          } else {
-            waiters.push(check);
-          }
-        };
-        check();
-      });
-    },
+    waitForStdout: (pattern, timeoutMs = 15_000) => waitFor('stdout', pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs = 15_000) => waitFor('stderr', pattern, timeoutMs),
   };
 }
 

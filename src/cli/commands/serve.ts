@@ -47,12 +47,20 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   }
 
   return new Promise<ExitCode>((resolve) => {
+    // The first SIGTERM/SIGINT stops gracefully; another one during that stop forces it.
+    const force = new AbortController();
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
+      if (stopping) {
+        if (force.signal.aborted) return;
+        logger.warn({ signal }, 'second signal: stopping at once, cutting the calls still in flight');
+        force.abort();
+        return;
+      }
       stopping = true;
-      logger.info({ signal }, 'stopping');
-      daemon.stop().then(
+      logger.info({ signal }, 'stopping: no new calls; calls in flight may finish (a second SIGTERM or SIGINT cuts them)');
+      // A stop that completes exits 0, forced or not: what it cut is logged; 1 only when stopping itself failed.
+      daemon.stop(undefined, force.signal).then(
         () => resolve(ExitCode.ok),
         (error: unknown) => {
           logger.error({ err: error }, 'error while stopping');
@@ -60,8 +68,8 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
         },
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
     // The reload logs its own outcome: what changed, or every problem of the file.
     onHangup = () => void daemon.reload('sighup');
   });
