@@ -80,7 +80,11 @@ export class MailboxSlot {
 
   /** The line's acquisition, then this mailbox's token. */
   async acquire(options?: AcquireOptions): Promise<IssuedToken> {
-    await this.line.acquire(options);
+    try {
+      await this.line.acquire(options);
+    } catch (error) {
+      throw this.ownError(error);
+    }
     const token = this.token;
     if (token === undefined) throw new BrokerError(`mailbox ${this.config.name}: the acquisition ended without a token.`, { code: 'internal', mailbox: this.config.name });
     return token;
@@ -104,6 +108,25 @@ export class MailboxSlot {
     if (announce) for (const watcher of this.#watchers) watcher.next(token);
   }
 
+  /**
+   * A failure of a shared line names the mailbox whose settings made the
+   * request; asked about this one, say so, so the operator is not sent
+   * looking at the wrong mailbox.
+   */
+  ownError<T>(error: T): T | BrokerError {
+    if (!(error instanceof BrokerError) || error.mailbox === undefined || error.mailbox === this.config.name) return error;
+    return new BrokerError(`mailbox ${this.config.name} shares the application token of mailbox ${error.mailbox}: ${error.message}`, {
+      code: error.code,
+      permanent: error.permanent,
+      mailbox: this.config.name,
+      ...(error.authorizationServer === undefined ? {} : { authorizationServer: error.authorizationServer }),
+      ...(error.oauth === undefined ? {} : { oauth: error.oauth }),
+      ...(error.remediation === undefined ? {} : { remediation: error.remediation }),
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      cause: error,
+    });
+  }
+
   /** The refresh settings changed (reload): the due time moves with them. */
   updateRefreshDueAt(): void {
     if (this.token !== undefined) this.refreshDueAt = this.line.dueAt(this.token);
@@ -122,7 +145,7 @@ export class MailboxSlot {
       lastRefreshAt: line.lastRefreshAt,
       refreshTokenUsedAt: line.hasRefreshToken ? line.refreshTokenUsedAt : undefined,
       lastUsedAt: this.lastUsedAt,
-      lastError: line.lastError,
+      lastError: line.lastError === undefined ? undefined : this.ownError(line.lastError),
     };
   }
 

@@ -176,7 +176,7 @@ export class TokenBroker {
     if (cached !== undefined) return cached;
     const slot = this.#slot(mailbox);
     const line = slot.line;
-    if (line.inflight === undefined && line.lastError !== undefined && this.#clock.now() < line.retryNotBefore) throw line.lastError;
+    if (line.inflight === undefined && line.lastError !== undefined && this.#clock.now() < line.retryNotBefore) throw slot.ownError(line.lastError);
     const token = await slot.acquire();
     if (token.expiresAt - this.#clock.now() < minValiditySeconds * 1000) {
       const lifetime = Math.round((token.expiresAt - this.#clock.now()) / 1000);

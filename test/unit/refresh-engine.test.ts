@@ -126,8 +126,15 @@ describe('shared application tokens', () => {
   test('a failure of the shared line is every member\'s failure, and one retry serves all', async () => {
     const { clock, broker, grant } = await harness([appMailbox('a'), appMailbox('b')]);
     const calls = [broker.getToken('a'), broker.getToken('b')];
-    grant('a').fail(Object.assign(new Error('down'), {}));
-    for (const call of calls) await assert.rejects(call);
+    grant('a').fail(new BrokerError('mailbox a: the server is down.', { code: 'server_unreachable', mailbox: 'a', remediation: 'Check the network.' }));
+    await assert.rejects(calls[0] as Promise<IssuedToken>, (error: BrokerError) => error.message === 'mailbox a: the server is down.');
+    await assert.rejects(
+      calls[1] as Promise<IssuedToken>,
+      (error: BrokerError) =>
+        error.message === 'mailbox b shares the application token of mailbox a: mailbox a: the server is down.' && error.mailbox === 'b' && error.code === 'server_unreachable',
+      'the other member is told whose settings made the request',
+    );
+    assert.match(broker.status('b').lastError?.describe() ?? '', /^mailbox b shares the application token of mailbox a: .* Check the network\.$/);
     assert.equal(broker.status('a').state, 'FAILING');
     assert.equal(broker.status('b').state, 'FAILING');
     clock.advance(10_000);
