@@ -6,28 +6,27 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
-import { credentialFingerprint } from '../store/index.js';
-import type { StoredToken, TokenStore } from '../store/index.js';
+import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
 import type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
-import { ConcurrencyLimit } from './concurrency-limit.js';
 import { createGrant } from './grants/index.js';
 import type { GrantDependencies, GrantFactory } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
-import { settingsDigest, tokenLineId } from './line-identity.js';
-import { MailboxSlot } from './mailbox-slot.js';
+import { MailboxRegistry } from './mailbox-registry.js';
 import type { TokenWatcher } from './mailbox-slot.js';
 import type { MailboxStatus } from './mailbox-status.js';
 import { refreshTiming } from './refresh-timing.js';
-import { retryDelayMs } from './retry-policy.js';
 import type { RefreshTiming } from './refresh-timing.js';
-import { TokenLine } from './token-line.js';
+import { reloadMailboxes, settle } from './reload.js';
+import type { ReloadSummary } from './reload.js';
+import { retryDelayMs } from './retry-policy.js';
 
 export { jitterFraction } from './refresh-timing.js';
+export type { ReloadSummary } from './reload.js';
 
 export const DEFAULT_MIN_VALIDITY_SECONDS = 60;
-/** ReportRejected forces at most one refresh per mailbox in this interval. */
+/** ReportRejected forces at most one refresh per token line in this interval. */
 export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
 
 export interface TokenBrokerOptions {
@@ -50,28 +49,13 @@ export interface ReloadableConfig {
   readonly refresh: RefreshConfig;
 }
 
-/** What a reload changed, by mailbox name (for the log line and the Reload RPC). */
-export interface ReloadSummary {
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  /** Changed in any way; `reacquiring` lists those whose credentials changed. */
-  readonly changed: readonly string[];
-  readonly reacquiring: readonly string[];
-}
-
 export class TokenBroker {
-  readonly #slots = new Map<string, MailboxSlot>();
-  readonly #lines = new Map<string, TokenLine>();
-  readonly #limits = new Map<string, ConcurrencyLimit>();
+  readonly #registry: MailboxRegistry;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #store: TokenStore;
-  readonly #grantFactory: GrantFactory;
-  readonly #grantDependencies: GrantDependencies;
   readonly #authorizations: InteractiveAuthorizations;
-  readonly #retryDelayMs: (failure: BrokerError, consecutiveFailures: number) => number;
   #timing: RefreshTiming;
-  #maxConcurrentPerServer: number;
   #reloads: Promise<unknown> = Promise.resolve();
   #unfollow: (() => void) | undefined;
 
@@ -79,14 +63,23 @@ export class TokenBroker {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#store = options.store;
-    this.#grantFactory = options.grantFactory ?? createGrant;
-    this.#grantDependencies = options.dependencies;
     this.#timing = refreshTiming(options.refresh);
-    this.#maxConcurrentPerServer = options.refresh.maxConcurrentPerServer;
     const random = options.random ?? Math.random;
-    this.#retryDelayMs = options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random));
+    this.#registry = new MailboxRegistry({
+      clock: options.clock,
+      grantFactory: options.grantFactory ?? createGrant,
+      grantDependencies: options.dependencies,
+      maxConcurrentPerServer: options.refresh.maxConcurrentPerServer,
+      line: {
+        clock: options.clock,
+        logger: options.logger,
+        store: options.store,
+        timing: () => this.#timing,
+        retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
+      },
+    });
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
-    for (const config of options.mailboxes) this.#place(this.#newSlot(config));
+    for (const config of options.mailboxes) this.#registry.place(this.#registry.newSlot(config));
   }
 
   /**
@@ -95,8 +88,8 @@ export class TokenBroker {
    * follows their writes from now on.
    */
   async restore(): Promise<void> {
-    await Promise.all([...this.#lines.values()].map((line) => line.restore()));
-    this.#refreshDueTimes();
+    await Promise.all([...this.#registry.lines.values()].map((line) => line.restore()));
+    this.#registry.refreshDueTimes();
     if (this.#store.shared && this.#unfollow === undefined) {
       this.#unfollow = this.#store.onForeignWrite((mailbox) => {
         this.#followForeignWrite(mailbox);
@@ -105,11 +98,11 @@ export class TokenBroker {
   }
 
   has(mailbox: string): boolean {
-    return this.#slots.has(mailbox);
+    return this.#registry.slots.has(mailbox);
   }
 
   mailboxNames(): IterableIterator<string> {
-    return this.#slots.keys();
+    return this.#registry.slots.keys();
   }
 
   /**
@@ -118,7 +111,7 @@ export class TokenBroker {
    * token is due. Synchronous, no I/O and no allocation on the common path.
    */
   cachedToken(mailbox: string, minValiditySeconds: number): IssuedToken | undefined {
-    const slot = this.#slots.get(mailbox);
+    const slot = this.#registry.slots.get(mailbox);
     if (slot === undefined) return undefined;
     const now = this.#clock.now();
     slot.lastUsedAt = now;
@@ -147,7 +140,7 @@ export class TokenBroker {
     const now = this.#clock.now();
     const { idleAfterMs, keepAliveMs } = this.#timing;
     let started = 0;
-    for (const line of this.#lines.values()) {
+    for (const line of this.#registry.lines.values()) {
       const leader = line.leader;
       // ropc-deprecated is the on-demand path (DOMAIN.md): never refreshed ahead.
       if (leader.config.grantType === 'ropc-deprecated') continue;
@@ -174,7 +167,7 @@ export class TokenBroker {
   async getToken(mailbox: string, minValiditySeconds = DEFAULT_MIN_VALIDITY_SECONDS): Promise<IssuedToken> {
     const cached = this.cachedToken(mailbox, minValiditySeconds);
     if (cached !== undefined) return cached;
-    const slot = this.#slot(mailbox);
+    const slot = this.#registry.slot(mailbox);
     const line = slot.line;
     if (line.inflight === undefined && line.lastError !== undefined && this.#clock.now() < line.retryNotBefore) throw slot.ownError(line.lastError);
     const token = await slot.acquire();
@@ -193,13 +186,13 @@ export class TokenBroker {
    * reload removes the mailbox); returns the unsubscribe function. Throws unknown_mailbox.
    */
   watch(mailbox: string, watcher: TokenWatcher | ((token: IssuedToken) => void)): () => void {
-    const slot = this.#slot(mailbox);
+    const slot = this.#registry.slot(mailbox);
     slot.lastUsedAt = this.#clock.now();
     const subscription = typeof watcher === 'function' ? { next: watcher } : watcher;
     slot.watch(subscription);
     // Reloads may replace the slot: unsubscribe from whichever slot holds the watcher then.
     return () => {
-      for (const candidate of [this.#slots.get(mailbox), slot]) candidate?.unwatch(subscription);
+      for (const candidate of [this.#registry.slots.get(mailbox), slot]) candidate?.unwatch(subscription);
     };
   }
 
@@ -210,7 +203,7 @@ export class TokenBroker {
    * within that interval, gets the current token.
    */
   async reportRejected(mailbox: string, accessToken: string, reason: string): Promise<IssuedToken> {
-    const slot = this.#slot(mailbox);
+    const slot = this.#registry.slot(mailbox);
     const line = slot.line;
     const now = this.#clock.now();
     slot.lastUsedAt = now;
@@ -229,20 +222,20 @@ export class TokenBroker {
   }
 
   startAuthorization(mailbox: string): Promise<AuthorizationStarted> {
-    return this.#authorizations.start(this.#slot(mailbox));
+    return this.#authorizations.start(this.#registry.slot(mailbox));
   }
 
   completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
-    return this.#authorizations.complete(this.#slot(mailbox), response);
+    return this.#authorizations.complete(this.#registry.slot(mailbox), response);
   }
 
   status(mailbox: string): MailboxStatus {
-    return this.#slot(mailbox).status(this.#clock.now());
+    return this.#registry.slot(mailbox).status(this.#clock.now());
   }
 
   statuses(): MailboxStatus[] {
     const now = this.#clock.now();
-    return [...this.#slots.values()].map((slot) => slot.status(now));
+    return [...this.#registry.slots.values()].map((slot) => slot.status(now));
   }
 
   /**
@@ -263,144 +256,25 @@ export class TokenBroker {
     this.#authorizations.cancelAll();
     this.#unfollow?.();
     this.#unfollow = undefined;
-    await settle([...this.#lines.values()]);
+    await settle([...this.#registry.lines.values()]);
   }
 
   async #reload(next: ReloadableConfig): Promise<ReloadSummary> {
     this.#timing = refreshTiming(next.refresh);
-    this.#maxConcurrentPerServer = next.refresh.maxConcurrentPerServer;
-    for (const limit of this.#limits.values()) limit.resize(this.#maxConcurrentPerServer);
-
-    const configs = new Map<string, MailboxConfig>();
-    for (const config of next.mailboxes) configs.set(config.name, config);
-    const removed = [...this.#slots.keys()].filter((name) => !configs.has(name));
-    const changed: string[] = [];
-    const reacquiring: string[] = [];
-    const added: MailboxSlot[] = [];
-    for (const [name, config] of configs) {
-      const old = this.#slots.get(name);
-      if (old === undefined) added.push(this.#newSlot(config));
-      else if (settingsDigest(config) !== old.settings) {
-        changed.push(name);
-        if (credentialFingerprint(config) !== old.fingerprint) reacquiring.push(name);
-      }
-    }
-
-    // Acquisitions of mailboxes that go or change finish first: none may write a record after it is purged or replaced.
-    const leaving = [...removed, ...changed].map((name) => this.#slot(name));
-    await settle([...new Set(leaving.map((slot) => slot.line))]);
-    for (const name of [...removed, ...reacquiring]) {
-      this.#authorizations.cancel(name);
-      await this.#purge(name, removed.includes(name));
-    }
-    // Mailboxes that start a line of their own take up what the store holds (a record from an earlier run).
-    const fresh = added.filter((slot) => !this.#lines.has(tokenLineId(slot.config)));
-    await Promise.all(
-      fresh.map((slot) => {
-        const line = this.#newLine(slot.config);
-        line.join(slot);
-        return line.restore();
-      }),
-    );
-
-    // From here on no await: the swap is atomic for callers.
-    for (const name of removed) {
-      const slot = this.#slot(name);
-      this.#unplace(slot);
-      this.#slots.delete(name);
-      slot.endWatchers(removedMailbox(name));
-    }
-    for (const name of changed) {
-      const old = this.#slot(name);
-      const config = configs.get(name);
-      if (config === undefined) continue;
-      const successor = this.#newSlot(config);
-      this.#unplace(old);
-      const line = this.#place(successor);
-      const sameCredentials = !reacquiring.includes(name);
-      if (sameCredentials) {
-        // Same credentials: the token stays; the new settings (proxy, shared mailbox, ...) apply from the next request.
-        if (line.members.length === 1) line.inherit(old.line);
-        if (old.token !== undefined && successor.token === undefined) successor.setToken(storedTokenOf(old.token), false);
-      }
-      successor.lastUsedAt = old.lastUsedAt;
-      old.moveWatchersTo(successor);
-    }
-    for (const slot of added) {
-      if (fresh.includes(slot)) {
-        this.#slots.set(slot.config.name, slot);
-        this.#lines.set(slot.line.id, slot.line);
-      } else this.#place(slot);
-    }
-    this.#refreshDueTimes();
-
-    const summary: ReloadSummary = { added: added.map((slot) => slot.config.name), removed, changed, reacquiring };
-    this.#logger.info(
-      { added: summary.added, removed, changed, reacquiring },
-      `configuration reloaded: ${summary.added.length} added, ${removed.length} removed, ${changed.length} changed (${reacquiring.length} with new credentials)`,
-    );
+    this.#registry.resizeLimits(next.refresh.maxConcurrentPerServer);
+    const summary = await reloadMailboxes(next.mailboxes, {
+      registry: this.#registry,
+      store: this.#store,
+      logger: this.#logger,
+      cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
+    });
     // New and re-credentialed mailboxes get their tokens now, not when a client first asks.
     this.sweep();
     return summary;
   }
 
-  async #purge(mailbox: string, withPending: boolean): Promise<void> {
-    try {
-      await this.#store.deleteMailbox(mailbox);
-      if (withPending) await this.#store.deletePendingAuthorization(mailbox);
-    } catch (error) {
-      // The mailbox still goes: a record left behind is never served (fingerprint) and is overwritten if it comes back.
-      const failure = error instanceof BrokerError ? error.describe() : String(error);
-      this.#logger.error({ mailbox }, `the stored tokens of mailbox ${mailbox} could not be purged: ${failure}`);
-    }
-  }
-
-  #newSlot(config: MailboxConfig): MailboxSlot {
-    return new MailboxSlot(config, { fingerprint: credentialFingerprint(config), settings: settingsDigest(config) }, this.#clock.now());
-  }
-
-  #newLine(config: MailboxConfig): TokenLine {
-    const server = config.authorizationServer.name;
-    let serverLimit = this.#limits.get(server);
-    if (serverLimit === undefined) {
-      serverLimit = new ConcurrencyLimit(this.#maxConcurrentPerServer);
-      this.#limits.set(server, serverLimit);
-    }
-    return new TokenLine(tokenLineId(config), this.#grantFactory(config, this.#grantDependencies), {
-      clock: this.#clock,
-      logger: this.#logger,
-      store: this.#store,
-      serverLimit,
-      timing: () => this.#timing,
-      retryDelayMs: this.#retryDelayMs,
-    });
-  }
-
-  /** Puts the slot on its line (joining a shared one when it exists). */
-  #place(slot: MailboxSlot): TokenLine {
-    const id = tokenLineId(slot.config);
-    let line = this.#lines.get(id);
-    if (line === undefined) {
-      line = this.#newLine(slot.config);
-      this.#lines.set(id, line);
-    }
-    line.join(slot);
-    this.#slots.set(slot.config.name, slot);
-    return line;
-  }
-
-  #unplace(slot: MailboxSlot): void {
-    const line = slot.line;
-    line.leave(slot);
-    if (line.members.length === 0 && this.#lines.get(line.id) === line) this.#lines.delete(line.id);
-  }
-
-  #refreshDueTimes(): void {
-    for (const slot of this.#slots.values()) slot.updateRefreshDueAt();
-  }
-
   #followForeignWrite(mailbox: string): void {
-    const slot = this.#slots.get(mailbox);
+    const slot = this.#registry.slots.get(mailbox);
     // An acquisition in flight re-reads the store under the lock anyway.
     if (slot === undefined || slot.line.inflight !== undefined) return;
     slot.line.follow(slot).catch((error: unknown) => {
@@ -408,34 +282,6 @@ export class TokenBroker {
       this.#logger.warn({ mailbox }, `another instance wrote mailbox ${mailbox}, but its record could not be read: ${failure}`);
     });
   }
-
-  #slot(mailbox: string): MailboxSlot {
-    const slot = this.#slots.get(mailbox);
-    if (slot === undefined) throw unknownMailbox(mailbox);
-    return slot;
-  }
-}
-
-/** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */
-async function settle(lines: readonly TokenLine[]): Promise<void> {
-  for (;;) {
-    const inflight = lines.map((line) => line.inflight).filter((promise) => promise !== undefined);
-    if (inflight.length === 0) return;
-    await Promise.allSettled(inflight);
-  }
-}
-
-function storedTokenOf(token: IssuedToken): StoredToken {
-  return { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt, obtainedAt: token.obtainedAt, scopes: [...token.scopes] };
-}
-
-function removedMailbox(mailbox: string): BrokerError {
-  return new BrokerError(`mailbox ${mailbox} was removed from the configuration by a reload.`, {
-    code: 'unknown_mailbox',
-    permanent: true,
-    mailbox,
-    remediation: 'Stop asking for it, or add it back to the mailboxes section of the config and reload.',
-  });
 }
 
 /** What a rejected token usually means, for the log line ops read. */
@@ -444,13 +290,4 @@ function rejectionHint(config: MailboxConfig): string {
   return appOnlyMailProtocol
     ? `the mail server rejected the token of mailbox ${config.name}; refreshing once. If a fresh token is rejected too, the Exchange Online service principal of the application or its permission on the mailbox is missing (New-ServicePrincipal, Add-MailboxPermission).`
     : `the mail server rejected the token of mailbox ${config.name}; refreshing once.`;
-}
-
-function unknownMailbox(mailbox: string): BrokerError {
-  return new BrokerError(`no mailbox named "${mailbox}" is configured.`, {
-    code: 'unknown_mailbox',
-    permanent: true,
-    mailbox,
-    remediation: 'Check the name against `token-broker status` or the mailboxes section of the config.',
-  });
 }

@@ -1,0 +1,109 @@
+// Which mailboxes the engine has and which token line each one is on: the
+// slots by name, the lines by id (a shared application identity puts several
+// mailboxes on one line), and one concurrency limit per authorization server.
+import type { MailboxConfig } from '../config/index.js';
+import { BrokerError } from '../errors/index.js';
+import { credentialFingerprint } from '../store/index.js';
+import type { Clock } from '../time/index.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import type { GrantDependencies, GrantFactory } from './grants/index.js';
+import { settingsDigest, tokenLineId } from './line-identity.js';
+import { MailboxSlot } from './mailbox-slot.js';
+import { TokenLine } from './token-line.js';
+import type { LineDependencies } from './token-line.js';
+
+export interface RegistryDependencies {
+  readonly clock: Clock;
+  readonly grantFactory: GrantFactory;
+  readonly grantDependencies: GrantDependencies;
+  /** What every line gets, but its server's concurrency limit. */
+  readonly line: Omit<LineDependencies, 'serverLimit'>;
+  readonly maxConcurrentPerServer: number;
+}
+
+export class MailboxRegistry {
+  readonly slots = new Map<string, MailboxSlot>();
+  readonly lines = new Map<string, TokenLine>();
+  readonly #limits = new Map<string, ConcurrencyLimit>();
+  readonly #dependencies: RegistryDependencies;
+  #maxConcurrentPerServer: number;
+
+  constructor(dependencies: RegistryDependencies) {
+    this.#dependencies = dependencies;
+    this.#maxConcurrentPerServer = dependencies.maxConcurrentPerServer;
+  }
+
+  /** The slot of `mailbox`; throws unknown_mailbox. */
+  slot(mailbox: string): MailboxSlot {
+    const slot = this.slots.get(mailbox);
+    if (slot === undefined) throw unknownMailbox(mailbox);
+    return slot;
+  }
+
+  newSlot(config: MailboxConfig): MailboxSlot {
+    return new MailboxSlot(config, { fingerprint: credentialFingerprint(config), settings: settingsDigest(config) }, this.#dependencies.clock.now());
+  }
+
+  /** A line for `config`, not yet registered (see place and adopt). */
+  newLine(config: MailboxConfig): TokenLine {
+    const server = config.authorizationServer.name;
+    let serverLimit = this.#limits.get(server);
+    if (serverLimit === undefined) {
+      serverLimit = new ConcurrencyLimit(this.#maxConcurrentPerServer);
+      this.#limits.set(server, serverLimit);
+    }
+    const { grantFactory, grantDependencies, line } = this.#dependencies;
+    return new TokenLine(tokenLineId(config), grantFactory(config, grantDependencies), { ...line, serverLimit });
+  }
+
+  /** Registers the slot on its line, joining a shared one when it exists. */
+  place(slot: MailboxSlot): TokenLine {
+    const id = tokenLineId(slot.config);
+    let line = this.lines.get(id);
+    if (line === undefined) {
+      line = this.newLine(slot.config);
+      this.lines.set(id, line);
+    }
+    line.join(slot);
+    this.slots.set(slot.config.name, slot);
+    return line;
+  }
+
+  /** Registers a slot already joined to a line of its own (made with newLine). */
+  adopt(slot: MailboxSlot): void {
+    this.slots.set(slot.config.name, slot);
+    this.lines.set(slot.line.id, slot.line);
+  }
+
+  /** Takes the slot off its line (the line goes when it has no mailbox left); the name stays registered. */
+  unplace(slot: MailboxSlot): void {
+    const line = slot.line;
+    line.leave(slot);
+    if (line.members.length === 0 && this.lines.get(line.id) === line) this.lines.delete(line.id);
+  }
+
+  remove(slot: MailboxSlot): void {
+    this.unplace(slot);
+    if (this.slots.get(slot.config.name) === slot) this.slots.delete(slot.config.name);
+  }
+
+  /** A reload changed refresh.maxConcurrentPerServer. */
+  resizeLimits(maxConcurrentPerServer: number): void {
+    this.#maxConcurrentPerServer = maxConcurrentPerServer;
+    for (const limit of this.#limits.values()) limit.resize(maxConcurrentPerServer);
+  }
+
+  /** The refresh settings changed: every due time moves with them. */
+  refreshDueTimes(): void {
+    for (const slot of this.slots.values()) slot.updateRefreshDueAt();
+  }
+}
+
+export function unknownMailbox(mailbox: string): BrokerError {
+  return new BrokerError(`no mailbox named "${mailbox}" is configured.`, {
+    code: 'unknown_mailbox',
+    permanent: true,
+    mailbox,
+    remediation: 'Check the name against `token-broker status` or the mailboxes section of the config.',
+  });
+}

@@ -1,0 +1,135 @@
+// A reload of the mailboxes: what is added, removed and changed, and the
+// order that keeps it safe. Acquisitions of mailboxes that go or change
+// finish first (none may write a record after it is purged or replaced);
+// store work happens next; the swap itself has no await, so a caller sees
+// either the old mailboxes or the new ones.
+import type { Logger } from 'pino';
+import type { MailboxConfig } from '../config/index.js';
+import { BrokerError } from '../errors/index.js';
+import { credentialFingerprint } from '../store/index.js';
+import type { StoredToken, TokenStore } from '../store/index.js';
+import type { IssuedToken } from './issued-token.js';
+import { settingsDigest, tokenLineId } from './line-identity.js';
+import type { MailboxRegistry } from './mailbox-registry.js';
+import type { MailboxSlot } from './mailbox-slot.js';
+import type { TokenLine } from './token-line.js';
+
+/** What a reload changed, by mailbox name (for the log line and the Reload RPC). */
+export interface ReloadSummary {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Changed in any way; `reacquiring` lists those whose credentials changed. */
+  readonly changed: readonly string[];
+  readonly reacquiring: readonly string[];
+}
+
+export interface ReloadContext {
+  readonly registry: MailboxRegistry;
+  readonly store: TokenStore;
+  readonly logger: Logger;
+  /** Ends this instance's part of an interactive authorization of the mailbox. */
+  readonly cancelAuthorization: (mailbox: string) => void;
+}
+
+export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, context: ReloadContext): Promise<ReloadSummary> {
+  const { registry, logger } = context;
+  const configs = new Map<string, MailboxConfig>();
+  for (const config of mailboxes) configs.set(config.name, config);
+  const removed = [...registry.slots.keys()].filter((name) => !configs.has(name));
+  const changed: string[] = [];
+  const reacquiring: string[] = [];
+  const added: MailboxSlot[] = [];
+  for (const [name, config] of configs) {
+    const old = registry.slots.get(name);
+    if (old === undefined) added.push(registry.newSlot(config));
+    else if (settingsDigest(config) !== old.settings) {
+      changed.push(name);
+      if (credentialFingerprint(config) !== old.fingerprint) reacquiring.push(name);
+    }
+  }
+
+  const leaving = [...removed, ...changed].map((name) => registry.slot(name));
+  await settle([...new Set(leaving.map((slot) => slot.line))]);
+  for (const name of [...removed, ...reacquiring]) {
+    context.cancelAuthorization(name);
+    await purge(name, removed.includes(name), context);
+  }
+  // Mailboxes that start a line of their own take up what the store holds (a record from an earlier run).
+  const fresh = added.filter((slot) => !registry.lines.has(tokenLineId(slot.config)));
+  await Promise.all(
+    fresh.map((slot) => {
+      registry.newLine(slot.config).join(slot);
+      return slot.line.restore();
+    }),
+  );
+
+  // From here on no await.
+  for (const name of removed) {
+    const slot = registry.slot(name);
+    registry.remove(slot);
+    slot.endWatchers(removedMailbox(name));
+  }
+  for (const name of changed) {
+    const config = configs.get(name);
+    if (config !== undefined) replace(registry.slot(name), config, !reacquiring.includes(name), registry);
+  }
+  for (const slot of added) {
+    if (fresh.includes(slot)) registry.adopt(slot);
+    else registry.place(slot);
+  }
+  registry.refreshDueTimes();
+
+  const summary: ReloadSummary = { added: added.map((slot) => slot.config.name), removed, changed, reacquiring };
+  logger.info(
+    { added: summary.added, removed, changed, reacquiring },
+    `configuration reloaded: ${summary.added.length} added, ${removed.length} removed, ${changed.length} changed (${reacquiring.length} with new credentials)`,
+  );
+  return summary;
+}
+
+/** Puts a slot with the new settings in the place of `old`; with the same credentials the token and refresh token carry over. */
+function replace(old: MailboxSlot, config: MailboxConfig, sameCredentials: boolean, registry: MailboxRegistry): void {
+  const successor = registry.newSlot(config);
+  registry.unplace(old);
+  const line = registry.place(successor);
+  if (sameCredentials) {
+    // The new settings (proxy, shared mailbox, ...) apply from the next request.
+    if (line.members.length === 1) line.inherit(old.line);
+    if (old.token !== undefined && successor.token === undefined) successor.setToken(storedTokenOf(old.token), false);
+  }
+  successor.lastUsedAt = old.lastUsedAt;
+  old.moveWatchersTo(successor);
+}
+
+async function purge(mailbox: string, withPending: boolean, { store, logger }: ReloadContext): Promise<void> {
+  try {
+    await store.deleteMailbox(mailbox);
+    if (withPending) await store.deletePendingAuthorization(mailbox);
+  } catch (error) {
+    // The mailbox still goes: a record left behind is never served (fingerprint) and is overwritten if it comes back.
+    const failure = error instanceof BrokerError ? error.describe() : String(error);
+    logger.error({ mailbox }, `the stored tokens of mailbox ${mailbox} could not be purged: ${failure}`);
+  }
+}
+
+/** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */
+export async function settle(lines: readonly TokenLine[]): Promise<void> {
+  for (;;) {
+    const inflight = lines.map((line) => line.inflight).filter((promise) => promise !== undefined);
+    if (inflight.length === 0) return;
+    await Promise.allSettled(inflight);
+  }
+}
+
+function storedTokenOf(token: IssuedToken): StoredToken {
+  return { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt, obtainedAt: token.obtainedAt, scopes: [...token.scopes] };
+}
+
+function removedMailbox(mailbox: string): BrokerError {
+  return new BrokerError(`mailbox ${mailbox} was removed from the configuration by a reload.`, {
+    code: 'unknown_mailbox',
+    permanent: true,
+    mailbox,
+    remediation: 'Stop asking for it, or add it back to the mailboxes section of the config and reload.',
+  });
+}
