@@ -20,6 +20,7 @@ import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { BrokerGrpcServer } from '../../src/server/index.js';
 import { systemClock } from '../../src/time/index.js';
+import { clientCredentialsMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
 import { healthCheck, runCli, startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 import { memoryStore } from '../support/mailbox.js';
@@ -48,21 +49,7 @@ async function newHarness(prefix: string, sandbox: Sandbox, storeUrl: string): P
   await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   await writeFile(
     harness.configFile,
-    `server: { listen: ["${harness.address}"] }
-store:
-  url: ${storeUrl}
-  encryptionKeyFile: store.key
-authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
-mailboxes:
-  app-imap:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${TENANT}
-    clientId: ${APP}
-    clientSecret: ${SECRET}
-    username: sales@contoso.example
-`,
+    sandboxBrokerConfig(harness.address, sandbox.url, storeUrl, clientCredentialsMailbox('app-imap', TENANT, APP, SECRET)),
   );
   return harness;
 }

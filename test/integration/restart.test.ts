@@ -13,6 +13,7 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { signInRedirect } from '../support/browser.js';
+import { clientCredentialsMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
@@ -41,21 +42,11 @@ function forms(secret: string): string[] {
 async function writeConfig(harness: Harness, sandbox: Sandbox, storeUrl: string, clientId: string): Promise<void> {
   await writeFile(
     harness.configFile,
-    `server: { listen: ["${harness.address}"] }
-store:
-  url: ${storeUrl}
-  encryptionKeyFile: store.key
-authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
-mailboxes:
-  app-imap:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${TENANT}
-    clientId: ${clientId}
-    clientSecret: ${SECRET}
-    username: sales@contoso.example
-  user-imap:
+    sandboxBrokerConfig(
+      harness.address,
+      sandbox.url,
+      storeUrl,
+      `${clientCredentialsMailbox('app-imap', TENANT, clientId, SECRET)}  user-imap:
     protocol: imap
     grantType: authorization-code
     tenantId: ${TENANT}
@@ -64,6 +55,7 @@ mailboxes:
     redirectPlatform: desktop
     username: ${ALICE}
 `,
+    ),
   );
 }
 

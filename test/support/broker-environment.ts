@@ -79,3 +79,19 @@ export function clientCredentialsMailbox(name: string, tenantId: string, clientI
     username: ${name}@contoso.example
 ${extra}`;
 }
+
+/**
+ * A broker config on the sandbox as the (overridden) microsoft server, with a
+ * store of `storeUrl` keyed by `store.key`, and `mailboxes` (YAML lines under
+ * `mailboxes:`); `ca.pem` beside the config holds the sandbox CA.
+ */
+export function sandboxBrokerConfig(address: string, sandboxUrl: string, storeUrl: string, mailboxes: string): string {
+  return `server: { listen: ["${address}"] }
+store:
+  url: ${storeUrl}
+  encryptionKeyFile: store.key
+authorizationServers:
+  microsoft: { authorityHost: "${sandboxUrl}", caFile: ca.pem }
+mailboxes:
+${mailboxes}`;
+}
