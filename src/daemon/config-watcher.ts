@@ -2,11 +2,14 @@
 // not the file: editors and config managers often write a new file and rename
 // it over the old one, which a watch on the old inode would never see. Events
 // are debounced, and a save that leaves the content as it was (a touch, an
-// editor's :w) reloads nothing.
+// editor's :w) reloads nothing. A config file that is a symbolic link (a
+// Kubernetes ConfigMap: broker.yaml -> ..data/broker.yaml, where ..data is
+// swapped by a rename) changes without an event naming it: then every event
+// in the folder leads to a content check.
 import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -26,6 +29,8 @@ export class ConfigFileWatcher {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastDigest: string | undefined;
+  /** The config file is a symbolic link: its target can change under another name. */
+  #followsLink = false;
   /** The check in progress: stop() waits for it. */
   #checking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -39,6 +44,10 @@ export class ConfigFileWatcher {
   static async start(options: ConfigWatcherOptions): Promise<ConfigFileWatcher> {
     const watcher = new ConfigFileWatcher(options);
     watcher.#lastDigest = await digestOf(options.file);
+    watcher.#followsLink = await lstat(options.file).then(
+      (stats) => stats.isSymbolicLink(),
+      () => false,
+    );
     watcher.#watch();
     return watcher;
   }
@@ -57,7 +66,7 @@ export class ConfigFileWatcher {
       // Not persistent: the watch alone never keeps the daemon alive.
       this.#watcher = watch(directory, { persistent: false }, (_event, filename) => {
         // Some platforms give no name: then any event in the folder may be ours.
-        if (filename === null || filename === this.#name) this.#schedule();
+        if (filename === null || filename === this.#name || this.#followsLink) this.#schedule();
       });
     } catch (error) {
       this.#options.logger.warn(
