@@ -37,6 +37,8 @@ export async function openTokenStore(config: StoreConfig, options: OpenTokenStor
   // A memory store dies with the process, so a key file would protect
   // nothing and only litter /var/lib in tests: it gets a key of its own.
   const keys = target.kind === 'memory' ? new KeyRing(storeKey(randomBytes(32), '(in memory)')) : await loadKeyRing(config, logger);
+  // Said before the wait: a store that does not answer holds start-up for up to the operation timeout.
+  logger.info({ store: target.description }, `opening token store ${target.description}`);
   const backend = await openBackend(target, {
     logger,
     operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,

@@ -26,8 +26,24 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   let onHangup = (): void => logger.warn('SIGHUP during start-up: ignored; the config file read at start applies (send SIGHUP again once serving)');
   const hangup = (): void => onHangup();
   process.on('SIGHUP', hangup);
+  // Likewise SIGTERM/SIGINT: during start-up they are remembered, and the daemon stops (gracefully, exit 0) once it is up.
+  let stopRequested: NodeJS.Signals | undefined;
+  let onStop = (signal: NodeJS.Signals): void => {
+    if (stopRequested === undefined) {
+      stopRequested = signal;
+      logger.info({ signal }, `${signal} during start-up: stopping as soon as start-up is done (send it again to exit at once)`);
+      return;
+    }
+    // Nothing is serving yet and nothing was handed out: exiting at once loses nothing.
+    logger.warn({ signal }, `second ${signal} during start-up: exiting at once`);
+    process.exit(ExitCode.failed);
+  };
+  const stopSignal = (signal: NodeJS.Signals): void => onStop(signal);
+  process.on('SIGTERM', stopSignal);
+  process.on('SIGINT', stopSignal);
   const file = configPath(options.config);
   const result = await loadConfig(file);
+  if (stopRequested !== undefined) return ExitCode.ok;
   if (!result.ok) {
     for (const problem of result.problems) terminal.err(formatProblem(problem, file));
     logger.error({ config: file, problems: result.problems.length }, 'configuration invalid; not starting (fix the file, then `token-broker validate`)');
@@ -68,10 +84,10 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
         },
       );
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    onStop = stop;
     // The reload logs its own outcome: what changed, or every problem of the file.
     onHangup = () => void daemon.reload('sighup');
+    if (stopRequested !== undefined) stop(stopRequested);
   });
 }
 
