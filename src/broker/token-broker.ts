@@ -92,7 +92,8 @@ export class TokenBroker {
     this.#registry.refreshDueTimes();
     if (this.#store.shared && this.#unfollow === undefined) {
       this.#unfollow = this.#store.onForeignWrite((mailbox) => {
-        this.#followForeignWrite(mailbox);
+        if (mailbox !== undefined) void this.#followForeignWrite(mailbox);
+        else void this.#followEverything();
       });
     }
   }
@@ -273,11 +274,17 @@ export class TokenBroker {
     return summary;
   }
 
-  #followForeignWrite(mailbox: string): void {
+  /** News of other instances' writes may have been missed: read every record again, one at a time (no burst on the store). */
+  async #followEverything(): Promise<void> {
+    this.#logger.info('reading every mailbox record again: news of other instances\' writes may have been missed');
+    for (const mailbox of [...this.#registry.slots.keys()]) await this.#followForeignWrite(mailbox);
+  }
+
+  #followForeignWrite(mailbox: string): Promise<void> {
     const slot = this.#registry.slots.get(mailbox);
     // An acquisition in flight re-reads the store under the lock anyway.
-    if (slot === undefined || slot.line.inflight !== undefined) return;
-    slot.line.follow(slot).catch((error: unknown) => {
+    if (slot === undefined || slot.line.inflight !== undefined) return Promise.resolve();
+    return slot.line.follow(slot).catch((error: unknown) => {
       const failure = error instanceof BrokerError ? error.describe() : String(error);
       this.#logger.warn({ mailbox }, `another instance wrote mailbox ${mailbox}, but its record could not be read: ${failure}`);
     });

@@ -17,11 +17,18 @@ export interface Locks {
   acquire(name: string): Promise<HeldLock>;
 }
 
+/**
+ * Hears the name of each mailbox another instance wrote; undefined when
+ * notices may have been missed (the listening connection was down and is
+ * back): then every record that matters should be read again.
+ */
+export type ForeignWriteListener = (mailbox: string | undefined) => void;
+
 export interface WriteFeed {
   /** Tells the other instances this one wrote the record of `mailbox`. Never throws (logs instead): the write itself has succeeded. */
   announce(mailbox: string): Promise<void>;
-  /** `listener` hears of the records other instances wrote; returns the unsubscribe function. */
-  subscribe(listener: (mailbox: string) => void): () => void;
+  /** `listener` hears of the records other instances wrote (see ForeignWriteListener); returns the unsubscribe function. */
+  subscribe(listener: ForeignWriteListener): () => void;
 }
 
 export interface StoreCoordination {

@@ -1,13 +1,14 @@
 // News of writes between broker instances sharing a redis: after writing a
 // mailbox record an instance PUBLISHes {from: its id, mailbox} (a name, never
 // a token); each instance listens on a connection of its own, opened on the
-// first subscribe, and passes on what the others wrote. Best effort: a notice
-// sent while a listener is reconnecting is lost, so the engine still re-reads
-// a record under the lock before acting on it.
+// first subscribe, and passes on what the others wrote. A notice sent while
+// the listening connection is down is lost: when it is back, listeners are
+// told (undefined) and read again what they hold; and the engine re-reads a
+// record under the lock before acting on it in any case.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackendFailure, bounded } from './backend-failure.js';
-import type { WriteFeed } from './coordination.js';
+import type { ForeignWriteListener, WriteFeed } from './coordination.js';
 import { closeSubscriber, REDIS_KEY_PREFIX } from './redis-connection.js';
 import type { RedisClient } from './redis-connection.js';
 
@@ -39,7 +40,7 @@ export class RedisWriteFeed implements WriteFeed {
   readonly #parts: RedisWriteFeedParts;
   readonly #channel: string;
   /** One entry per subscribe() call, so the same function subscribed twice is unsubscribed one at a time. */
-  readonly #listeners = new Set<{ readonly listener: (mailbox: string) => void }>();
+  readonly #listeners = new Set<{ readonly listener: ForeignWriteListener }>();
   #subscriber: RedisClient | undefined;
   #closed = false;
 
@@ -61,7 +62,7 @@ export class RedisWriteFeed implements WriteFeed {
     }
   }
 
-  subscribe(listener: (mailbox: string) => void): () => void {
+  subscribe(listener: ForeignWriteListener): () => void {
     if (this.#closed) return () => undefined;
     const entry = { listener };
     this.#listeners.add(entry);
@@ -85,6 +86,12 @@ export class RedisWriteFeed implements WriteFeed {
     subscriber.connect().catch((error: unknown) => {
       if (!this.#closed) logger.warn({ store: description, reason: String(error) }, `token store ${description}: cannot listen for other instances' writes (${String(error)})`);
     });
+    // Notices published while this connection was down are gone: after a reconnect, listeners re-read what they hold.
+    let connectedBefore = false;
+    subscriber.on('ready', () => {
+      if (connectedBefore) this.#tell(undefined);
+      connectedBefore = true;
+    });
     subscriber.subscribe(this.#channel, (message) => this.#deliver(message)).catch((error: unknown) => {
       if (!this.#closed) logger.warn({ store: description, reason: String(error) }, `token store ${description}: cannot subscribe to ${this.#channel} (${String(error)})`);
     });
@@ -97,14 +104,19 @@ export class RedisWriteFeed implements WriteFeed {
       return;
     }
     if (notice.from === this.#id) return;
+    this.#tell(notice.mailbox);
+  }
+
+  #tell(mailbox: string | undefined): void {
     for (const { listener } of [...this.#listeners]) {
       try {
-        listener(notice.mailbox);
+        listener(mailbox);
       } catch (error) {
         // One listener's bug must not keep the notice from the others, nor reach the redis client's event loop.
+        const what = mailbox === undefined ? 'after a reconnect' : `on mailbox ${mailbox}`;
         this.#parts.logger.error(
-          { store: this.#parts.description, mailbox: notice.mailbox, err: error },
-          `token store ${this.#parts.description}: a listener for other instances' writes failed on mailbox ${notice.mailbox}`,
+          { store: this.#parts.description, mailbox, err: error },
+          `token store ${this.#parts.description}: a listener for other instances' writes failed ${what}`,
         );
       }
     }

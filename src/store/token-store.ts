@@ -1,6 +1,7 @@
 // The token store: records in, encrypted envelopes out, over any backend.
 // Reads never hide a problem: a record that exists but cannot be read is an
 // error naming it, never "no record" (that would silently discard tokens).
+import type { ForeignWriteListener } from './coordination.js';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors/index.js';
 import type { Clock } from '../time/index.js';
@@ -45,10 +46,12 @@ export interface TokenStore {
   withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
   /**
    * Calls `listener` with the mailbox name whenever another instance wrote
-   * that mailbox's record (never for this instance's own writes). Returns the
-   * unsubscribe function. Single-instance stores never call it.
+   * that mailbox's record (never for this instance's own writes), and with
+   * undefined when such news may have been missed (redis: the listening
+   * connection is back after an outage). Returns the unsubscribe function.
+   * Single-instance stores never call it.
    */
-  onForeignWrite(listener: (mailbox: string) => void): () => void;
+  onForeignWrite(listener: ForeignWriteListener): () => void;
   /**
    * Resolves when the store answers now (redis: PING; sqlite: a write and its
    * removal); throws store_unavailable naming the store, the reason and what
@@ -143,7 +146,7 @@ export class EncryptedTokenStore implements TokenStore {
     }
   }
 
-  onForeignWrite(listener: (mailbox: string) => void): () => void {
+  onForeignWrite(listener: ForeignWriteListener): () => void {
     return this.#backend.coordination?.writes.subscribe(listener) ?? (() => undefined);
   }
 

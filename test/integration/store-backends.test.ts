@@ -561,7 +561,7 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
     await redisCommand('FLUSHDB');
     const [one, two] = await Promise.all([open(), open()]);
     try {
-      const heard: string[] = [];
+      const heard: (string | undefined)[] = [];
       two.onForeignWrite((mailbox) => heard.push(mailbox));
       await one.probe();
       await one.probe();

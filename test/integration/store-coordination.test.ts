@@ -108,7 +108,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
     test('onForeignWrite: never called, the unsubscribe function works', async () => {
       const store = await open();
       try {
-        const heard: string[] = [];
+        const heard: (string | undefined)[] = [];
         const unsubscribe = store.onForeignWrite((mailbox) => heard.push(mailbox));
         await store.putMailbox('sales', { fingerprint: 'x' });
         await store.deleteMailbox('sales');
@@ -352,9 +352,9 @@ describe('token store coordination on redis: several instances', { skip: redisSe
   test('onForeignWrite: B hears of A’s putMailbox and deleteMailbox, never of its own writes nor of pending authorizations; unsubscribe stops it', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     try {
-      const heardByB: string[] = [];
-      const alsoHeardByB: string[] = [];
-      const heardByA: string[] = [];
+      const heardByB: (string | undefined)[] = [];
+      const alsoHeardByB: (string | undefined)[] = [];
+      const heardByA: (string | undefined)[] = [];
       const unsubscribe = b.onForeignWrite((mailbox) => heardByB.push(mailbox));
       b.onForeignWrite((mailbox) => alsoHeardByB.push(mailbox));
       a.onForeignWrite((mailbox) => heardByA.push(mailbox));
@@ -365,7 +365,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
         assert.ok(heardByB.includes('warm-up') && heardByA.includes('warm-up'));
       });
       // Late warm-up notices may still arrive: left out of what is compared below.
-      const after = (heard: string[]): string[] => heard.filter((mailbox) => mailbox !== 'warm-up');
+      const after = (heard: (string | undefined)[]): (string | undefined)[] => heard.filter((mailbox) => mailbox !== 'warm-up');
 
       await b.putMailbox('own', { fingerprint: 'b' });
       await a.putPendingAuthorization('pending', { state: 's', codeVerifier: 'v', redirectUri: 'http://localhost:8400/callback', expiresAt: Date.now() + 60_000 });
@@ -391,7 +391,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     try {
       const messages: string[] = [];
       await subscriber.subscribe('token-broker:written:0', (message) => messages.push(message));
-      const heard: string[] = [];
+      const heard: (string | undefined)[] = [];
       b.onForeignWrite(() => {
         throw new Error('a listener bug');
       });
@@ -422,7 +422,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     const own = await startRedis();
     const [a, b] = await Promise.all([open({}, own.url), open({}, own.url)]);
     try {
-      const heard: string[] = [];
+      const heard: (string | undefined)[] = [];
       b.onForeignWrite((mailbox) => heard.push(mailbox));
       await eventually(async () => {
         await a.putMailbox('before', { fingerprint: 'x' });
@@ -445,6 +445,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
         await a.putMailbox('after', { fingerprint: 'y' });
         assert.ok(heard.includes('after'));
       }, 20_000);
+      assert.ok(heard.includes(undefined), 'listeners are told that notices may have been missed while it was down');
       assert.equal(await a.withLock('sales', () => Promise.resolve('locks work again')), 'locks work again');
       const down = `token store ${own.url}: the connection that hears of other instances' writes is down`;
       assert.equal(captured.text().split(down).length - 1, 1, 'the listening connection’s outage is logged once');
@@ -464,7 +465,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
         .sort();
     const baseline = resources();
     const [a, b] = await Promise.all([open({ lockTtlMs: 300 }), open({ lockTtlMs: 300 })]);
-    const heard: string[] = [];
+    const heard: (string | undefined)[] = [];
     b.onForeignWrite((mailbox) => heard.push(mailbox));
     a.onForeignWrite(() => undefined);
     await eventually(async () => {

@@ -42,7 +42,16 @@ export class SharedMemoryStores {
     }
   }
 
+  /** Tells every view that news may have been missed (as after a reconnect of redis' listening connection). */
+  resync(): void {
+    for (const view of this.#views) view.notify(undefined);
+  }
+
+  /** While true, writes are not announced: notices lost as during an outage of redis' listening connection. */
+  muted = false;
+
   announce(writer: SharedView, mailbox: string): void {
+    if (this.muted) return;
     for (const view of this.#views) if (view !== writer) view.notify(mailbox);
     this.afterAnnounce?.(mailbox);
   }
@@ -53,14 +62,14 @@ class SharedView implements TokenStore {
   readonly description = 'shared-memory:';
   readonly #inner: TokenStore;
   readonly #group: SharedMemoryStores;
-  readonly #listeners = new Set<(mailbox: string) => void>();
+  readonly #listeners = new Set<(mailbox: string | undefined) => void>();
 
   constructor(inner: TokenStore, group: SharedMemoryStores) {
     this.#inner = inner;
     this.#group = group;
   }
 
-  notify(mailbox: string): void {
+  notify(mailbox: string | undefined): void {
     for (const listener of this.#listeners) listener(mailbox);
   }
 
@@ -94,7 +103,7 @@ class SharedView implements TokenStore {
     return this.#group.lock(name, work);
   }
 
-  onForeignWrite(listener: (mailbox: string) => void): () => void {
+  onForeignWrite(listener: (mailbox: string | undefined) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

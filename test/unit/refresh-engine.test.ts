@@ -364,6 +364,29 @@ describe('several instances on one store', () => {
     assert.equal(second.broker.cachedToken('a', 60)?.accessToken, 't2');
   });
 
+  test('after notices may have been missed, every record is read again and newer tokens taken up', async () => {
+    const { clock, shared, first, second } = await twoInstances([appMailbox('a', '00000000-0000-0000-0000-000000000001'), appMailbox('b', '00000000-0000-0000-0000-000000000002')]);
+    first.broker.sweep();
+    await settle();
+    first.grant('a').succeed('a1', clock.now() + HOUR);
+    first.grant('b').succeed('b1', clock.now() + HOUR);
+    await settle();
+    assert.equal(second.broker.cachedToken('b', 60)?.accessToken, 'b1');
+    shared.muted = true;
+    const forced = first.broker.reportRejected('b', 'b1', 'AUTHENTICATE failed');
+    await settle();
+    first.grant('b').succeed('b2', clock.now() + HOUR);
+    await forced;
+    await settle();
+    assert.equal(second.broker.cachedToken('b', 60)?.accessToken, 'b1', 'the notice was lost');
+    shared.muted = false;
+    shared.resync();
+    await settle();
+    assert.equal(second.broker.cachedToken('b', 60)?.accessToken, 'b2', 'taken up after the resync');
+    assert.equal(second.broker.cachedToken('a', 60)?.accessToken, 'a1');
+    assert.equal(second.grant('a').calls + second.grant('b').calls, 0, 'without a token request');
+  });
+
   test('a forced refresh after a rejection on one instance is not repeated by the other for the same token', async () => {
     const { clock, first, second } = await twoInstances([appMailbox('a')]);
     const warm = first.broker.getToken('a');
