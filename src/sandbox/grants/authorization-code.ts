@@ -5,8 +5,7 @@ import { AUTHORIZATION_CODE_LIFETIME_MS, verifierMatches } from '../authorizatio
 import { entraErrors, isEntraError } from '../entra-errors.js';
 import { parseUserScopes } from '../scopes.js';
 import { userGrantErrors } from '../user-grant-errors.js';
-import { issueUserTokens } from '../user-tokens.js';
-import { fail, param, sessionClient } from './grant-context.js';
+import { fail, param, sessionClient, userTokensGranted } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const AUTHORIZATION_CODE = 'authorization_code';
@@ -37,21 +36,12 @@ export function authorizationCodeGrant(context: GrantContext, request: GrantRequ
   if (isEntraError(scopes)) return fail(scopes);
 
   record.redeemed = true;
-  const issued = issueUserTokens(context, {
+  return userTokensGranted(context, request, {
+    grantType: AUTHORIZATION_CODE,
+    clientId: application.clientId,
     session: { ...session, scopes },
-    user,
-    clientAuthentication: authentication,
     nonce: record.nonce,
-    withClientInfo: params.get('client_info') === '1',
+    user,
+    authentication,
   });
-  return {
-    kind: 'success',
-    body: issued.body,
-    info: {
-      grantType: AUTHORIZATION_CODE,
-      clientId: application.clientId,
-      username: user.username,
-      refreshTokenIssued: issued.refreshTokenIssued,
-    },
-  };
 }

@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { entraErrors, isEntraError } from '../entra-errors.js';
 import { userGrantErrors } from '../user-grant-errors.js';
-import { issueUserTokens } from '../user-tokens.js';
-import { applicationFor, authenticate, fail, param } from './grant-context.js';
+import { applicationFor, authenticate, fail, param, userTokensGranted } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -36,7 +35,9 @@ export function deviceCodeGrant(context: GrantContext, request: GrantRequest): G
   if (state.kind === 'redeemed' || user === undefined) return fail(userGrantErrors.codeRedeemed());
 
   record.state = { kind: 'redeemed', userObjectId: user.objectId };
-  const issued = issueUserTokens(context, {
+  return userTokensGranted(context, request, {
+    grantType: request.grantType,
+    clientId: application.clientId,
     session: {
       clientId: application.clientId,
       tenantId: user.tenantId,
@@ -47,12 +48,6 @@ export function deviceCodeGrant(context: GrantContext, request: GrantRequest): G
       sessionId: randomUUID(),
     },
     user,
-    clientAuthentication: authentication,
-    withClientInfo: params.get('client_info') === '1',
+    authentication,
   });
-  return {
-    kind: 'success',
-    body: issued.body,
-    info: { grantType: request.grantType, clientId: application.clientId, username: user.username, refreshTokenIssued: issued.refreshTokenIssued },
-  };
 }

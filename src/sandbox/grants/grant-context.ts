@@ -12,6 +12,7 @@ import type { EntraError } from '../entra-errors.js';
 import { nonEmpty } from '../http-io.js';
 import type { TokenRequestStats } from '../stats.js';
 import type { TokenResponseInfo } from '../types.js';
+import { issueUserTokens } from '../user-tokens.js';
 import type { UserTokenMinting, UserTokenSuccess } from '../user-tokens.js';
 import type { UserSession } from '../user-sessions.js';
 import type { UserDirectory, UserRecord } from '../users.js';
@@ -42,6 +43,27 @@ export type GrantOutcome =
 
 export function fail(error: EntraError): GrantOutcome {
   return { kind: 'error', error };
+}
+
+/** The answer of every user grant: the user's tokens for `session`, and what the test hooks learn of it. */
+export function userTokensGranted(
+  context: GrantContext,
+  request: GrantRequest,
+  granted: { readonly grantType: string; readonly clientId: string; readonly session: UserSession; readonly user: UserRecord; readonly authentication: ClientAuthenticationMethod; readonly nonce?: string | undefined },
+): GrantOutcome {
+  const { session, user, authentication, nonce } = granted;
+  const issued = issueUserTokens(context, {
+    session,
+    user,
+    clientAuthentication: authentication,
+    ...(nonce === undefined ? {} : { nonce }),
+    withClientInfo: request.params.get('client_info') === '1',
+  });
+  return {
+    kind: 'success',
+    body: issued.body,
+    info: { grantType: granted.grantType, clientId: granted.clientId, username: user.username, refreshTokenIssued: issued.refreshTokenIssued },
+  };
 }
 
 export function isGeneralAudience(tenant: string): boolean {

@@ -6,9 +6,8 @@ import { entraErrors, isEntraError } from '../entra-errors.js';
 import type { EntraError } from '../entra-errors.js';
 import { parseUserScopes } from '../scopes.js';
 import { userGrantErrors } from '../user-grant-errors.js';
-import { issueUserTokens } from '../user-tokens.js';
 import { passwordMatches } from '../users.js';
-import { applicationFor, authenticate, fail, isGeneralAudience, param } from './grant-context.js';
+import { applicationFor, authenticate, fail, isGeneralAudience, param, userTokensGranted } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const PASSWORD = 'password';
@@ -51,15 +50,11 @@ export function passwordGrant(context: GrantContext, request: GrantRequest): Gra
     amr: ['pwd'],
     sessionId: randomUUID(),
   };
-  const issued = issueUserTokens(context, {
+  return userTokensGranted(context, request, {
+    grantType: PASSWORD,
+    clientId: application.clientId,
     session,
     user,
-    clientAuthentication: authentication,
-    withClientInfo: params.get('client_info') === '1',
+    authentication,
   });
-  return {
-    kind: 'success',
-    body: issued.body,
-    info: { grantType: PASSWORD, clientId: application.clientId, username: user.username, refreshTokenIssued: issued.refreshTokenIssued },
-  };
 }

@@ -5,8 +5,7 @@ import { entraErrors, isEntraError } from '../entra-errors.js';
 import { REFRESH_TOKEN_LIFETIME_MS } from '../refresh-tokens.js';
 import { parseUserScopes } from '../scopes.js';
 import { userGrantErrors } from '../user-grant-errors.js';
-import { issueUserTokens } from '../user-tokens.js';
-import { fail, param, sessionClient } from './grant-context.js';
+import { fail, param, sessionClient, userTokensGranted } from './grant-context.js';
 import type { GrantContext, GrantOutcome, GrantRequest } from './grant-context.js';
 
 export const REFRESH_TOKEN = 'refresh_token';
@@ -39,15 +38,11 @@ export function refreshTokenGrant(context: GrantContext, request: GrantRequest):
   if (isEntraError(parsed)) return fail(parsed);
 
   record.state = 'redeemed';
-  const issued = issueUserTokens(context, {
+  return userTokensGranted(context, request, {
+    grantType: REFRESH_TOKEN,
+    clientId: application.clientId,
     session: { ...session, scopes: { ...parsed, offlineAccess: true } },
     user,
-    clientAuthentication: authentication,
-    withClientInfo: params.get('client_info') === '1',
+    authentication,
   });
-  return {
-    kind: 'success',
-    body: issued.body,
-    info: { grantType: REFRESH_TOKEN, clientId: application.clientId, username: user.username, refreshTokenIssued: true },
-  };
 }
