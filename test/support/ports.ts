@@ -13,3 +13,24 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A server could not bind the port freePort() gave: another process took it meanwhile. */
+export class PortTakenError extends Error {}
+
+/**
+ * Runs `start` on a free port, again on a new one (up to `attempts` times)
+ * when it throws PortTakenError: between freePort() and the server's bind,
+ * another process may take the port.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      lastError = error;
+      if (!(error instanceof PortTakenError)) break;
+    }
+  }
+  throw lastError;
+}

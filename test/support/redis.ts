@@ -7,14 +7,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireSystemBinary } from './system-binary.js';
-import { freePort } from './ports.js';
+import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `redisServerBinary.skip` to describe() (see system-binary.ts). */
 export const redisServerBinary = requireSystemBinary('redis-server');
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
-const PORT_ATTEMPTS = 3;
 
 export interface RedisOptions {
   /** Sets `requirepass`: clients must AUTH with it. */
@@ -45,25 +44,12 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const binary = redisServerBinary.path();
   const directory = await mkdtemp(path.join(tmpdir(), 'tb-redis-'));
   try {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-      const port = await freePort();
-      try {
-        return await supervise(binary, directory, port, options);
-      } catch (error) {
-        lastError = error;
-        // Another process may take the port between freePort() and redis' bind: try a new one.
-        if (!(error instanceof PortTakenError)) break;
-      }
-    }
-    throw lastError;
+    return await onFreePort((port) => supervise(binary, directory, port, options));
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
 }
-
-class PortTakenError extends Error {}
 
 interface Running {
   readonly child: ChildProcess;

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findSystemBinary, requireSystemBinary } from './system-binary.js';
-import { freePort } from './ports.js';
+import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `squidBinary.skip` to describe() (see system-binary.ts). */
 export const squidBinary = requireSystemBinary('squid');
@@ -16,7 +16,6 @@ export const squidBinary = requireSystemBinary('squid');
 const BASIC_AUTH_HELPER = '/usr/lib/squid/basic_ncsa_auth';
 const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
-const PORT_ATTEMPTS = 3;
 
 export interface SquidOptions {
   readonly username: string;
@@ -45,25 +44,12 @@ export async function startSquid(options: SquidOptions): Promise<Squid> {
   try {
     await writeFile(path.join(directory, 'passwd'), `${options.username}:${apr1Hash(options.password)}\n`);
     await writeFile(path.join(directory, 'hosts'), ['localhost', ...(options.hostnames ?? [])].map((name) => `127.0.0.1 ${name}\n`).join(''));
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-      const port = await freePort();
-      try {
-        return await launch(binary, directory, port);
-      } catch (error) {
-        lastError = error;
-        // Another process may take the port between freePort() and squid's bind: try a new one.
-        if (!(error instanceof PortTakenError)) break;
-      }
-    }
-    throw lastError;
+    return await onFreePort((port) => launch(binary, directory, port));
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
 }
-
-class PortTakenError extends Error {}
 
 async function launch(binary: string, directory: string, port: number): Promise<Squid> {
   const configFile = path.join(directory, 'squid.conf');
