@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireSystemBinary } from './system-binary.js';
+import { delay, terminate } from './child-process.js';
 import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `redisServerBinary.skip` to describe() (see system-binary.ts). */
@@ -83,7 +84,7 @@ async function supervise(binary: string, directory: string, port: number, option
     try {
       await waitForPong(port, options.password, child, exited);
     } catch (error) {
-      await terminate(child, exited);
+      await terminate(child, exited, STOP_GRACE_MS);
       running = undefined;
       const details = `${error instanceof Error ? error.message : String(error)}\n--- redis-server output ---\n${output}`;
       if (/Address already in use/i.test(output)) throw new PortTakenError(details);
@@ -95,7 +96,7 @@ async function supervise(binary: string, directory: string, port: number, option
     if (running === undefined) return;
     const { child, exited } = running;
     running = undefined;
-    await terminate(child, exited);
+    await terminate(child, exited, STOP_GRACE_MS);
   };
 
   try {
@@ -179,18 +180,4 @@ function answersPing(port: number, password: string | undefined): Promise<boolea
 
 function resp(...args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-}
-
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  // A paused server would not act on SIGTERM until continued.
-  child.kill('SIGCONT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

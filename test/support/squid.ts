@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findSystemBinary, requireSystemBinary } from './system-binary.js';
+import { delay, terminate } from './child-process.js';
 import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `squidBinary.skip` to describe() (see system-binary.ts). */
@@ -83,7 +84,7 @@ async function launch(binary: string, directory: string, port: number): Promise<
     if (stopped) return;
     stopped = true;
     process.removeListener('exit', killOnExit);
-    await terminate(child, exited);
+    await terminate(child, exited, STOP_GRACE_MS);
     await rm(directory, { recursive: true, force: true });
   };
 
@@ -92,7 +93,7 @@ async function launch(binary: string, directory: string, port: number): Promise<
   } catch (error) {
     const cacheLog = await readCacheLog();
     process.removeListener('exit', killOnExit);
-    await terminate(child, exited);
+    await terminate(child, exited, STOP_GRACE_MS);
     const details = `${error instanceof Error ? error.message : String(error)}\n--- squid output ---\n${output}\n--- cache.log ---\n${cacheLog}`;
     if (/Address already in use|Cannot open HTTP Port/i.test(cacheLog + output)) throw new PortTakenError(details);
     throw new Error(`squid did not start: ${details}`);
@@ -214,16 +215,4 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
   });
-}
-
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
