@@ -11,6 +11,7 @@ import { ConfidentialClientApplication } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { createClientCertificate, startSandbox } from '../../src/sandbox/index.js';
 import type { ClientCertificate, Sandbox } from '../../src/sandbox/index.js';
+import { sandboxMsalAuthority } from '../support/msal-authority.js';
 
 const TENANT = '0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b';
 const CERT_APP = 'c3c3c3c3-0000-4000-8000-00000000000c';
@@ -318,29 +319,6 @@ function recordingNetworkClient(bodies: string[]): INetworkModule {
   };
 }
 
-/** What msal-node would otherwise fetch (instance discovery, OpenID configuration), built from the sandbox URL. */
-function msalAuthority(): { authority: string; authorityMetadata: string; cloudDiscoveryMetadata: string; knownAuthorities: string[] } {
-  const authority = `${sandbox.url}/${TENANT}`;
-  const host = new URL(sandbox.url).host;
-  return {
-    authority,
-    authorityMetadata: JSON.stringify({
-      token_endpoint: `${authority}/oauth2/v2.0/token`,
-      authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
-      device_authorization_endpoint: `${authority}/oauth2/v2.0/devicecode`,
-      end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
-      issuer: `${authority}/v2.0`,
-      jwks_uri: `${authority}/discovery/v2.0/keys`,
-    }),
-    cloudDiscoveryMetadata: JSON.stringify({
-      tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-    }),
-    knownAuthorities: [host],
-  };
-}
-
 function assertionHeaderOf(body: string | undefined): Record<string, unknown> {
   const assertion = new URLSearchParams(body).get('client_assertion') ?? '';
   return JSON.parse(Buffer.from(assertion.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -355,7 +333,7 @@ void test('msal-node authenticates with a certificate: thumbprintSha256 (PS256, 
     const modern = new ConfidentialClientApplication({
       auth: {
         clientId: CERT_APP,
-        ...msalAuthority(),
+        ...sandboxMsalAuthority(sandbox.url, TENANT),
         clientCertificate: { thumbprintSha256: registered.thumbprintSha256, privateKey: registered.privateKeyPem, x5c: registered.certificatePem },
       },
       system: { networkClient: recordingNetworkClient(bodies) },
@@ -369,7 +347,7 @@ void test('msal-node authenticates with a certificate: thumbprintSha256 (PS256, 
 
     const legacyBodies: string[] = [];
     const legacy = new ConfidentialClientApplication({
-      auth: { clientId: CERT_APP, ...msalAuthority(), clientCertificate: { thumbprint: registered.thumbprintSha1, privateKey: registered.privateKeyPem } },
+      auth: { clientId: CERT_APP, ...sandboxMsalAuthority(sandbox.url, TENANT), clientCertificate: { thumbprint: registered.thumbprintSha1, privateKey: registered.privateKeyPem } },
       system: { networkClient: recordingNetworkClient(legacyBodies) },
     });
     const legacyResult = await legacy.acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT] });
@@ -383,7 +361,7 @@ void test('msal-node authenticates with a certificate: thumbprintSha256 (PS256, 
     const wrongKey = new ConfidentialClientApplication({
       auth: {
         clientId: CERT_APP,
-        ...msalAuthority(),
+        ...sandboxMsalAuthority(sandbox.url, TENANT),
         clientCertificate: { thumbprintSha256: registered.thumbprintSha256, privateKey: stranger.privateKeyPem },
       },
       system: { networkClient: recordingNetworkClient([]) },

@@ -9,6 +9,7 @@ import { ConfidentialClientApplication, CryptoProvider, InteractionRequiredAuthE
 import type { AccountInfo, Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { RegisteredSandboxUser, Sandbox } from '../../src/sandbox/index.js';
+import { sandboxMsalAuthority } from '../support/msal-authority.js';
 
 const TENANT = '6d5c4b3a-2918-4f7e-8d6c-5b4a39281706';
 const PUBLIC_APP = 'e5e5e5e5-0000-4000-8000-00000000000e';
@@ -65,28 +66,9 @@ function networkClient(exchanges: Exchange[] = [], onResponse?: (exchange: Excha
   };
 }
 
-/** Authority and the metadata msal would otherwise fetch, built by hand as the broker does: no discovery request. */
+/** msal's auth settings for `clientId` on the sandbox. */
 function msalAuth(clientId: string): Configuration['auth'] {
-  const authority = `${sandbox.url}/${TENANT}`;
-  const host = new URL(sandbox.url).host;
-  return {
-    clientId,
-    authority,
-    knownAuthorities: [host],
-    authorityMetadata: JSON.stringify({
-      token_endpoint: `${authority}/oauth2/v2.0/token`,
-      authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
-      device_authorization_endpoint: `${authority}/oauth2/v2.0/devicecode`,
-      end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
-      issuer: `${authority}/v2.0`,
-      jwks_uri: `${authority}/discovery/v2.0/keys`,
-    }),
-    cloudDiscoveryMetadata: JSON.stringify({
-      tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-    }),
-  };
+  return { clientId, ...sandboxMsalAuthority(sandbox.url, TENANT) };
 }
 
 function publicApp(exchanges?: Exchange[], onResponse?: (exchange: Exchange) => void): PublicClientApplication {
