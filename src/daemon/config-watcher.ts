@@ -12,6 +12,8 @@ import type { FSWatcher } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { systemScheduler } from '../time/index.js';
+import type { ScheduledTimer, Scheduler } from '../time/index.js';
 
 export const CONFIG_WATCH_DEBOUNCE_MS = 300;
 
@@ -21,13 +23,15 @@ export interface ConfigWatcherOptions {
   /** Called once the content has changed and the folder has been quiet for the debounce time. */
   readonly onChange: () => Promise<unknown>;
   readonly debounceMs?: number;
+  /** Runs the debounce timer; default real time. */
+  readonly scheduler?: Scheduler;
 }
 
 export class ConfigFileWatcher {
   readonly #options: ConfigWatcherOptions;
   readonly #name: string;
   #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ScheduledTimer | undefined;
   #lastDigest: string | undefined;
   /** The config file is a symbolic link: its target can change under another name. */
   #followsLink = false;
@@ -54,7 +58,7 @@ export class ConfigFileWatcher {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    await this.#timer?.stop();
     this.#watcher?.close();
     this.#watcher = undefined;
     await this.#checking;
@@ -88,14 +92,13 @@ export class ConfigFileWatcher {
 
   #schedule(): void {
     if (this.#stopped) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    void this.#timer?.stop();
+    this.#timer = (this.#options.scheduler ?? systemScheduler).after(this.#options.debounceMs ?? CONFIG_WATCH_DEBOUNCE_MS, () => {
       this.#timer = undefined;
       this.#checking = this.#checking
         .then(() => this.#check())
         .catch((error: unknown) => this.#options.logger.error({ config: this.#options.file, err: error }, 'checking the config file for changes failed'));
-    }, this.#options.debounceMs ?? CONFIG_WATCH_DEBOUNCE_MS);
-    this.#timer.unref();
+    });
   }
 
   async #check(): Promise<void> {

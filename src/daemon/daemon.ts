@@ -11,8 +11,8 @@ import { HttpTransport } from '../http/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
 import { openTokenStore } from '../store/index.js';
 import type { BoundAddress, ReloadOutcome } from '../server/index.js';
-import { systemClock } from '../time/index.js';
-import type { Clock } from '../time/index.js';
+import { systemClock, systemScheduler } from '../time/index.js';
+import type { Clock, Scheduler } from '../time/index.js';
 import { ConfigFileWatcher } from './config-watcher.js';
 import { ConfigReloader } from './reloader.js';
 import type { ReloadTrigger } from './reloader.js';
@@ -22,6 +22,8 @@ import { SweepSchedule } from './sweep-schedule.js';
 export interface DaemonOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Runs the refresh sweep and the config watch's debounce; default real time. */
+  readonly scheduler?: Scheduler;
   /** For tests: replace how grants are made. */
   readonly grantFactory?: GrantFactory;
   /** Reload by itself when the config file's content changes; default false (`serve` turns it on). */
@@ -50,6 +52,7 @@ export interface RunningDaemon {
 export async function startDaemon(config: BrokerConfig, options: DaemonOptions): Promise<RunningDaemon> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const store = await openTokenStore(config.store, { logger, clock });
   const transport = new HttpTransport();
   const broker = new TokenBroker({
@@ -63,7 +66,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   });
   // Tokens come due between calls too: the sweep refreshes them ahead of expiry
   // (and warms mailboxes that need no person) so no connector waits on a server.
-  const sweeper = new SweepSchedule(() => void broker.sweep(), config.refresh.sweepIntervalSeconds);
+  const sweeper = new SweepSchedule(() => void broker.sweep(), config.refresh.sweepIntervalSeconds, scheduler);
   // The server and the reloader know each other; the server only calls it once listening, after both exist.
   const server: BrokerGrpcServer = new BrokerGrpcServer({ config: config.server, broker, logger, reload: () => reloader.reload('rpc') });
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
@@ -83,7 +86,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   broker.sweep();
   sweeper.start();
   storeHealth.start();
-  const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, onChange: () => reloader.reload('file') }) : undefined;
+  const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, scheduler, onChange: () => reloader.reload('file') }) : undefined;
   logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description, watchConfig: watcher !== undefined }, 'token-broker started');
 
   return {

@@ -1,16 +1,17 @@
-// The refresh sweep's timer (node-cron, every refresh.sweepIntervalSeconds),
-// replaced by a new one when a reload changes the interval.
-import cron from 'node-cron';
-import type { ScheduledTask } from 'node-cron';
+// The refresh sweep's timer (every refresh.sweepIntervalSeconds, through the
+// injected scheduler), replaced by a new one when a reload changes the interval.
+import type { ScheduledTimer, Scheduler } from '../time/index.js';
 
 export class SweepSchedule {
   readonly #sweep: () => void;
+  readonly #scheduler: Scheduler;
   #seconds: number;
-  #task: ScheduledTask | undefined;
+  #timer: ScheduledTimer | undefined;
 
-  constructor(sweep: () => void, seconds: number) {
+  constructor(sweep: () => void, seconds: number, scheduler: Scheduler) {
     this.#sweep = sweep;
     this.#seconds = seconds;
+    this.#scheduler = scheduler;
   }
 
   get intervalSeconds(): number {
@@ -18,26 +19,27 @@ export class SweepSchedule {
   }
 
   start(): void {
-    this.#task ??= this.#schedule(this.#seconds);
+    this.#timer ??= this.#schedule(this.#seconds);
   }
 
   /** Runs the sweep every `seconds` from now on; the old timer ends first, so no tick runs on both. */
   async reschedule(seconds: number): Promise<void> {
     if (seconds === this.#seconds) return;
     this.#seconds = seconds;
-    const old = this.#task;
+    const old = this.#timer;
     if (old === undefined) return;
-    this.#task = undefined;
-    await old.destroy();
-    this.#task = this.#schedule(seconds);
+    this.#timer = undefined;
+    await old.stop();
+    this.#timer = this.#schedule(seconds);
   }
 
   async stop(): Promise<void> {
-    await this.#task?.stop();
+    const timer = this.#timer;
+    this.#timer = undefined;
+    await timer?.stop();
   }
 
-  #schedule(seconds: number): ScheduledTask {
-    // noOverlap: a slow sweep is not started again before the last one ends.
-    return cron.schedule(`*/${seconds} * * * * *`, () => this.#sweep(), { noOverlap: true });
+  #schedule(seconds: number): ScheduledTimer {
+    return this.#scheduler.every(seconds, () => this.#sweep());
   }
 }

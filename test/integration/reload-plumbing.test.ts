@@ -6,6 +6,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,12 +16,14 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { ReloadableConfig, ReloadSummary } from '../../src/broker/index.js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
+import { CONFIG_WATCH_DEBOUNCE_MS, startDaemon } from '../../src/daemon/index.js';
 import type { RunningDaemon } from '../../src/daemon/index.js';
 import { BrokerError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { ManualScheduler } from '../../src/time/index.js';
+import { eventually } from '../support/assertions.js';
 import { clientCredentialsMailbox } from '../support/broker-environment.js';
 
 const TENANT = randomUUID();
@@ -59,6 +62,8 @@ class Harness {
   readonly engineCalls: { mailboxes: string[]; leadTimeSeconds: number }[] = [];
   engineAnswer: () => Promise<ReloadSummary> = () => Promise.resolve(EMPTY_SUMMARY);
   sweeps = 0;
+  /** Runs the sweep timer and the config watch's debounce only when a test says so. */
+  readonly scheduler = new ManualScheduler();
   readonly #clients: TokenBrokerClient[] = [];
 
   private constructor(
@@ -86,7 +91,7 @@ class Harness {
         callback();
       },
     });
-    harness.daemon = await startDaemon(loaded.config, { logger: createLogger('debug', sink), watchConfig });
+    harness.daemon = await startDaemon(loaded.config, { logger: createLogger('debug', sink), watchConfig, scheduler: harness.scheduler });
     harness.daemon.broker.reload = async (next: ReloadableConfig) => {
       harness.engineCalls.push({ mailboxes: [...next.mailboxes].map((mailbox) => mailbox.name), leadTimeSeconds: next.refresh.leadTimeSeconds });
       return harness.engineAnswer();
@@ -129,15 +134,41 @@ ${names.map((name) => clientCredentialsMailbox(name, TENANT, APP, APP_SECRET)).j
       .map((line) => JSON.parse(line) as LogLine);
   }
 
-  /** The first line from index `from` on that matches. */
-  async waitForLog(predicate: (line: LogLine) => boolean, what: string, from = 0, timeoutMs = 10_000): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  /** The first line from index `from` on that matches, once it is logged. */
+  waitForLog(predicate: (line: LogLine) => boolean, what: string, from = 0): Promise<LogLine> {
+    return eventually(() => {
       const found = this.lines().slice(from).find(predicate);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no log line ${what} within ${timeoutMs} ms; log:\n${this.logText.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+      if (found === undefined) throw new Error(`no log line ${what}; log:\n${this.logText.join('')}`);
+      return found;
+    });
+  }
+
+  /** Waits for the config watch to have seen a change of the folder (its debounce timer set), then lets the debounce end. */
+  async endDebounce(): Promise<void> {
+    await eventually(() => assert.ok(this.scheduler.pending.length > 0, 'the config watch saw no change of the folder'));
+    this.scheduler.fireTimers();
+  }
+
+  /**
+   * Writes a marker file into the config folder and waits until a watch of
+   * the test's own sees it: the events of every earlier write in the folder
+   * came before it, so the daemon's watch (same folder, same event loop) has
+   * had them all by then.
+   */
+  async folderEventsSeen(): Promise<void> {
+    const marker = `.marker-${randomUUID()}`;
+    const seen = new Promise<void>((resolve) => {
+      const own = watch(this.directory, (_event, filename) => {
+        if (filename === marker) {
+          own.close();
+          resolve();
+        }
+      });
+    });
+    await writeFile(path.join(this.directory, marker), '');
+    await seen;
+    // The daemon's watch hears of the folder from the same inotify read; let its handlers run.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   connect(key?: string): TokenBrokerClient {
@@ -234,14 +265,21 @@ describe('hot reload plumbing (in-process daemon, recorded engine)', () => {
   test('reloads run one at a time, in order', async () => {
     let running = 0;
     let most = 0;
+    const entered: (() => void)[] = [];
     h.engineAnswer = async () => {
       running++;
       most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Each reload stays in the engine until the test lets it go: a second one started meanwhile would show in `most`.
+      await new Promise<void>((resolve) => entered.push(resolve));
       running--;
       return EMPTY_SUMMARY;
     };
-    const results = await Promise.all([h.daemon.reload('rpc'), h.daemon.reload('sighup'), h.daemon.reload('file')]);
+    const reloads = Promise.all([h.daemon.reload('rpc'), h.daemon.reload('sighup'), h.daemon.reload('file')]);
+    for (let count = 1; count <= 3; count++) {
+      await eventually(() => assert.ok(entered.length >= count, `${entered.length} reloads reached the engine`));
+      entered[count - 1]?.();
+    }
+    const results = await reloads;
     assert.deepEqual(results.map((result) => result.applied), [true, true, true]);
     assert.equal(h.engineCalls.length, 3);
     assert.equal(most, 1, 'never two reloads at once');
@@ -262,16 +300,19 @@ describe('hot reload plumbing (in-process daemon, recorded engine)', () => {
   });
 
   test('a changed sweep interval reschedules the sweep', async () => {
+    assert.deepEqual(h.scheduler.intervals, [59], 'every 59 s, as configured');
     const before = h.sweeps;
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    assert.ok(h.sweeps - before <= 1, 'every 59 s: at most one tick in 1.5 s');
+    h.scheduler.tick();
+    assert.equal(h.sweeps - before, 1, 'a tick of the timer sweeps');
     await h.writeConfig({ clients: clientList(adminClient), sweep: 1 });
     assert.equal((await h.daemon.reload('rpc')).applied, true);
+    assert.deepEqual(h.scheduler.intervals, [1], 'the 59 s timer ended; a 1 s one runs');
     const after = h.sweeps;
-    await new Promise((resolve) => setTimeout(resolve, 2_600));
-    assert.ok(h.sweeps - after >= 2, `every second now: ${h.sweeps - after} sweeps in 2.6 s`);
+    h.scheduler.tick();
+    assert.equal(h.sweeps - after, 1, 'the new timer sweeps, once a tick');
     await h.writeConfig({ clients: clientList(adminClient) });
     await h.daemon.reload('rpc');
+    assert.deepEqual(h.scheduler.intervals, [59]);
   });
 
   test('keys only a restart applies are named in a warning and in the answer, and not applied', async () => {
@@ -316,9 +357,11 @@ describe('the config file watch (in-process daemon, recorded engine)', () => {
     const from = h.lines().length;
     const now = new Date();
     await utimes(h.configFile, now, now);
+    await h.endDebounce();
     await h.waitForLog((line) => line.msg === 'config file written without a change of content; not reloading', 'for the touch', from);
     const from2 = h.lines().length;
     await h.replaceConfig(h.config({ clients: clientList(oldClient, adminClient) }));
+    await h.endDebounce();
     await h.waitForLog((line) => line.msg === 'config file written without a change of content; not reloading', 'for the same content', from2);
     assert.equal(fileReloads(), 0);
     assert.equal(h.engineCalls.length, 0);
@@ -327,6 +370,7 @@ describe('the config file watch (in-process daemon, recorded engine)', () => {
   test('a broken edit renamed over the file is reported with path and line:column; the running config stays', async () => {
     const from = h.lines().length;
     await h.replaceConfig(`${h.config({ clients: clientList(oldClient, adminClient) })}    clientSecrt: oops\n`);
+    await h.endDebounce();
     const error = await h.waitForLog((line) => line.trigger === 'file' && line.level === 50 && /clientSecrt/.test(line.msg), 'with the broken key', from);
     assert.match(error.msg, /broker\.yaml:\d+:\d+: error: mailboxes\.sales\.clientSecrt: /);
     await h.waitForLog((line) => line.trigger === 'file' && line.msg.startsWith('configuration not reloaded'), 'not reloaded', from);
@@ -338,6 +382,7 @@ describe('the config file watch (in-process daemon, recorded engine)', () => {
     const from = h.lines().length;
     h.engineAnswer = () => Promise.resolve({ added: ['later'], removed: [], changed: [], reacquiring: [] });
     await h.writeConfig({ clients: clientList(newClient, adminClient), mailboxes: ['sales', 'later'] });
+    await h.endDebounce();
     const info = await h.waitForLog((line) => line.trigger === 'file' && line.msg.startsWith('configuration reloaded'), 'reloaded', from);
     assert.match(info.msg, /^configuration reloaded \(the config file changed\): 1 added \(later\)/);
     assert.deepEqual(h.engineCalls.at(-1)?.mailboxes, ['sales', 'later']);
@@ -348,9 +393,11 @@ describe('the config file watch (in-process daemon, recorded engine)', () => {
     const from = h.lines().length;
     const calls = h.engineCalls.length;
     for (const lead of [100, 110, 120, 130]) await h.writeConfig({ clients: clientList(newClient, adminClient), mailboxes: ['sales', 'later'], leadTime: lead });
+    // Every write of the burst is an event; each one restarts the one debounce timer instead of adding its own.
+    await h.folderEventsSeen();
+    assert.deepEqual(h.scheduler.pending, [CONFIG_WATCH_DEBOUNCE_MS], 'one debounce timer for the burst');
+    h.scheduler.fireTimers();
     await h.waitForLog((line) => line.trigger === 'file' && line.msg.startsWith('configuration reloaded'), 'reloaded', from);
-    // Anything else pending would have been seen by now: the debounce is 300 ms.
-    await new Promise((resolve) => setTimeout(resolve, 700));
     assert.equal(h.engineCalls.length - calls, 1, 'one reload for the burst');
     assert.equal(h.engineCalls.at(-1)?.leadTimeSeconds, 130, 'with the last content');
   });
@@ -359,7 +406,8 @@ describe('the config file watch (in-process daemon, recorded engine)', () => {
     await h.daemon.stop(1_000);
     const from = h.lines().length;
     await h.writeConfig({ clients: clientList(adminClient) });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await h.folderEventsSeen();
+    assert.deepEqual(h.scheduler.pending, [], 'no debounce timer: nobody watches');
     assert.deepEqual(h.lines().slice(from).filter((line) => line.trigger === 'file'), []);
   });
 });

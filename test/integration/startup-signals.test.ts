@@ -51,9 +51,9 @@ describe('signals during start-up', { skip: redisServerBinary.skip }, () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     // The daemon logs that it opens the store; it then waits on the paused redis.
-    await eventually(() => assert.match(stderr, /opening token store redis:/), 10_000);
+    await eventually(() => assert.match(stderr, /opening token store redis:/));
     child.kill('SIGTERM');
-    await eventually(() => assert.match(stderr, /SIGTERM during start-up: stopping as soon as start-up is done/), 5_000);
+    await eventually(() => assert.match(stderr, /SIGTERM during start-up: stopping as soon as start-up is done/));
     redis.resume();
     const { code, signal } = await exited;
     assert.equal(signal, null, `killed by ${String(signal)}:\n${stderr}`);

@@ -580,7 +580,7 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
     try {
       await store.putPendingAuthorization('sales', pendingRecord(Date.now() + 300));
       assert.equal(await redisCommand<number>('EXISTS', 'token-broker:pending:sales'), 1);
-      await eventually(async () => assert.equal(await redisCommand<number>('EXISTS', 'token-broker:pending:sales'), 0), 5_000);
+      await eventually(async () => assert.equal(await redisCommand<number>('EXISTS', 'token-broker:pending:sales'), 0));
       assert.equal(await store.getPendingAuthorization('sales'), undefined);
     } finally {
       await store.close();
@@ -634,13 +634,12 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
 
   test('redis down: store_unavailable at once, naming the store; redis back: the same store works again', async () => {
     const { server } = liveRedis();
-    const store = await open();
+    // An operation timeout longer than the test's: a store that waited for a reconnect instead of failing at once would hang the test, whatever the machine's load.
+    const store = await open({ operationTimeoutMs: 3_600_000 });
     try {
       await store.putMailbox('sales', { fingerprint: 'kept' });
       await server.kill();
-      const started = Date.now();
       const error = await rejection(store.getMailbox('sales'));
-      assert.ok(Date.now() - started < 2_000, 'fails fast, does not wait for a reconnect');
       assert.equal(error.code, 'store_unavailable');
       assert.equal(error.permanent, false);
       assert.equal(error.mailbox, 'sales');
@@ -651,9 +650,8 @@ describe('token store on redis: sharing, expiry and outages', { skip: redisServe
         ),
       );
       assert.equal((await rejection(store.putMailbox('sales', { fingerprint: 'lost' }))).code, 'store_unavailable');
-      const probeStarted = Date.now();
+      // The health check fails at once too: redis is still down until the test starts it again below.
       const probeError = await rejection(store.probe());
-      assert.ok(Date.now() - probeStarted < 2_000, 'the health check fails fast too');
       assert.match(
         probeError.describe(),
         new RegExp(

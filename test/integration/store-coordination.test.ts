@@ -79,6 +79,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
         const two = store.withLock('sales', work('two'));
         // Another name is not held up by `sales`.
         assert.equal(await store.withLock('support', () => Promise.resolve('other name')), 'other name');
+        // No event says "did not start": give a wrongly started second caller a moment to show.
         await delay(50);
         assert.deepEqual(entries, ['one start'], 'the second caller waits for the first');
         first.open();
@@ -144,6 +145,26 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     openTokenStore({ url, encryptionKeyFile: keyFile }, { logger, ...options });
   const command = <T>(...args: string[]): Promise<T> => raw.sendCommand<T>(args);
 
+  /**
+   * Waits while `count` TTLs pass by redis' own clock, and fails if the lock
+   * key expired meanwhile (a live holder renews it): the key's PTTL is read
+   * until its drops add up to count x ttl and it rose (a renewal) `count` times.
+   */
+  const renewals = async (count: number, ttl: number): Promise<void> => {
+    const key = 'token-broker:lock:sales';
+    let last = await command<number>('PTTL', key);
+    let passed = 0;
+    let renewed = 0;
+    while (passed < count * ttl || renewed < count) {
+      await delay(Math.ceil(ttl / 5));
+      const now = await command<number>('PTTL', key);
+      assert.ok(now > 0, `the lock key expired (PTTL ${now}) after ${renewed} renewals: its holder did not renew it`);
+      if (now > last) renewed++;
+      else passed += last - now;
+      last = now;
+    }
+  };
+
   test('shared is true; the lock is token-broker:lock:<name> with a random value and a TTL while held, gone after', async () => {
     const store = await open({ lockTtlMs: 5_000 });
     try {
@@ -161,7 +182,9 @@ describe('token store coordination on redis: several instances', { skip: redisSe
   });
 
   test('withLock across two instances: B starts only after A finished, though A held it for several TTLs (renewed)', async () => {
-    const [a, b] = await Promise.all([open({ lockTtlMs: 300 }), open({ lockTtlMs: 300 })]);
+    // A TTL a busy machine's event loop does not outlast between two renewals.
+    const ttl = 1_500;
+    const [a, b] = await Promise.all([open({ lockTtlMs: ttl }), open({ lockTtlMs: ttl })]);
     try {
       const { entries, work } = journal();
       const release = gate();
@@ -176,8 +199,8 @@ describe('token store coordination on redis: several instances', { skip: redisSe
       await started.opened;
       const held = await command<string | null>('GET', 'token-broker:lock:sales');
       const two = b.withLock('sales', work('B'));
-      // Over three TTLs: without renewal the key would have expired and B would have started.
-      await delay(1_000);
+      // Three TTLs pass: without renewal the key would have expired and B would have started.
+      await renewals(3, ttl);
       assert.deepEqual(entries, ['A start']);
       assert.equal(await command<string | null>('GET', 'token-broker:lock:sales'), held, 'still A’s lock');
       release.open();
@@ -271,7 +294,8 @@ describe('token store coordination on redis: several instances', { skip: redisSe
 
   test('a holder killed with SIGKILL: its lock stays while it lives (renewed), and is free within a TTL of its death', async () => {
     const holderScript = new URL('../support/lock-holder.js', import.meta.url);
-    const ttl = 500;
+    // A TTL a busy machine's child process does not outlast between two renewals.
+    const ttl = 1_500;
     const child = spawn(process.execPath, [holderScript.pathname, server.url, keyFile, 'sales', String(ttl)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -279,10 +303,10 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const store = await open({ lockWaitMs: 10_000 });
     try {
-      await eventually(() => assert.ok(output.includes('held'), `the holder did not take the lock: ${output}`), 15_000);
+      await eventually(() => assert.ok(output.includes('held'), `the holder did not take the lock: ${output}`));
       const holders = await command<string | null>('GET', 'token-broker:lock:sales');
       assert.match(holders ?? '', /^[0-9a-f]{32}$/);
-      await delay(3 * ttl);
+      await renewals(3, ttl);
       assert.equal(await command<string | null>('GET', 'token-broker:lock:sales'), holders, 'a live holder keeps it past its TTL');
       child.kill('SIGKILL');
       await exited;
@@ -406,7 +430,13 @@ describe('token store coordination on redis: several instances', { skip: redisSe
         });
         assert.ok(heard.includes('sales'));
       });
-      const notice = JSON.parse(messages[0] ?? '{}') as Record<string, unknown>;
+      // The test's own subscriber hears the notice on a connection of its own: wait for it there too.
+      const raw = await eventually(() => {
+        const found = messages.find((message) => message.includes('"sales"'));
+        assert.ok(found !== undefined, 'the test subscriber heard no notice of sales');
+        return found;
+      });
+      const notice = JSON.parse(raw) as Record<string, unknown>;
       assert.deepEqual(Object.keys(notice).sort(), ['from', 'mailbox']);
       assert.equal(notice.mailbox, 'sales');
       assert.match(String(notice.from), /^[0-9a-f]{24}$/);
@@ -475,7 +505,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     await a.withLock('sales', () => delay(400));
     await Promise.all([a.close(), b.close()]);
     // Sockets finish closing on a later turn of the event loop.
-    await eventually(() => assert.deepEqual(resources(), baseline), 5_000);
+    await eventually(() => assert.deepEqual(resources(), baseline));
     assert.equal(a.onForeignWrite(() => undefined)(), undefined, 'subscribing after close opens nothing');
     assert.deepEqual(resources(), baseline);
   });

@@ -16,8 +16,13 @@ export async function rejection(promise: Promise<unknown>): Promise<BrokerError>
   assert.fail('expected a rejection');
 }
 
-/** Runs `attempt` until it neither throws nor rejects, for at most `timeoutMs`; then rethrows its last error. */
-export async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 10_000, pauseMs = 50): Promise<T> {
+/**
+ * Runs `attempt` until it neither throws nor rejects, for at most `timeoutMs`;
+ * then rethrows its last error. The default bound is generous on purpose: it
+ * only ends a wait for something that will never happen, and CI may share
+ * its cores with other work.
+ */
+export async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
