@@ -1,5 +1,7 @@
-// The real `token-broker` binary: exit codes, help, validate, and the client
-// commands against a running daemon.
+// The `token-broker` command line: exit codes, help, validate, and the client
+// commands against a running daemon. What a command says runs in-process
+// (runCliInProcess); the real binary is run where the process is the point:
+// an exit code through main.js, the demo, a token printed on stdout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { runCli, startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 
@@ -16,7 +19,7 @@ const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/config/', import.
 
 describe('token-broker command line', () => {
   test('validate on a valid file exits 0', async () => {
-    const result = await runCli(['validate', '--config', path.join(FIXTURES, 'valid-client-credentials.yaml')]);
+    const result = await runCliInProcess(['validate', '--config', path.join(FIXTURES, 'valid-client-credentials.yaml')]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /valid/);
   });
@@ -33,18 +36,18 @@ describe('token-broker command line', () => {
   });
 
   test('validate reads $TOKEN_BROKER_CONFIG when --config is not given', async () => {
-    const result = await runCli(['validate'], { TOKEN_BROKER_CONFIG: path.join(FIXTURES, 'many-mistakes.yaml') });
+    const result = await runCliInProcess(['validate'], { TOKEN_BROKER_CONFIG: path.join(FIXTURES, 'many-mistakes.yaml') });
     assert.equal(result.code, 78);
   });
 
   test('validate on a missing file says so and exits 78', async () => {
-    const result = await runCli(['validate', '--config', '/nonexistent/broker.yaml']);
+    const result = await runCliInProcess(['validate', '--config', '/nonexistent/broker.yaml']);
     assert.equal(result.code, 78);
     assert.match(result.stderr, /\/nonexistent\/broker\.yaml/);
   });
 
   test('serve with an invalid config exits 78 without listening', async () => {
-    const result = await runCli(['serve', '--config', path.join(FIXTURES, 'many-mistakes.yaml')]);
+    const result = await runCliInProcess(['serve', '--config', path.join(FIXTURES, 'many-mistakes.yaml')]);
     assert.equal(result.code, 78);
     assert.match(result.stderr, /error:/);
   });
@@ -57,7 +60,7 @@ describe('token-broker command line', () => {
         path.join(directory, 'broker.yaml'),
         `server: { listen: ["unix://${path.join(directory, 'broker.sock')}"] }\nstore: { url: "sqlite://tokens.sqlite", encryptionKeyFile: store.key }\nmailboxes: {}\n`,
       );
-      const result = await runCli(['serve', '--config', path.join(directory, 'broker.yaml')]);
+      const result = await runCliInProcess(['serve', '--config', path.join(directory, 'broker.yaml')]);
       assert.equal(result.code, 78, result.stderr);
       assert.match(result.stderr, /store\.key/);
     } finally {
@@ -67,12 +70,12 @@ describe('token-broker command line', () => {
 
   test('usage errors exit 2', async () => {
     assert.equal((await runCli(['no-such-command'])).code, 2);
-    assert.equal((await runCli(['token'])).code, 2);
-    assert.equal((await runCli(['serve', '--log-level', 'loud', '--config', path.join(FIXTURES, 'valid-client-credentials.yaml')])).code, 2);
+    assert.equal((await runCliInProcess(['token'])).code, 2);
+    assert.equal((await runCliInProcess(['serve', '--log-level', 'loud', '--config', path.join(FIXTURES, 'valid-client-credentials.yaml')])).code, 2);
   });
 
   test('--help of every command is accurate and exits 0', async () => {
-    const top = await runCli(['--help']);
+    const top = await runCliInProcess(['--help']);
     assert.equal(top.code, 0);
     for (const command of ['serve', 'validate', 'authorize', 'token', 'status', 'reload', 'demo']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
     assert.match(top.stdout, /reload \[options\]\s+make the running daemon re-read its config\s+file; print what changed or what is wrong/);
@@ -94,14 +97,14 @@ describe('token-broker command line', () => {
       demo: [/authorization server/],
     };
     for (const [command, patterns] of Object.entries(expectations)) {
-      const help = await runCli([command, '--help']);
+      const help = await runCliInProcess([command, '--help']);
       assert.equal(help.code, 0, command);
       for (const pattern of patterns) assert.match(help.stdout, pattern, `${command} --help should match ${String(pattern)}`);
     }
   });
 
   test('client commands say how to reach the daemon when it is not running', async () => {
-    const result = await runCli(['status', '--socket', 'unix:///nonexistent/broker.sock']);
+    const result = await runCliInProcess(['status', '--socket', 'unix:///nonexistent/broker.sock']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /cannot reach the token-broker daemon at unix:\/\/\/nonexistent\/broker\.sock/);
     assert.match(result.stderr, /--socket or \$TOKEN_BROKER_ADDRESS/);
@@ -153,30 +156,30 @@ mailboxes:
       assert.equal(plain.code, 0, plain.stderr);
       const accessToken = plain.stdout.trim();
       assert.ok(sandbox.verifyAccessToken(accessToken), 'printed token verifies against the sandbox');
-      const sasl = await runCli(['token', 'support-pop', '--xoauth2'], { TOKEN_BROKER_ADDRESS: address });
+      const sasl = await runCliInProcess(['token', 'support-pop', '--xoauth2'], { TOKEN_BROKER_ADDRESS: address });
       assert.equal(sasl.code, 0, sasl.stderr);
       assert.equal(Buffer.from(sasl.stdout.trim(), 'base64').toString(), `user=support@contoso.example\x01auth=Bearer ${accessToken}\x01\x01`);
     });
 
     test('token for an unknown mailbox exits 1 with the reason', async () => {
-      const result = await runCli(['token', 'nope', '--socket', address]);
+      const result = await runCliInProcess(['token', 'nope', '--socket', address]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, /no mailbox named "nope"/);
     });
 
     test('status shows a table, --json the same as data', async () => {
-      const table = await runCli(['status', '--socket', address]);
+      const table = await runCliInProcess(['status', '--socket', address]);
       assert.equal(table.code, 0, table.stderr);
       const lines = table.stdout.trim().split('\n');
       assert.match(lines[0] ?? '', /^MAILBOX\s+STATE\s+TOKEN EXPIRES\s+REFRESH TOKEN USED\s+LAST ERROR$/);
       assert.match(lines[1] ?? '', /^support-pop\s+ready\s+\d{4}-\d\d-\d\dT/);
-      const json = await runCli(['status', '--json', '--socket', address]);
+      const json = await runCliInProcess(['status', '--json', '--socket', address]);
       const parsed = JSON.parse(json.stdout) as { mailbox: string; state: string }[];
       assert.deepEqual(parsed.map((entry) => [entry.mailbox, entry.state]), [['support-pop', 'READY']]);
     });
 
     test('authorize on a client-credentials mailbox says it needs no interactive authorization', async () => {
-      const result = await runCli(['authorize', 'support-pop', '--socket', address]);
+      const result = await runCliInProcess(['authorize', 'support-pop', '--socket', address]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, /mailbox support-pop uses grant type client-credentials, which needs no interactive authorization/);
     });

@@ -20,6 +20,7 @@ import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { BrokerGrpcServer } from '../../src/server/index.js';
 import { systemClock } from '../../src/time/index.js';
+import { eventually } from '../support/assertions.js';
 import { clientCredentialsMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
 import { healthCheck, runCli, startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
@@ -63,16 +64,12 @@ async function statuses(address: string): Promise<string[]> {
   return Promise.all(SERVICES.map((service) => healthCheck(address, service)));
 }
 
-/** Polls until every service reports `expected`; fails with the last answer after the deadline. */
-async function waitForHealth(address: string, expected: 'SERVING' | 'NOT_SERVING', timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
-  while (Date.now() < deadline) {
-    last = await statuses(address);
-    if (last.every((status) => status === expected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`health did not become ${expected} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+/** Polls until every service reports `expected`; fails with the last answer if it never does. */
+async function waitForHealth(address: string, expected: 'SERVING' | 'NOT_SERVING'): Promise<void> {
+  await eventually(async () => {
+    const last = await statuses(address);
+    assert.ok(last.every((status) => status === expected), `health did not become ${expected}; last: ${JSON.stringify(last)}`);
+  });
 }
 
 /** Log lines (JSON) whose message contains `text`. */

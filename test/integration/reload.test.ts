@@ -13,6 +13,7 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import type { BrokerToken } from '../../src/client/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { openTokenStore } from '../../src/store/index.js';
+import { eventually } from '../support/assertions.js';
 import { clientCredentialsMailbox, startBrokerEnvironment } from '../support/broker-environment.js';
 import type { BrokerEnvironment } from '../support/broker-environment.js';
 import { runCli } from '../support/daemon-process.js';
@@ -33,14 +34,12 @@ function logLines(environment: BrokerEnvironment): LogLine[] {
 }
 
 /** The first log line from index `from` on that matches, waiting for it. */
-async function waitForLog(environment: BrokerEnvironment, predicate: (line: LogLine) => boolean, what: string, from = 0, timeoutMs = 15_000): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function waitForLog(environment: BrokerEnvironment, predicate: (line: LogLine) => boolean, what: string, from = 0): Promise<LogLine> {
+  return eventually(() => {
     const found = logLines(environment).slice(from).find(predicate);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no log line ${what} within ${timeoutMs} ms:\n${environment.daemon.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    if (found === undefined) throw new Error(`no log line ${what}:\n${environment.daemon.stderr()}`);
+    return found;
+  });
 }
 
 /** Writes a new file and renames it over the config, as editors and config managers do. */

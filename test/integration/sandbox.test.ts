@@ -126,7 +126,6 @@ void test('starts on an ephemeral port with a localhost URL and a PEM CA', (t) =
   assert.equal(sandbox.url, `https://localhost:${sandbox.port}`);
   const ca = new X509Certificate(sandbox.caCertificatePem);
   assert.equal(ca.ca, true);
-  assert.ok(startupMs < 5000, `startup took ${startupMs} ms`);
 });
 
 void test('the server certificate is signed by the CA, names localhost and loopback IPs, and is valid for a year', async () => {

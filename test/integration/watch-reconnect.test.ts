@@ -13,22 +13,15 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import type { BrokerToken } from '../../src/client/index.js';
 import { loadBrokerProto, toTimestamp } from '../../src/proto/index.js';
 import type { TokenMessage, WatchTokenRequest } from '../../src/proto/index.js';
+import { eventually as eventuallyHolds, retryWhile } from '../support/assertions.js';
 import { clientCredentialsMailbox, startBrokerEnvironment } from '../support/broker-environment.js';
 import type { BrokerEnvironment } from '../support/broker-environment.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 
-/** Retries `call` while it fails with UNAVAILABLE (a channel still reconnecting), for up to 15 s. */
-async function untilConnected<T>(call: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if ((error as ServiceError).code !== GrpcStatus.UNAVAILABLE || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+/** Retries `call` while it fails with UNAVAILABLE (a channel still reconnecting). */
+function untilConnected<T>(call: () => Promise<T>): Promise<T> {
+  return retryWhile(call, (error) => (error as ServiceError).code === GrpcStatus.UNAVAILABLE);
 }
 
 type WatchCall = ServerWritableStream<WatchTokenRequest, TokenMessage>;
@@ -47,13 +40,9 @@ function token(accessToken: string, expiresInS: number): TokenMessage {
   };
 }
 
-/** Waits until `check` holds, polling; fails with `what` after 15 s. */
+/** Waits until `check` holds, polling; fails with `what` if it never does. */
 async function eventually(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventuallyHolds(() => assert.ok(check(), `timed out waiting for ${what}`));
 }
 
 /** Each WatchToken subscription is handed to `script` with its number (1, 2, ...). */

@@ -33,3 +33,16 @@ export async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 3
     }
   }
 }
+
+/** Runs `call` until it resolves; again while it rejects with an error `retry` accepts (for at most `timeoutMs`), any other error at once. */
+export async function retryWhile<T>(call: () => Promise<T>, retry: (error: unknown) => boolean, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!retry(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}

@@ -83,8 +83,8 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   return {
     exit,
     write: (text) => child.stdin.write(text),
-    waitForStdout: (pattern, timeoutMs = 15_000) => waitFor('stdout', pattern, timeoutMs),
-    waitForStderr: (pattern, timeoutMs = 15_000) => waitFor('stderr', pattern, timeoutMs),
+    waitForStdout: (pattern, timeoutMs = 60_000) => waitFor('stdout', pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs = 60_000) => waitFor('stderr', pattern, timeoutMs),
   };
 }
 
@@ -110,7 +110,7 @@ export async function startDaemonProcess(
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = waitForServing(address, 20_000);
+  const ready = waitForServing(address, 60_000);
   const early = exited.then((code) => {
     throw new Error(`token-broker serve exited with ${String(code)} before serving:\n${stderr}`);
   });

@@ -13,7 +13,7 @@ import { onFreePort, PortTakenError } from './ports.js';
 /** Looked up once; suites pass `redisServerBinary.skip` to describe() (see system-binary.ts). */
 export const redisServerBinary = requireSystemBinary('redis-server');
 
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
 export interface RedisOptions {

@@ -15,7 +15,7 @@ import { onFreePort, PortTakenError } from './ports.js';
 export const squidBinary = requireSystemBinary('squid');
 
 const BASIC_AUTH_HELPER = '/usr/lib/squid/basic_ncsa_auth';
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
 export interface SquidOptions {
@@ -107,7 +107,7 @@ async function launch(binary: string, directory: string, port: number): Promise<
     url: `http://127.0.0.1:${port}`,
     port,
     accessLog,
-    async waitForAccessLine(match, timeoutMs = 20_000) {
+    async waitForAccessLine(match, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const lines = await accessLog();
