@@ -16,7 +16,7 @@ import { openTokenStore } from '../../src/store/index.js';
 import { eventually } from '../support/assertions.js';
 import { clientCredentialsMailbox, startBrokerEnvironment } from '../support/broker-environment.js';
 import type { BrokerEnvironment } from '../support/broker-environment.js';
-import { runCli } from '../support/daemon-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 interface LogLine {
   readonly level: number;
@@ -126,7 +126,7 @@ ${clientCredentialsMailbox('other', tenant, app, 'app-secret', '    clientSecrt:
   });
 
   test('token-broker reload: exit 1 and the errors listed', async () => {
-    const result = await runCli(['reload', '--socket', environment.address]);
+    const result = await runCliInProcess(['reload', '--socket', environment.address]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /^token-broker: configuration not reloaded; the daemon keeps running the previous one\. The \d+ problems:$/m);
     const listed = result.stderr.split('\n').filter((line) => errorPattern.test(line));
@@ -136,7 +136,7 @@ ${clientCredentialsMailbox('other', tenant, app, 'app-secret', '    clientSecrt:
   });
 
   test('token-broker reload without a daemon says how to reach one', async () => {
-    const result = await runCli(['reload', '--socket', `unix://${path.join(environment.directory, 'nobody.sock')}`]);
+    const result = await runCliInProcess(['reload', '--socket', `unix://${path.join(environment.directory, 'nobody.sock')}`]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /cannot reach the token-broker daemon at unix:\/\/.*nobody\.sock/);
     assert.match(result.stderr, /--socket or \$TOKEN_BROKER_ADDRESS/);
@@ -192,10 +192,10 @@ ${clientCredentialsMailbox('sales', tenant, app, 'app-secret')}${clientCredentia
       assert.match(error.details, /client connector-old may not call BrokerAdmin \(admin: true is needed\)/);
       return true;
     });
-    const wrongKey = await runCli(['reload', '--socket', environment.address], { TOKEN_BROKER_KEY: `wrong-${randomUUID()}` });
+    const wrongKey = await runCliInProcess(['reload', '--socket', environment.address], { TOKEN_BROKER_KEY: `wrong-${randomUUID()}` });
     assert.equal(wrongKey.code, 1);
     assert.match(wrongKey.stderr, /refused the client key: unknown client key/);
-    const connector = await runCli(['reload', '--socket', environment.address, '--key-file', path.join(environment.directory, 'old.key')]);
+    const connector = await runCliInProcess(['reload', '--socket', environment.address, '--key-file', path.join(environment.directory, 'old.key')]);
     assert.equal(connector.code, 1);
     assert.match(connector.stderr, /client connector-old may not call BrokerAdmin \(admin: true is needed\)/);
   });
@@ -228,7 +228,7 @@ ${clientCredentialsMailbox('sales', tenant, app, 'app-secret')}${clientCredentia
 
   test('token-broker reload with the admin key: exit 0 and what changed; dropping server.clients trusts every caller', async () => {
     await writeFile(environment.configFile, config(''));
-    const result = await runCli(['reload', '--socket', environment.address], { TOKEN_BROKER_KEY: adminKey });
+    const result = await runCliInProcess(['reload', '--socket', environment.address], { TOKEN_BROKER_KEY: adminKey });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^configuration reloaded: 0 added, 0 removed, 0 changed, 0 re-acquiring$/m);
     assert.ok(await connect().getToken('sales'), 'no key needed any more');
