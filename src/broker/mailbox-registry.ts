@@ -72,7 +72,7 @@ export class MailboxRegistry {
     return slot;
   }
 
-  /** Registers a slot already joined to a line of its own (made with newLine and newSlot). */
+  /** Registers a slot already joined to a new line (made with newLine and newSlot). */
   adopt(slot: MailboxSlot): void {
     this.slots.set(slot.config.name, slot);
     this.lines.set(slot.line.id, slot.line);

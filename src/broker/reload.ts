@@ -54,10 +54,20 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
     context.cancelAuthorization(name);
     await purge(name, removed.includes(name), context);
   }
-  // Mailboxes that start a line of their own take up what the store holds (a record from an earlier run).
+  // Mailboxes that start a new line (several, for a new shared application) take up what the store holds (a record from an earlier run).
+  const freshLines = new Map<string, TokenLine>();
   const fresh = new Map<string, MailboxSlot>();
-  for (const config of added) if (!registry.lines.has(tokenLineId(config))) fresh.set(config.name, registry.newSlot(config, registry.newLine(config)));
-  await Promise.all([...fresh.values()].map((slot) => slot.line.restore()));
+  for (const config of added) {
+    const id = tokenLineId(config);
+    if (registry.lines.has(id)) continue;
+    let line = freshLines.get(id);
+    if (line === undefined) {
+      line = registry.newLine(config);
+      freshLines.set(id, line);
+    }
+    fresh.set(config.name, registry.newSlot(config, line));
+  }
+  await Promise.all([...freshLines.values()].map((line) => line.restore()));
 
   // From here on no await.
   for (const name of removed) {
