@@ -40,8 +40,11 @@ export class MailboxRegistry {
     return slot;
   }
 
-  newSlot(config: MailboxConfig): MailboxSlot {
-    return new MailboxSlot(config, { fingerprint: credentialFingerprint(config), settings: settingsDigest(config) }, this.#dependencies.clock.now());
+  /** A slot for `config` made for `line` and joined to it, not yet registered (see adopt). */
+  newSlot(config: MailboxConfig, line: TokenLine): MailboxSlot {
+    const slot = new MailboxSlot(config, { fingerprint: credentialFingerprint(config), settings: settingsDigest(config) }, line, this.#dependencies.clock.now());
+    line.join(slot);
+    return slot;
   }
 
   /** A line for `config`, not yet registered (see place and adopt). */
@@ -56,20 +59,20 @@ export class MailboxRegistry {
     return new TokenLine(tokenLineId(config), grantFactory(config, grantDependencies), { ...line, serverLimit });
   }
 
-  /** Registers the slot on its line, joining a shared one when it exists. */
-  place(slot: MailboxSlot): TokenLine {
-    const id = tokenLineId(slot.config);
+  /** Registers a slot for `config` on its line, joining a shared one when it exists. */
+  place(config: MailboxConfig): MailboxSlot {
+    const id = tokenLineId(config);
     let line = this.lines.get(id);
     if (line === undefined) {
-      line = this.newLine(slot.config);
+      line = this.newLine(config);
       this.lines.set(id, line);
     }
-    line.join(slot);
-    this.slots.set(slot.config.name, slot);
-    return line;
+    const slot = this.newSlot(config, line);
+    this.slots.set(config.name, slot);
+    return slot;
   }
 
-  /** Registers a slot already joined to a line of its own (made with newLine). */
+  /** Registers a slot already joined to a new line (made with newLine and newSlot). */
   adopt(slot: MailboxSlot): void {
     this.slots.set(slot.config.name, slot);
     this.lines.set(slot.line.id, slot.line);

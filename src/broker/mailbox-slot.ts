@@ -8,8 +8,8 @@ import type { StoredToken } from '../store/index.js';
 import type { Grant, TokenResult } from './grants/index.js';
 import { issueToken } from './issued-token.js';
 import type { IssuedToken } from './issued-token.js';
-import type { MailboxState, MailboxStatus } from './mailbox-status.js';
-import type { AcquireOptions, TokenLine } from './token-line.js';
+import type { MailboxStatus } from './mailbox-status.js';
+import type { AcquireOptions, LineMember, TokenLine } from './token-line.js';
 
 /** Gets every new token of a mailbox; `end` when the mailbox goes away (reload) and no more will come. */
 export interface TokenWatcher {
@@ -17,14 +17,14 @@ export interface TokenWatcher {
   readonly end?: (reason: BrokerError) => void;
 }
 
-export class MailboxSlot {
+export class MailboxSlot implements LineMember {
   readonly config: MailboxConfig;
   /** credentialFingerprint(config): stored tokens of other credentials are never served. */
   readonly fingerprint: string;
   /** settingsDigest(config): equal means a reload leaves the mailbox as it is. */
   readonly settings: string;
-  /** Set when the slot joins its line. */
-  line!: TokenLine;
+  /** The line this slot is made for; it joins it right after (line.join). */
+  readonly line: TokenLine;
   token: IssuedToken | undefined;
   /** When `token` is due for refresh (ms): computed when it arrives, so the cached path only compares numbers. */
   refreshDueAt = Number.POSITIVE_INFINITY;
@@ -32,24 +32,17 @@ export class MailboxSlot {
   lastUsedAt: number;
   readonly #watchers = new Set<TokenWatcher>();
 
-  constructor(config: MailboxConfig, identity: { fingerprint: string; settings: string }, now: number) {
+  constructor(config: MailboxConfig, identity: { fingerprint: string; settings: string }, line: TokenLine, now: number) {
     this.config = config;
     this.fingerprint = identity.fingerprint;
     this.settings = identity.settings;
+    this.line = line;
     // A new mailbox counts as used: the broker warms it at start.
     this.lastUsedAt = now;
   }
 
   get grant(): Grant {
     return this.line.grant;
-  }
-
-  get hasRefreshToken(): boolean {
-    return this.line.hasRefreshToken;
-  }
-
-  get inflight(): Promise<void> | undefined {
-    return this.line.inflight;
   }
 
   get watched(): boolean {
@@ -79,9 +72,22 @@ export class MailboxSlot {
   }
 
   /** The line's acquisition, then this mailbox's token. */
-  async acquire(options?: AcquireOptions): Promise<IssuedToken> {
+  acquire(options?: AcquireOptions): Promise<IssuedToken> {
+    return this.#tokenAfter(this.line.acquire(options));
+  }
+
+  /**
+   * A mail server refused `rejectedAccessToken`: the line's forced refresh,
+   * then this mailbox's token; undefined when the line had one too recently.
+   */
+  forceRefresh(rejectedAccessToken: string | undefined, now: number): Promise<IssuedToken> | undefined {
+    const refresh = this.line.forceRefresh(rejectedAccessToken, now);
+    return refresh === undefined ? undefined : this.#tokenAfter(refresh);
+  }
+
+  async #tokenAfter(acquisition: Promise<void>): Promise<IssuedToken> {
     try {
-      await this.line.acquire(options);
+      await acquisition;
     } catch (error) {
       throw this.ownError(error);
     }
@@ -133,30 +139,19 @@ export class MailboxSlot {
   }
 
   status(now: number): MailboxStatus {
-    const { config, token, line } = this;
-    const valid = token !== undefined && token.expiresAt > now;
+    const { config, token } = this;
+    const { state, lastRefreshAt, refreshTokenUsedAt, lastError } = this.line.status(token !== undefined && token.expiresAt > now);
     return {
       mailbox: config.name,
       protocol: config.protocol,
       grantType: config.grantType,
       authorizationServer: config.authorizationServer.name,
-      state: this.#state(valid),
+      state,
       tokenExpiresAt: token?.expiresAt,
-      lastRefreshAt: line.lastRefreshAt,
-      refreshTokenUsedAt: line.hasRefreshToken ? line.refreshTokenUsedAt : undefined,
+      lastRefreshAt,
+      refreshTokenUsedAt,
       lastUsedAt: this.lastUsedAt,
-      lastError: line.lastError === undefined ? undefined : this.ownError(line.lastError),
+      lastError: lastError === undefined ? undefined : this.ownError(lastError),
     };
-  }
-
-  #state(hasValidToken: boolean): MailboxState {
-    const { line } = this;
-    if (line.lastError?.code === 'needs_authorization') return 'NEEDS_AUTHORIZATION';
-    // A permanent failure shows even while the last token is still served: it will not be replaced by itself.
-    if (line.lastError?.permanent === true) return 'FAILING';
-    if (hasValidToken) return 'READY';
-    if (line.grant.interactive && !line.hasRefreshToken) return 'NEEDS_AUTHORIZATION';
-    if (line.inflight !== undefined) return 'ACQUIRING';
-    return line.lastError === undefined ? 'IDLE' : 'FAILING';
   }
 }

@@ -12,7 +12,7 @@ import type { IssuedToken } from './issued-token.js';
 import { settingsDigest, tokenLineId } from './line-identity.js';
 import type { MailboxRegistry } from './mailbox-registry.js';
 import type { MailboxSlot } from './mailbox-slot.js';
-import type { TokenLine } from './token-line.js';
+import { TokenLine } from './token-line.js';
 
 /** What a reload changed, by mailbox name (for the log line and the Reload RPC). */
 export interface ReloadSummary {
@@ -38,10 +38,10 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
   const removed = [...registry.slots.keys()].filter((name) => !configs.has(name));
   const changed: string[] = [];
   const reacquiring: string[] = [];
-  const added: MailboxSlot[] = [];
+  const added: MailboxConfig[] = [];
   for (const [name, config] of configs) {
     const old = registry.slots.get(name);
-    if (old === undefined) added.push(registry.newSlot(config));
+    if (old === undefined) added.push(config);
     else if (settingsDigest(config) !== old.settings) {
       changed.push(name);
       if (credentialFingerprint(config) !== old.fingerprint) reacquiring.push(name);
@@ -49,19 +49,25 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
   }
 
   const leaving = [...removed, ...changed].map((name) => registry.slot(name));
-  await settle([...new Set(leaving.map((slot) => slot.line))]);
+  await TokenLine.settle([...new Set(leaving.map((slot) => slot.line))]);
   for (const name of [...removed, ...reacquiring]) {
     context.cancelAuthorization(name);
     await purge(name, removed.includes(name), context);
   }
-  // Mailboxes that start a line of their own take up what the store holds (a record from an earlier run).
-  const fresh = added.filter((slot) => !registry.lines.has(tokenLineId(slot.config)));
-  await Promise.all(
-    fresh.map((slot) => {
-      registry.newLine(slot.config).join(slot);
-      return slot.line.restore();
-    }),
-  );
+  // Mailboxes that start a new line (several, for a new shared application) take up what the store holds (a record from an earlier run).
+  const freshLines = new Map<string, TokenLine>();
+  const fresh = new Map<string, MailboxSlot>();
+  for (const config of added) {
+    const id = tokenLineId(config);
+    if (registry.lines.has(id)) continue;
+    let line = freshLines.get(id);
+    if (line === undefined) {
+      line = registry.newLine(config);
+      freshLines.set(id, line);
+    }
+    fresh.set(config.name, registry.newSlot(config, line));
+  }
+  await Promise.all([...freshLines.values()].map((line) => line.restore()));
 
   // From here on no await.
   for (const name of removed) {
@@ -73,13 +79,14 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
     const config = configs.get(name);
     if (config !== undefined) replace(registry.slot(name), config, !reacquiring.includes(name), registry);
   }
-  for (const slot of added) {
-    if (fresh.includes(slot)) registry.adopt(slot);
-    else registry.place(slot);
+  for (const config of added) {
+    const slot = fresh.get(config.name);
+    if (slot !== undefined) registry.adopt(slot);
+    else registry.place(config);
   }
   registry.refreshDueTimes();
 
-  const summary: ReloadSummary = { added: added.map((slot) => slot.config.name), removed, changed, reacquiring };
+  const summary: ReloadSummary = { added: added.map((config) => config.name), removed, changed, reacquiring };
   logger.info(
     { added: summary.added, removed, changed, reacquiring },
     `configuration reloaded: ${summary.added.length} added, ${removed.length} removed, ${changed.length} changed (${reacquiring.length} with new credentials)`,
@@ -89,9 +96,9 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
 
 /** Puts a slot with the new settings in the place of `old`; with the same credentials the token and refresh token carry over. */
 function replace(old: MailboxSlot, config: MailboxConfig, sameCredentials: boolean, registry: MailboxRegistry): void {
-  const successor = registry.newSlot(config);
   registry.unplace(old);
-  const line = registry.place(successor);
+  const successor = registry.place(config);
+  const line = successor.line;
   if (sameCredentials) {
     // The new settings (proxy, shared mailbox, ...) apply from the next request.
     if (line.members.length === 1) line.inherit(old.line);
@@ -109,15 +116,6 @@ async function purge(mailbox: string, withPending: boolean, { store, logger }: R
     // The mailbox still goes: a record left behind is never served (fingerprint) and is overwritten if it comes back.
     const failure = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ mailbox }, `the stored tokens of mailbox ${mailbox} could not be purged: ${failure}`);
-  }
-}
-
-/** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */
-export async function settle(lines: readonly TokenLine[]): Promise<void> {
-  for (;;) {
-    const inflight = lines.map((line) => line.inflight).filter((promise) => promise !== undefined);
-    if (inflight.length === 0) return;
-    await Promise.allSettled(inflight);
   }
 }
 

@@ -18,16 +18,15 @@ import type { TokenWatcher } from './mailbox-slot.js';
 import type { MailboxStatus } from './mailbox-status.js';
 import { refreshTiming } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
-import { reloadMailboxes, settle } from './reload.js';
+import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
+import { TokenLine } from './token-line.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
 
 export const DEFAULT_MIN_VALIDITY_SECONDS = 60;
-/** ReportRejected forces at most one refresh per token line in this interval. */
-export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
 
 export interface TokenBrokerOptions {
   readonly mailboxes: Iterable<MailboxConfig>;
@@ -79,7 +78,7 @@ export class TokenBroker {
       },
     });
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
-    for (const config of options.mailboxes) this.#registry.place(this.#registry.newSlot(config));
+    for (const config of options.mailboxes) this.#registry.place(config);
   }
 
   /**
@@ -118,9 +117,8 @@ export class TokenBroker {
     slot.lastUsedAt = now;
     const token = slot.token;
     if (token === undefined || token.expiresAt - now < minValiditySeconds * 1000) return undefined;
-    const line = slot.line;
-    if (line.inflight === undefined && now >= slot.refreshDueAt && now >= line.retryNotBefore) {
-      line.acquire().catch(() => {
+    if (now >= slot.refreshDueAt && slot.line.mayStart(now)) {
+      slot.line.acquire().catch(() => {
         // Recorded on the line and logged; the caller still has a valid token.
       });
     }
@@ -128,34 +126,19 @@ export class TokenBroker {
   }
 
   /**
-   * The periodic sweep, per token line:
-   * - in use (a client asked within refresh.idleAfterHours, or watches it):
-   *   refresh when due (lead time and jitter), and acquire when there is no
-   *   token although one can be had without a person (client credentials, a
-   *   stored refresh token);
-   * - idle: only keep its refresh token alive (redeemed every keepAliveDays).
-   * Permanent failures wait for a caller, a reload or an authorization.
-   * Returns how many acquisitions it started.
+   * The periodic sweep: each token line that is due (TokenLine.dueForSweep:
+   * in use and due for refresh, or idle and due for keep-alive) starts an
+   * acquisition. Returns how many it started.
    */
   sweep(): number {
     const now = this.#clock.now();
-    const { idleAfterMs, keepAliveMs } = this.#timing;
     let started = 0;
     for (const line of this.#registry.lines.values()) {
-      const leader = line.leader;
-      // ropc-deprecated is the on-demand path (DOMAIN.md): never refreshed ahead.
-      if (leader.config.grantType === 'ropc-deprecated') continue;
-      if (line.inflight !== undefined || now < line.retryNotBefore || line.lastError?.permanent === true) continue;
-      const inUse = line.members.some((slot) => slot.watched || now - slot.lastUsedAt < idleAfterMs);
-      let due: boolean;
-      if (inUse) {
-        const token = leader.token;
-        due = token !== undefined && token.expiresAt > now ? now >= leader.refreshDueAt : !line.grant.interactive || line.hasRefreshToken;
-      } else {
-        due = line.hasRefreshToken && now - (line.refreshTokenUsedAt ?? 0) >= keepAliveMs;
-        if (due) this.#logger.info({ mailbox: leader.config.name }, 'keep-alive: redeeming the refresh token of an idle mailbox so the server does not expire it');
+      const reason = line.dueForSweep(now);
+      if (reason === undefined) continue;
+      if (reason === 'keep-alive') {
+        this.#logger.info({ mailbox: line.leader.config.name }, 'keep-alive: redeeming the refresh token of an idle mailbox so the server does not expire it');
       }
-      if (!due) continue;
       started++;
       line.acquire().catch(() => {
         // Recorded on the line and logged; the next sweep tries again after the pause.
@@ -169,8 +152,8 @@ export class TokenBroker {
     const cached = this.cachedToken(mailbox, minValiditySeconds);
     if (cached !== undefined) return cached;
     const slot = this.#registry.slot(mailbox);
-    const line = slot.line;
-    if (line.inflight === undefined && line.lastError !== undefined && this.#clock.now() < line.retryNotBefore) throw slot.ownError(line.lastError);
+    const refusal = slot.line.refusal(this.#clock.now());
+    if (refusal !== undefined) throw slot.ownError(refusal);
     const token = await slot.acquire();
     if (token.expiresAt - this.#clock.now() < minValiditySeconds * 1000) {
       const lifetime = Math.round((token.expiresAt - this.#clock.now()) / 1000);
@@ -200,12 +183,11 @@ export class TokenBroker {
   /**
    * A mail server refused `accessToken`: refresh once and return the new
    * token. At most one such refresh per token line per
-   * REJECTION_REFRESH_INTERVAL_MS; a report of a token already replaced, or
-   * within that interval, gets the current token.
+   * REJECTION_REFRESH_INTERVAL_MS (TokenLine.forceRefresh); a report of a
+   * token already replaced, or within that interval, gets the current token.
    */
   async reportRejected(mailbox: string, accessToken: string, reason: string): Promise<IssuedToken> {
     const slot = this.#registry.slot(mailbox);
-    const line = slot.line;
     const now = this.#clock.now();
     slot.lastUsedAt = now;
     const current = slot.token;
@@ -214,12 +196,8 @@ export class TokenBroker {
       { mailbox, server: slot.config.authorizationServer.name, reason: reason.slice(0, 200), stale },
       rejectionHint(slot.config),
     );
-    if (stale || now - line.lastForcedRefreshAt < REJECTION_REFRESH_INTERVAL_MS) {
-      return this.getToken(mailbox, 0);
-    }
-    line.lastForcedRefreshAt = now;
-    const rejected = accessToken === '' ? current?.accessToken : accessToken;
-    return slot.acquire(rejected === undefined ? {} : { rejectedAccessToken: rejected });
+    const refreshed = stale ? undefined : slot.forceRefresh(accessToken === '' ? current?.accessToken : accessToken, now);
+    return refreshed ?? this.getToken(mailbox, 0);
   }
 
   startAuthorization(mailbox: string): Promise<AuthorizationStarted> {
@@ -257,7 +235,7 @@ export class TokenBroker {
     this.#authorizations.cancelAll();
     this.#unfollow?.();
     this.#unfollow = undefined;
-    await settle([...this.#registry.lines.values()]);
+    await TokenLine.settle([...this.#registry.lines.values()]);
   }
 
   async #reload(next: ReloadableConfig): Promise<ReloadSummary> {
@@ -282,8 +260,7 @@ export class TokenBroker {
 
   #followForeignWrite(mailbox: string): Promise<void> {
     const slot = this.#registry.slots.get(mailbox);
-    // An acquisition in flight re-reads the store under the lock anyway.
-    if (slot === undefined || slot.line.inflight !== undefined) return Promise.resolve();
+    if (slot === undefined) return Promise.resolve();
     return slot.line.follow(slot).catch((error: unknown) => {
       const failure = error instanceof BrokerError ? error.describe() : String(error);
       this.#logger.warn({ mailbox }, `another instance wrote mailbox ${mailbox}, but its record could not be read: ${failure}`);

@@ -4,17 +4,49 @@
 // owns what belongs to the token rather than to a mailbox: the grant and its
 // state (the newest refresh token), the acquisition in flight, the last
 // failure and when to try again. Each member mailbox keeps its own issued
-// token (the SASL user differs) and its own store record.
+// token (the SASL user differs) and its own store record. Whether the line
+// may send a request now is decided here and nowhere else.
 import type { Logger } from 'pino';
+import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
 import type { MailboxRecord, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
-import type { MailboxSlot } from './mailbox-slot.js';
+import type { MailboxState } from './mailbox-status.js';
 import { refreshDueAt } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
+
+/** ReportRejected forces at most one refresh per token line in this interval. */
+export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
+
+/** What a line needs of a mailbox on it (MailboxSlot). */
+export interface LineMember {
+  readonly config: MailboxConfig;
+  /** credentialFingerprint(config): the store record is this member's only while it matches. */
+  readonly fingerprint: string;
+  readonly token: IssuedToken | undefined;
+  /** When `token` is due for refresh (ms). */
+  readonly refreshDueAt: number;
+  /** When a client last asked for the mailbox (ms). */
+  readonly lastUsedAt: number;
+  readonly watched: boolean;
+  /** Issues `stored` as the member's token; `announce` tells its watchers. */
+  setToken(stored: StoredToken, announce: boolean): void;
+}
+
+/** Why the sweep starts an acquisition: a line in use is refreshed when due, an idle one only keeps its refresh token alive. */
+export type SweepReason = 'refresh' | 'keep-alive';
+
+/** What status reports of a line, as seen by a member with or without a valid token of its own. */
+export interface LineStatus {
+  readonly state: MailboxState;
+  readonly lastRefreshAt: number | undefined;
+  /** Undefined without a refresh token. */
+  readonly refreshTokenUsedAt: number | undefined;
+  readonly lastError: BrokerError | undefined;
+}
 
 export interface LineDependencies {
   readonly clock: Clock;
@@ -38,16 +70,16 @@ export class TokenLine {
   readonly id: string;
   readonly grant: Grant;
   /** Sorted by name, so every instance re-reads the same member's record. */
-  readonly members: MailboxSlot[] = [];
-  inflight: Promise<void> | undefined;
-  lastError: BrokerError | undefined;
+  readonly #members: LineMember[] = [];
+  #inflight: Promise<void> | undefined;
+  #lastError: BrokerError | undefined;
   /** No new request to the server before this time (ms), after a failure. */
-  retryNotBefore = 0;
-  lastRefreshAt: number | undefined;
+  #retryNotBefore = 0;
+  #lastRefreshAt: number | undefined;
   /** When the refresh token was last redeemed or issued (keep-alive). */
-  refreshTokenUsedAt: number | undefined;
+  #refreshTokenUsedAt: number | undefined;
   /** When ReportRejected last forced a refresh (ms); rate-limits such refreshes. */
-  lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+  #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #grantState: GrantState = {};
   #consecutiveFailures = 0;
   readonly #dependencies: LineDependencies;
@@ -58,26 +90,92 @@ export class TokenLine {
     this.#dependencies = dependencies;
   }
 
-  get leader(): MailboxSlot {
-    const leader = this.members[0];
+  /** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */
+  static async settle(lines: readonly TokenLine[]): Promise<void> {
+    for (;;) {
+      const inflight = lines.map((line) => line.#inflight).filter((promise) => promise !== undefined);
+      if (inflight.length === 0) return;
+      await Promise.allSettled(inflight);
+    }
+  }
+
+  get members(): readonly LineMember[] {
+    return this.#members;
+  }
+
+  get leader(): LineMember {
+    const leader = this.#members[0];
     if (leader === undefined) throw new BrokerError(`token line ${this.id} has no mailbox.`, { code: 'internal' });
     return leader;
   }
 
-  get hasRefreshToken(): boolean {
-    return this.#grantState.refreshToken !== undefined;
+  /**
+   * Whether a caller may start an acquisition now: none in flight and not
+   * inside the pause after a failure. The cached path asks this on every
+   * call: it compares numbers and allocates nothing.
+   */
+  mayStart(now: number): boolean {
+    return this.#inflight === undefined && now >= this.#retryNotBefore;
   }
 
-  get consecutiveFailures(): number {
-    return this.#consecutiveFailures;
+  /** The last failure while inside the pause after it (and nothing in flight): a caller gets it instead of a new request. */
+  refusal(now: number): BrokerError | undefined {
+    return this.#inflight === undefined && now < this.#retryNotBefore ? this.#lastError : undefined;
   }
 
-  /** Adds a mailbox; joining a line that has a token, it gets that token at once. */
-  join(slot: MailboxSlot): void {
-    const current = this.members[0]?.token;
-    this.members.push(slot);
-    this.members.sort((a, b) => (a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0));
-    slot.line = this;
+  /**
+   * The sweep's decision for this line: undefined to leave it alone, else
+   * why to acquire now. On-demand (ropc-deprecated) lines, lines with an
+   * acquisition in flight or inside the pause after a failure, and permanent
+   * failures (they wait for a caller, a reload or an authorization) are left
+   * alone. In use (a member asked for within refresh.idleAfterHours, or
+   * watched): refresh when due, and acquire when there is no valid token
+   * although one can be had without a person. Idle: only redeem the refresh
+   * token every refresh.keepAliveDays.
+   */
+  dueForSweep(now: number): SweepReason | undefined {
+    const leader = this.leader;
+    // ropc-deprecated is the on-demand path (DOMAIN.md): never refreshed ahead.
+    if (leader.config.grantType === 'ropc-deprecated') return undefined;
+    if (!this.mayStart(now) || this.#lastError?.permanent === true) return undefined;
+    const { idleAfterMs, keepAliveMs } = this.#dependencies.timing();
+    const hasRefreshToken = this.#grantState.refreshToken !== undefined;
+    if (this.#members.some((slot) => slot.watched || now - slot.lastUsedAt < idleAfterMs)) {
+      const token = leader.token;
+      const due = token !== undefined && token.expiresAt > now ? now >= leader.refreshDueAt : !this.grant.interactive || hasRefreshToken;
+      return due ? 'refresh' : undefined;
+    }
+    return hasRefreshToken && now - (this.#refreshTokenUsedAt ?? 0) >= keepAliveMs ? 'keep-alive' : undefined;
+  }
+
+  /**
+   * A mail server refused a token of the line: acquire anew, the refused
+   * token not counting as new when the store holds it. At most one such
+   * refresh per REJECTION_REFRESH_INTERVAL_MS: within it, undefined (the
+   * caller gets the current token).
+   */
+  forceRefresh(rejectedAccessToken: string | undefined, now: number): Promise<void> | undefined {
+    if (now - this.#lastForcedRefreshAt < REJECTION_REFRESH_INTERVAL_MS) return undefined;
+    this.#lastForcedRefreshAt = now;
+    return this.acquire(rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
+  }
+
+  /** What status reports, for a member whose own token is valid (`hasValidToken`) or not. */
+  status(hasValidToken: boolean): LineStatus {
+    const hasRefreshToken = this.#grantState.refreshToken !== undefined;
+    return {
+      state: this.#state(hasValidToken, hasRefreshToken),
+      lastRefreshAt: this.#lastRefreshAt,
+      refreshTokenUsedAt: hasRefreshToken ? this.#refreshTokenUsedAt : undefined,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Adds a mailbox made for this line; joining a line that has a token, it gets that token at once. */
+  join(slot: LineMember): void {
+    const current = this.#members[0]?.token;
+    this.#members.push(slot);
+    this.#members.sort((a, b) => (a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0));
     if (current !== undefined && slot.token === undefined) {
       const { accessToken, tokenType, expiresAt, obtainedAt, scopes } = current;
       slot.setToken({ accessToken, tokenType, expiresAt, obtainedAt, scopes: [...scopes] }, false);
@@ -87,9 +185,9 @@ export class TokenLine {
   /** A reload replaced the line of a mailbox whose credentials did not change: the refresh token and history carry over, failures do not. */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
-    this.refreshTokenUsedAt = previous.refreshTokenUsedAt;
-    this.lastRefreshAt = previous.lastRefreshAt;
-    this.lastForcedRefreshAt = previous.lastForcedRefreshAt;
+    this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
+    this.#lastRefreshAt = previous.#lastRefreshAt;
+    this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
   }
 
   /** When `token` is due for refresh under the current settings. */
@@ -97,9 +195,9 @@ export class TokenLine {
     return refreshDueAt(this.id, token, this.#dependencies.timing().leadTimeMs);
   }
 
-  leave(slot: MailboxSlot): void {
-    const index = this.members.indexOf(slot);
-    if (index >= 0) this.members.splice(index, 1);
+  leave(slot: LineMember): void {
+    const index = this.#members.indexOf(slot);
+    if (index >= 0) this.#members.splice(index, 1);
   }
 
   /**
@@ -110,19 +208,19 @@ export class TokenLine {
   async restore(): Promise<void> {
     const { store, logger } = this.#dependencies;
     const records = await Promise.all(
-      this.members.map(async (slot) => {
+      this.#members.map(async (slot) => {
         try {
           const record = await store.getMailbox(slot.config.name);
           if (record === undefined || record.fingerprint === slot.fingerprint) return record;
           logger.info({ mailbox: slot.config.name }, 'the credential settings changed: stored tokens are discarded and new ones acquired');
           await store.deleteMailbox(slot.config.name);
         } catch (error) {
-          this.lastError = toBrokerError(error, {
+          this.#lastError = toBrokerError(error, {
             message: `mailbox ${slot.config.name}: the stored record cannot be read.`,
             code: 'store_record_invalid',
             mailbox: slot.config.name,
           });
-          logger.error({ mailbox: slot.config.name, code: this.lastError.code }, this.lastError.describe());
+          logger.error({ mailbox: slot.config.name, code: this.#lastError.code }, this.#lastError.describe());
         }
         return undefined;
       }),
@@ -130,17 +228,17 @@ export class TokenLine {
     let newest: MailboxRecord | undefined;
     for (const [index, record] of records.entries()) {
       if (record === undefined) continue;
-      const slot = this.members[index];
+      const slot = this.#members[index];
       if (record.token !== undefined) slot?.setToken(record.token, false);
       if (newest === undefined || (record.token?.obtainedAt ?? 0) > (newest.token?.obtainedAt ?? 0)) newest = record;
     }
     if (newest === undefined) return;
     // A member added to a shared line later has no record of its own: it gets the line's newest token.
-    if (newest.token !== undefined) for (const slot of this.members) if (slot.token === undefined) slot.setToken(newest.token, false);
+    if (newest.token !== undefined) for (const slot of this.#members) if (slot.token === undefined) slot.setToken(newest.token, false);
     this.#takeRecordState(newest);
     if (newest.error !== undefined) {
       this.#consecutiveFailures = newest.error.transientFailures;
-      this.lastError = new BrokerError(newest.error.message, {
+      this.#lastError = new BrokerError(newest.error.message, {
         code: newest.error.code as BrokerError['code'],
         permanent: newest.error.permanent,
         mailbox: this.leader.config.name,
@@ -156,11 +254,11 @@ export class TokenLine {
    * (and rotated refresh token) is taken up instead of asking the server again.
    */
   acquire(options: AcquireOptions = {}): Promise<void> {
-    if (this.inflight !== undefined) return this.inflight;
+    if (this.#inflight !== undefined) return this.#inflight;
     const inflight = this.#acquire(options).finally(() => {
-      this.inflight = undefined;
+      this.#inflight = undefined;
     });
-    this.inflight = inflight;
+    this.#inflight = inflight;
     return inflight;
   }
 
@@ -172,12 +270,12 @@ export class TokenLine {
         await this.install(result);
       };
       if (!store.shared) {
-        // One instance: `inflight` already makes this the only acquisition of the line.
+        // One instance: `#inflight` already makes this the only acquisition of the line.
         await refresh();
         return;
       }
       // What this acquisition set out to replace: a token taken up meanwhile (another instance's write) may already be the answer.
-      const startedWith = this.members[0]?.token;
+      const startedWith = this.#members[0]?.token;
       // The write happens inside the lock: the next holder's re-read must find it.
       await store.withLock(this.id, async () => {
         if (!(await this.#adoptFromStore(options, startedWith))) await refresh();
@@ -200,7 +298,7 @@ export class TokenLine {
     const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
     const refreshTokenUsedAt = grantState.refreshToken === undefined ? undefined : now;
     await Promise.all(
-      this.members.map((slot) =>
+      this.#members.map((slot) =>
         this.#save(slot, {
           fingerprint: slot.fingerprint,
           token: stored,
@@ -210,18 +308,18 @@ export class TokenLine {
       ),
     );
     this.#grantState = grantState;
-    this.refreshTokenUsedAt = refreshTokenUsedAt;
-    this.lastRefreshAt = now;
+    this.#refreshTokenUsedAt = refreshTokenUsedAt;
+    this.#lastRefreshAt = now;
     this.#clearFailure();
     logger.info(
       {
-        mailbox: this.members.length === 1 ? this.leader.config.name : this.members.map((slot) => slot.config.name),
+        mailbox: this.#members.length === 1 ? this.leader.config.name : this.#members.map((slot) => slot.config.name),
         server: this.leader.config.authorizationServer.name,
         expiresAt: new Date(result.expiresAt).toISOString(),
       },
       'token acquired',
     );
-    for (const slot of this.members) slot.setToken(stored, true);
+    for (const slot of this.#members) slot.setToken(stored, true);
   }
 
   recordFailure(error: unknown): BrokerError {
@@ -234,17 +332,17 @@ export class TokenLine {
       authorizationServer: leader.authorizationServer.name,
     });
     const now = clock.now();
-    this.lastError = failure;
+    this.#lastError = failure;
     this.#consecutiveFailures = failure.permanent ? 0 : this.#consecutiveFailures + 1;
     const delay = retryDelayMs(failure, Math.max(1, this.#consecutiveFailures));
-    this.retryNotBefore = now + delay;
+    this.#retryNotBefore = now + delay;
     logger.warn(
       { mailbox: leader.name, server: leader.authorizationServer.name, code: failure.displayCode, permanent: failure.permanent, retryInMs: delay },
       failure.describe(),
     );
     // The error state lives beside the token, so `status` tells the truth after a restart too.
     const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
-    for (const slot of this.members) this.#save(slot, this.#record(slot, stored)).catch(() => undefined);
+    for (const slot of this.#members) this.#save(slot, this.#record(slot, stored)).catch(() => undefined);
     return failure;
   }
 
@@ -255,9 +353,11 @@ export class TokenLine {
 
   /**
    * Another instance wrote `slot`'s record: take up its token when it is
-   * newer than ours (and its refresh token, which may have rotated).
+   * newer than ours (and its refresh token, which may have rotated). An
+   * acquisition in flight re-reads the store under the lock anyway.
    */
-  async follow(slot: MailboxSlot): Promise<void> {
+  async follow(slot: LineMember): Promise<void> {
+    if (this.#inflight !== undefined) return;
     const record = await this.#dependencies.store.getMailbox(slot.config.name);
     if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
     if (!isNewer(record.token, slot.token)) return;
@@ -288,7 +388,7 @@ export class TokenLine {
         this.#takeRecordState(record);
         this.#clearFailure();
         this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
-        for (const slot of this.members) slot.setToken(stored, true);
+        for (const slot of this.#members) slot.setToken(stored, true);
         return true;
       }
     }
@@ -298,17 +398,28 @@ export class TokenLine {
 
   #takeRecordState(record: MailboxRecord): void {
     if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
-    if (record.refreshTokenUsedAt !== undefined) this.refreshTokenUsedAt = record.refreshTokenUsedAt;
-    if (record.lastRefreshAt !== undefined) this.lastRefreshAt = record.lastRefreshAt;
+    if (record.refreshTokenUsedAt !== undefined) this.#refreshTokenUsedAt = record.refreshTokenUsedAt;
+    if (record.lastRefreshAt !== undefined) this.#lastRefreshAt = record.lastRefreshAt;
   }
 
   #clearFailure(): void {
-    this.lastError = undefined;
-    this.retryNotBefore = 0;
+    this.#lastError = undefined;
+    this.#retryNotBefore = 0;
     this.#consecutiveFailures = 0;
   }
 
-  #record(slot: MailboxSlot, error: MailboxRecord['error']): MailboxRecord {
+  #state(hasValidToken: boolean, hasRefreshToken: boolean): MailboxState {
+    const lastError = this.#lastError;
+    if (lastError?.code === 'needs_authorization') return 'NEEDS_AUTHORIZATION';
+    // A permanent failure shows even while the last token is still served: it will not be replaced by itself.
+    if (lastError?.permanent === true) return 'FAILING';
+    if (hasValidToken) return 'READY';
+    if (this.grant.interactive && !hasRefreshToken) return 'NEEDS_AUTHORIZATION';
+    if (this.#inflight !== undefined) return 'ACQUIRING';
+    return lastError === undefined ? 'IDLE' : 'FAILING';
+  }
+
+  #record(slot: LineMember, error: MailboxRecord['error']): MailboxRecord {
     const token = slot.token;
     return {
       fingerprint: slot.fingerprint,
@@ -316,13 +427,13 @@ export class TokenLine {
         ? {}
         : { token: { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt, obtainedAt: token.obtainedAt, scopes: [...token.scopes] } }),
       ...(this.#grantState.refreshToken === undefined ? {} : { refreshToken: this.#grantState.refreshToken }),
-      ...(this.refreshTokenUsedAt === undefined ? {} : { refreshTokenUsedAt: this.refreshTokenUsedAt }),
-      ...(this.lastRefreshAt === undefined ? {} : { lastRefreshAt: this.lastRefreshAt }),
+      ...(this.#refreshTokenUsedAt === undefined ? {} : { refreshTokenUsedAt: this.#refreshTokenUsedAt }),
+      ...(this.#lastRefreshAt === undefined ? {} : { lastRefreshAt: this.#lastRefreshAt }),
       ...(error === undefined ? {} : { error }),
     };
   }
 
-  async #save(slot: MailboxSlot, record: MailboxRecord): Promise<void> {
+  async #save(slot: LineMember, record: MailboxRecord): Promise<void> {
     try {
       await this.#dependencies.store.putMailbox(slot.config.name, record);
     } catch (error) {

@@ -303,6 +303,21 @@ describe('reload', () => {
     await broker.reload({ mailboxes: [appMailbox('a')], refresh: { ...REFRESH, leadTimeSeconds: 1_500 } });
     assert.equal(grant('a').calls, 2, 'due at once with a 1500 s lead time (the reload sweeps)');
   });
+
+  test('mailboxes of one new application added by a reload share one line, as they do at start', async () => {
+    const { clock, broker, grants, grant } = await harness([appMailbox('x', '00000000-0000-0000-0000-000000000001')]);
+    const summary = await broker.reload({
+      mailboxes: [appMailbox('x', '00000000-0000-0000-0000-000000000001'), appMailbox('a', '00000000-0000-0000-0000-000000000002'), appMailbox('b', '00000000-0000-0000-0000-000000000002')],
+      refresh: REFRESH,
+    });
+    assert.deepEqual(summary.added, ['a', 'b']);
+    assert.deepEqual([...grants.keys()], ['x', 'a'], 'one grant for the new application');
+    assert.equal(grant('a').calls, 1, 'the reload warms the shared line once');
+    grant('a').succeed('app-2', clock.now() + HOUR);
+    await settle();
+    assert.equal(broker.cachedToken('a', 60)?.accessToken, 'app-2');
+    assert.equal(broker.cachedToken('b', 60)?.accessToken, 'app-2');
+  });
 });
 
 describe('several instances on one store', () => {
