@@ -1,7 +1,7 @@
 // Wire messages of tokenbroker.v1 as the client hands them out: plain values
 // (Dates, camelCase) instead of protobuf shapes.
 import { fromTimestamp } from '../proto/index.js';
-import type { MailboxStatusMessage, TokenMessage } from '../proto/index.js';
+import type { MailboxStatusMessage__Output, TokenMessage__Output } from '../proto/index.js';
 
 export interface BrokerToken {
   readonly mailbox: string;
@@ -30,7 +30,7 @@ export interface BrokerMailboxStatus {
   readonly lastErrorMessage: string;
 }
 
-export function fromTokenMessage(message: TokenMessage): BrokerToken {
+export function fromTokenMessage(message: TokenMessage__Output): BrokerToken {
   return {
     mailbox: message.mailbox,
     accessToken: message.access_token,
@@ -43,7 +43,7 @@ export function fromTokenMessage(message: TokenMessage): BrokerToken {
   };
 }
 
-export function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
+export function fromStatusMessage(message: MailboxStatusMessage__Output): BrokerMailboxStatus {
   const expires = fromTimestamp(message.token_expires_at);
   const refreshed = fromTimestamp(message.last_refresh_at);
   return {
