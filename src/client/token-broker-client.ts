@@ -20,26 +20,10 @@ import type {
 } from '../proto/index.js';
 import { resolveDaemonAddress } from './address.js';
 import type { DaemonAddress } from './address.js';
-import { fromStatusMessage, fromTokenMessage } from './messages.js';
-import type { BrokerMailboxStatus, BrokerToken } from './messages.js';
+import { fromReloadResponse, fromStartAuthorizationResponse, fromStatusMessage, fromTokenMessage } from './messages.js';
+import type { BrokerAuthorizationStart, BrokerMailboxStatus, BrokerReloadResult, BrokerToken } from './messages.js';
 import { iterateWatch, watchWithReconnect } from './token-watch.js';
 import type { TokenWatch, WatchTokenOptions } from './token-watch.js';
-
-/** What the daemon made of a Reload. */
-export interface BrokerReloadResult {
-  /** False: the running configuration was kept (see `errors`). */
-  readonly applied: boolean;
-  /** One line per problem, `FILE:LINE:COLUMN: error: PATH: message`, or why the engine refused. */
-  readonly errors: readonly string[];
-  /** Mailbox names, when applied. */
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  readonly changed: readonly string[];
-  /** Changed credentials: a new token is being obtained. */
-  readonly reacquiring: readonly string[];
-  /** Changed keys that only a restart applies (e.g. `server.listen`). */
-  readonly restartRequired: readonly string[];
-}
 
 export interface TokenBrokerClientOptions {
   /** unix:///path, /path or tcp://host:port; default $TOKEN_BROKER_ADDRESS, else the default socket. */
@@ -134,8 +118,10 @@ export class TokenBrokerClient {
     return response.mailboxes.map(fromStatusMessage);
   }
 
-  async startAuthorization(mailbox: string): Promise<StartAuthorizationResponse__Output> {
-    return this.#unary<StartAuthorizationResponse__Output>('StartAuthorization', (...call) => this.#admin.StartAuthorization({ mailbox }, ...call));
+  async startAuthorization(mailbox: string): Promise<BrokerAuthorizationStart> {
+    return fromStartAuthorizationResponse(
+      await this.#unary<StartAuthorizationResponse__Output>('StartAuthorization', (...call) => this.#admin.StartAuthorization({ mailbox }, ...call)),
+    );
   }
 
   async completeAuthorization(mailbox: string, response: { redirectUrl?: string; code?: string; state?: string }): Promise<BrokerMailboxStatus> {
@@ -158,16 +144,7 @@ export class TokenBrokerClient {
 
   /** Makes the daemon re-read its config file (an admin client's call). A file with errors is `applied: false`, not a rejection. */
   async reload(): Promise<BrokerReloadResult> {
-    const response = await this.#unary<ReloadResponse__Output>('Reload', (...call) => this.#admin.Reload({}, ...call));
-    return {
-      applied: response.applied,
-      errors: response.errors,
-      added: response.added,
-      removed: response.removed,
-      changed: response.changed,
-      reacquiring: response.reacquiring,
-      restartRequired: response.restart_required,
-    };
+    return fromReloadResponse(await this.#unary<ReloadResponse__Output>('Reload', (...call) => this.#admin.Reload({}, ...call)));
   }
 
   /** Cancels open watches and closes the connection. */
