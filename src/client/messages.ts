@@ -1,7 +1,13 @@
 // Wire messages of tokenbroker.v1 as the client hands them out: plain values
-// (Dates, camelCase) instead of protobuf shapes.
+// (Dates, camelCase) instead of protobuf shapes. Every response the client
+// returns goes through one of these; no wire type leaves src/client.
 import { fromTimestamp } from '../proto/index.js';
-import type { MailboxStatusMessage, TokenMessage } from '../proto/index.js';
+import type {
+  MailboxStatusMessage__Output,
+  ReloadResponse__Output,
+  StartAuthorizationResponse__Output,
+  TokenMessage__Output,
+} from '../proto/index.js';
 
 export interface BrokerToken {
   readonly mailbox: string;
@@ -30,7 +36,35 @@ export interface BrokerMailboxStatus {
   readonly lastErrorMessage: string;
 }
 
-export function fromTokenMessage(message: TokenMessage): BrokerToken {
+/** An interactive authorization the daemon began (StartAuthorization). */
+export interface BrokerAuthorizationStart {
+  /** Open in a browser and sign in (authorization-code); empty for device-code. */
+  readonly authorizationUrl: string;
+  readonly state: string;
+  /** When the started authorization lapses; absent if the daemon did not say. */
+  readonly expiresAt?: Date;
+  /** Device-code only: the code to enter at `verificationUri`; empty otherwise. */
+  readonly userCode: string;
+  readonly verificationUri: string;
+}
+
+/** What the daemon made of a Reload. */
+export interface BrokerReloadResult {
+  /** False: the running configuration was kept (see `errors`). */
+  readonly applied: boolean;
+  /** One line per problem, `FILE:LINE:COLUMN: error: PATH: message`, or why the engine refused. */
+  readonly errors: readonly string[];
+  /** Mailbox names, when applied. */
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  /** Changed credentials: a new token is being obtained. */
+  readonly reacquiring: readonly string[];
+  /** Changed keys that only a restart applies (e.g. `server.listen`). */
+  readonly restartRequired: readonly string[];
+}
+
+export function fromTokenMessage(message: TokenMessage__Output): BrokerToken {
   return {
     mailbox: message.mailbox,
     accessToken: message.access_token,
@@ -43,7 +77,7 @@ export function fromTokenMessage(message: TokenMessage): BrokerToken {
   };
 }
 
-export function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxStatus {
+export function fromStatusMessage(message: MailboxStatusMessage__Output): BrokerMailboxStatus {
   const expires = fromTimestamp(message.token_expires_at);
   const refreshed = fromTimestamp(message.last_refresh_at);
   return {
@@ -58,6 +92,28 @@ export function fromStatusMessage(message: MailboxStatusMessage): BrokerMailboxS
     ...optionalDate('lastUsedAt', fromTimestamp(message.last_used_at)),
     lastErrorCode: message.last_error_code,
     lastErrorMessage: message.last_error_message,
+  };
+}
+
+export function fromStartAuthorizationResponse(message: StartAuthorizationResponse__Output): BrokerAuthorizationStart {
+  return {
+    authorizationUrl: message.authorization_url,
+    state: message.state,
+    ...optionalDate('expiresAt', fromTimestamp(message.expires_at)),
+    userCode: message.user_code,
+    verificationUri: message.verification_uri,
+  };
+}
+
+export function fromReloadResponse(message: ReloadResponse__Output): BrokerReloadResult {
+  return {
+    applied: message.applied,
+    errors: message.errors,
+    added: message.added,
+    removed: message.removed,
+    changed: message.changed,
+    reacquiring: message.reacquiring,
+    restartRequired: message.restart_required,
   };
 }
 

@@ -3,44 +3,27 @@
 // (Dates, camelCase), sends the client key on every call, and keeps
 // WatchToken going across broker restarts.
 import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, ChannelOptions, Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, ChannelCredentials, ChannelOptions, requestCallback, ServiceError } from '@grpc/grpc-js';
 import { loadBrokerProto } from '../proto/index.js';
 import type {
+  BrokerAdminGrpcClient,
   CompleteAuthorizationRequest,
-  GetMailboxStatusRequest,
   GetTokenRequest,
-  ListMailboxesResponse,
-  MailboxStatusMessage,
-  ReloadRequest,
-  ReloadResponse,
+  ListMailboxesResponse__Output,
+  MailboxStatusMessage__Output,
+  ReloadResponse__Output,
   ReportRejectedRequest,
-  StartAuthorizationRequest,
-  StartAuthorizationResponse,
-  TokenMessage,
+  StartAuthorizationResponse__Output,
+  TokenBrokerGrpcClient,
+  TokenMessage__Output,
   WatchTokenRequest,
 } from '../proto/index.js';
 import { resolveDaemonAddress } from './address.js';
 import type { DaemonAddress } from './address.js';
-import { fromStatusMessage, fromTokenMessage } from './messages.js';
-import type { BrokerMailboxStatus, BrokerToken } from './messages.js';
+import { fromReloadResponse, fromStartAuthorizationResponse, fromStatusMessage, fromTokenMessage } from './messages.js';
+import type { BrokerAuthorizationStart, BrokerMailboxStatus, BrokerReloadResult, BrokerToken } from './messages.js';
 import { iterateWatch, watchWithReconnect } from './token-watch.js';
 import type { TokenWatch, WatchTokenOptions } from './token-watch.js';
-
-/** What the daemon made of a Reload. */
-export interface BrokerReloadResult {
-  /** False: the running configuration was kept (see `errors`). */
-  readonly applied: boolean;
-  /** One line per problem, `FILE:LINE:COLUMN: error: PATH: message`, or why the engine refused. */
-  readonly errors: readonly string[];
-  /** Mailbox names, when applied. */
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  readonly changed: readonly string[];
-  /** Changed credentials: a new token is being obtained. */
-  readonly reacquiring: readonly string[];
-  /** Changed keys that only a restart applies (e.g. `server.listen`). */
-  readonly restartRequired: readonly string[];
-}
 
 export interface TokenBrokerClientOptions {
   /** unix:///path, /path or tcp://host:port; default $TOKEN_BROKER_ADDRESS, else the default socket. */
@@ -58,17 +41,13 @@ export interface TokenBrokerClientOptions {
  */
 const CHANNEL_OPTIONS: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 5_000 };
 
-type UnaryMethod<Request, Response> = (
-  request: Request,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (error: ServiceError | null, response?: Response) => void,
-) => void;
+/** Starts one unary call with the client's metadata and deadline. */
+type StartUnary<Response> = (metadata: Metadata, options: CallOptions, callback: requestCallback<Response>) => unknown;
 
 export class TokenBrokerClient {
   readonly address: DaemonAddress;
-  readonly #broker: Client;
-  readonly #admin: Client;
+  readonly #broker: TokenBrokerGrpcClient;
+  readonly #admin: BrokerAdminGrpcClient;
   readonly #metadata: Metadata;
   readonly #deadlineMs: number;
   readonly #watches = new Set<TokenWatch>();
@@ -86,7 +65,7 @@ export class TokenBrokerClient {
 
   async getToken(mailbox: string, options: { minValiditySeconds?: number } = {}): Promise<BrokerToken> {
     const request: GetTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
-    return fromTokenMessage(await this.#call<GetTokenRequest, TokenMessage>(this.#broker, 'GetToken', request));
+    return fromTokenMessage(await this.#unary<TokenMessage__Output>('GetToken', (...call) => this.#broker.GetToken(request, ...call)));
   }
 
   /**
@@ -105,11 +84,10 @@ export class TokenBrokerClient {
     options: WatchTokenOptions = {},
   ): TokenWatch {
     const request: WatchTokenRequest = { mailbox, min_validity_seconds: options.minValiditySeconds ?? 0 };
-    const broker = this.#broker as unknown as {
-      WatchToken(request: WatchTokenRequest, metadata: Metadata, options: { waitForReady: boolean }): ClientReadableStream<TokenMessage>;
-    };
     const watch = watchWithReconnect(
-      (waitForReady) => broker.WatchToken(request, this.#metadata, { waitForReady }),
+      // grpc-js takes waitForReady from the Metadata's options, not from call options (where it never
+      // had an effect): a resubscription fails fast while the daemon is down and the watch's backoff retries it.
+      (_waitForReady) => this.#broker.WatchToken(request, this.#metadata),
       onToken,
       (error) => {
         this.#watches.delete(watch);
@@ -132,16 +110,18 @@ export class TokenBrokerClient {
   /** The mail server refused `accessToken`: the broker refreshes once (rate limited) and returns the new token. */
   async reportRejected(mailbox: string, accessToken: string, reason: string): Promise<BrokerToken> {
     const request: ReportRejectedRequest = { mailbox, access_token: accessToken, reason };
-    return fromTokenMessage(await this.#call<ReportRejectedRequest, TokenMessage>(this.#broker, 'ReportRejected', request));
+    return fromTokenMessage(await this.#unary<TokenMessage__Output>('ReportRejected', (...call) => this.#broker.ReportRejected(request, ...call)));
   }
 
   async listMailboxes(): Promise<BrokerMailboxStatus[]> {
-    const response = await this.#call<Record<string, never>, ListMailboxesResponse>(this.#broker, 'ListMailboxes', {});
+    const response = await this.#unary<ListMailboxesResponse__Output>('ListMailboxes', (...call) => this.#broker.ListMailboxes({}, ...call));
     return response.mailboxes.map(fromStatusMessage);
   }
 
-  async startAuthorization(mailbox: string): Promise<StartAuthorizationResponse> {
-    return this.#call<StartAuthorizationRequest, StartAuthorizationResponse>(this.#admin, 'StartAuthorization', { mailbox });
+  async startAuthorization(mailbox: string): Promise<BrokerAuthorizationStart> {
+    return fromStartAuthorizationResponse(
+      await this.#unary<StartAuthorizationResponse__Output>('StartAuthorization', (...call) => this.#admin.StartAuthorization({ mailbox }, ...call)),
+    );
   }
 
   async completeAuthorization(mailbox: string, response: { redirectUrl?: string; code?: string; state?: string }): Promise<BrokerMailboxStatus> {
@@ -151,25 +131,20 @@ export class TokenBrokerClient {
       code: response.code ?? '',
       state: response.state ?? '',
     };
-    return fromStatusMessage(await this.#call<CompleteAuthorizationRequest, MailboxStatusMessage>(this.#admin, 'CompleteAuthorization', request));
+    return fromStatusMessage(
+      await this.#unary<MailboxStatusMessage__Output>('CompleteAuthorization', (...call) => this.#admin.CompleteAuthorization(request, ...call)),
+    );
   }
 
   async getMailboxStatus(mailbox: string): Promise<BrokerMailboxStatus> {
-    return fromStatusMessage(await this.#call<GetMailboxStatusRequest, MailboxStatusMessage>(this.#admin, 'GetMailboxStatus', { mailbox }));
+    return fromStatusMessage(
+      await this.#unary<MailboxStatusMessage__Output>('GetMailboxStatus', (...call) => this.#admin.GetMailboxStatus({ mailbox }, ...call)),
+    );
   }
 
   /** Makes the daemon re-read its config file (an admin client's call). A file with errors is `applied: false`, not a rejection. */
   async reload(): Promise<BrokerReloadResult> {
-    const response = await this.#call<ReloadRequest, ReloadResponse>(this.#admin, 'Reload', {});
-    return {
-      applied: response.applied,
-      errors: response.errors,
-      added: response.added,
-      removed: response.removed,
-      changed: response.changed,
-      reacquiring: response.reacquiring,
-      restartRequired: response.restart_required,
-    };
+    return fromReloadResponse(await this.#unary<ReloadResponse__Output>('Reload', (...call) => this.#admin.Reload({}, ...call)));
   }
 
   /** Cancels open watches and closes the connection. */
@@ -180,11 +155,9 @@ export class TokenBrokerClient {
     this.#admin.close();
   }
 
-  #call<Request, Response>(client: Client, method: string, request: Request): Promise<Response> {
-    const fn = (client as unknown as Record<string, UnaryMethod<Request, Response>>)[method];
-    if (fn === undefined) return Promise.reject(new Error(`the broker proto has no method ${method}`));
+  #unary<Response>(method: string, start: StartUnary<Response>): Promise<Response> {
     return new Promise((resolve, reject) => {
-      fn.call(client, request, this.#metadata, { deadline: new Date(Date.now() + this.#deadlineMs) }, (error, response) => {
+      start(this.#metadata, { deadline: new Date(Date.now() + this.#deadlineMs) }, (error, response) => {
         if (error !== null) reject(error);
         else if (response === undefined) reject(new Error(`${method} returned no message`));
         else resolve(response);

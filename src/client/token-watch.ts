@@ -5,7 +5,7 @@
 // fix end the watch with that status.
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ClientReadableStream, ServiceError, StatusObject } from '@grpc/grpc-js';
-import type { TokenMessage } from '../proto/index.js';
+import type { TokenMessage__Output } from '../proto/index.js';
 import { fromTokenMessage } from './messages.js';
 import type { BrokerToken } from './messages.js';
 
@@ -34,7 +34,7 @@ export interface TokenWatch {
 }
 
 /** How a WatchToken stream is opened: one call per (re)subscription. */
-export type OpenWatchStream = (waitForReady: boolean) => ClientReadableStream<TokenMessage>;
+export type OpenWatchStream = (waitForReady: boolean) => ClientReadableStream<TokenMessage__Output>;
 
 const DEFAULT_INITIAL_DELAY_MS = 250;
 const DEFAULT_MAX_DELAY_MS = 10_000;
@@ -67,7 +67,7 @@ export function watchWithReconnect(
   const initialDelay = Math.max(1, backoff.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS);
   const maxDelay = Math.max(initialDelay, backoff.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
   let last: BrokerToken | undefined;
-  let stream: ClientReadableStream<TokenMessage> | undefined;
+  let stream: ClientReadableStream<TokenMessage__Output> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let failures = 0;
   let finished = false;
@@ -80,7 +80,7 @@ export function watchWithReconnect(
 
   const subscribe = (resubscription: boolean): void => {
     timer = undefined;
-    let current: ClientReadableStream<TokenMessage>;
+    let current: ClientReadableStream<TokenMessage__Output>;
     try {
       // A resubscription waits for the channel to connect (the daemon may still be starting) instead of failing at once.
       current = open(resubscription);
@@ -91,7 +91,7 @@ export function watchWithReconnect(
     }
     stream = current;
     let error: ServiceError | undefined;
-    current.on('data', (message: TokenMessage) => {
+    current.on('data', (message: TokenMessage__Output) => {
       failures = 0;
       const token = fromTokenMessage(message);
       if (finished || !isNewer(token, last)) return;

@@ -4,11 +4,13 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/broker.js';
 
 /** proto/ at the package root; this file is dist/src/proto/load.js once built. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
 export const BROKER_PROTO_FILE = 'tokenbroker/v1/broker.proto';
 
+/** The generated wire types assume these: `npm run generate:proto` passes the same ones to proto-loader-gen-types. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
@@ -18,12 +20,15 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_ROOT],
 };
 
+type Services = ProtoGrpcType['tokenbroker']['v1'];
+
+/** The services with the types generated from the proto (see messages.ts). */
 export interface BrokerProto {
   readonly packageDefinition: protoLoader.PackageDefinition;
-  readonly tokenBrokerService: grpc.ServiceDefinition;
-  readonly brokerAdminService: grpc.ServiceDefinition;
-  readonly TokenBrokerClient: grpc.ServiceClientConstructor;
-  readonly BrokerAdminClient: grpc.ServiceClientConstructor;
+  readonly tokenBrokerService: Services['TokenBroker']['service'];
+  readonly brokerAdminService: Services['BrokerAdmin']['service'];
+  readonly TokenBrokerClient: Services['TokenBroker'];
+  readonly BrokerAdminClient: Services['BrokerAdmin'];
 }
 
 let cached: BrokerProto | undefined;
@@ -31,9 +36,8 @@ let cached: BrokerProto | undefined;
 export function loadBrokerProto(): BrokerProto {
   if (cached !== undefined) return cached;
   const packageDefinition = protoLoader.loadSync(path.join(PROTO_ROOT, BROKER_PROTO_FILE), PROTO_LOADER_OPTIONS);
-  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
-    tokenbroker: { v1: { TokenBroker: grpc.ServiceClientConstructor; BrokerAdmin: grpc.ServiceClientConstructor } };
-  };
+  // The generator's type of what loadPackageDefinition returns for this proto.
+  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as ProtoGrpcType;
   const { TokenBroker, BrokerAdmin } = loaded.tokenbroker.v1;
   cached = {
     packageDefinition,

@@ -1,17 +1,9 @@
 // Handlers of tokenbroker.v1.BrokerAdmin: admin clients only.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { TokenBroker } from '../broker/index.js';
 import { toTimestamp } from '../proto/index.js';
-import type {
-  CompleteAuthorizationRequest,
-  GetMailboxStatusRequest,
-  MailboxStatusMessage,
-  ReloadRequest,
-  ReloadResponse,
-  StartAuthorizationRequest,
-  StartAuthorizationResponse,
-} from '../proto/index.js';
+import type { BrokerAdminGrpcHandlers, ReloadResponse, StartAuthorizationResponse } from '../proto/index.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage } from './messages.js';
@@ -35,9 +27,9 @@ function refuseNonAdmin(auth: ClientAuthenticator, metadata: Metadata, mailbox: 
 }
 
 /** `reload` is absent when the server runs without a config file behind it (tests): Reload is then UNIMPLEMENTED. */
-export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator, reload?: ReloadHandler): UntypedServiceImplementation {
+export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator, reload?: ReloadHandler): BrokerAdminGrpcHandlers {
   return {
-    GetMailboxStatus(call: ServerUnaryCall<GetMailboxStatusRequest, MailboxStatusMessage>, callback: sendUnaryData<MailboxStatusMessage>): void {
+    GetMailboxStatus(call, callback): void {
       const refused = refuseNonAdmin(auth, call.metadata, call.request.mailbox, 'GetMailboxStatus');
       if (refused !== undefined) {
         callback(refused);
@@ -50,7 +42,7 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       }
     },
 
-    StartAuthorization(call: ServerUnaryCall<StartAuthorizationRequest, StartAuthorizationResponse>, callback: sendUnaryData<StartAuthorizationResponse>): void {
+    StartAuthorization(call, callback): void {
       const refused = refuseNonAdmin(auth, call.metadata, call.request.mailbox, 'StartAuthorization');
       if (refused !== undefined) {
         callback(refused);
@@ -64,12 +56,12 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
             expires_at: toTimestamp(started.expiresAt),
             user_code: started.userCode ?? '',
             verification_uri: started.verificationUri ?? '',
-          }),
+          } satisfies Required<StartAuthorizationResponse>),
         (error: unknown) => callback(toStatus(error)),
       );
     },
 
-    CompleteAuthorization(call: ServerUnaryCall<CompleteAuthorizationRequest, MailboxStatusMessage>, callback: sendUnaryData<MailboxStatusMessage>): void {
+    CompleteAuthorization(call, callback): void {
       const { mailbox, redirect_url: redirectUrl, code, state } = call.request;
       const refused = refuseNonAdmin(auth, call.metadata, mailbox, 'CompleteAuthorization');
       if (refused !== undefined) {
@@ -86,7 +78,7 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    Reload(call: ServerUnaryCall<ReloadRequest, ReloadResponse>, callback: sendUnaryData<ReloadResponse>): void {
+    Reload(call, callback): void {
       const refused = refuseNonAdminClient(auth, call.metadata);
       if (refused !== undefined) {
         callback(refused);
@@ -107,7 +99,7 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
             changed: [...(outcome.summary?.changed ?? [])],
             reacquiring: [...(outcome.summary?.reacquiring ?? [])],
             restart_required: [...outcome.restartRequired],
-          }),
+          } satisfies Required<ReloadResponse>),
         (error: unknown) => callback(toStatus(error)),
       );
     },

@@ -1,5 +1,7 @@
 // Converts engine values to wire messages. A token's message is built once
 // and reused for every GetToken that serves it (the hot path allocates nothing).
+// Every field is set (Required<>): a field added to the proto fails to compile
+// here until it is mapped.
 import type { GrantTypeName, Protocol } from '../config/index.js';
 import type { IssuedToken, MailboxState, MailboxStatus } from '../broker/index.js';
 import { toTimestamp } from '../proto/index.js';
@@ -21,9 +23,9 @@ const STATE_NAMES: Readonly<Record<MailboxState, MailboxStateName>> = {
   FAILING: 'FAILING',
 };
 
-const tokenMessages = new WeakMap<IssuedToken, TokenMessage>();
+const tokenMessages = new WeakMap<IssuedToken, Required<TokenMessage>>();
 
-export function tokenMessage(token: IssuedToken): TokenMessage {
+export function tokenMessage(token: IssuedToken): Required<TokenMessage> {
   let message = tokenMessages.get(token);
   if (message === undefined) {
     message = {
@@ -41,7 +43,7 @@ export function tokenMessage(token: IssuedToken): TokenMessage {
   return message;
 }
 
-export function mailboxStatusMessage(status: MailboxStatus): MailboxStatusMessage {
+export function mailboxStatusMessage(status: MailboxStatus): Required<MailboxStatusMessage> {
   return {
     mailbox: status.mailbox,
     protocol: PROTOCOL_NAMES[status.protocol],

@@ -1,17 +1,10 @@
 // Handlers of tokenbroker.v1.TokenBroker. GetToken answers from the engine's
 // cache synchronously when it can; only a miss goes async.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { IssuedToken, TokenBroker } from '../broker/index.js';
 import { DEFAULT_MIN_VALIDITY_SECONDS } from '../broker/index.js';
-import type {
-  GetTokenRequest,
-  ListMailboxesRequest,
-  ListMailboxesResponse,
-  ReportRejectedRequest,
-  TokenMessage,
-  WatchTokenRequest,
-} from '../proto/index.js';
+import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage, tokenMessage } from './messages.js';
@@ -32,9 +25,10 @@ export interface TokenBrokerHandlers {
 
 export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator): TokenBrokerHandlers {
   // Each open stream with the function that unsubscribes it.
-  const watches = new Map<ServerWritableStream<WatchTokenRequest, TokenMessage>, () => void>();
-  const implementation: UntypedServiceImplementation = {
-    GetToken(call: ServerUnaryCall<GetTokenRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
+  const watches = new Map<ServerWritableStream<WatchTokenRequest__Output, TokenMessage>, () => void>();
+  // Typed by the generated handlers: the requests as decoded, the responses as sent.
+  const implementation: TokenBrokerGrpcHandlers = {
+    GetToken(call, callback): void {
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'GetToken');
       if (refused !== undefined) {
         callback(refused);
@@ -53,7 +47,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    WatchToken(call: ServerWritableStream<WatchTokenRequest, TokenMessage>): void {
+    WatchToken(call): void {
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
       if (refused !== undefined) {
         call.emit('error', refused);
@@ -97,7 +91,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       });
     },
 
-    ReportRejected(call: ServerUnaryCall<ReportRejectedRequest, TokenMessage>, callback: sendUnaryData<TokenMessage>): void {
+    ReportRejected(call, callback): void {
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'ReportRejected');
       if (refused !== undefined) {
         callback(refused);
@@ -109,7 +103,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    ListMailboxes(call: ServerUnaryCall<ListMailboxesRequest, ListMailboxesResponse>, callback: sendUnaryData<ListMailboxesResponse>): void {
+    ListMailboxes(call, callback): void {
       const client = auth.authenticate(call.metadata);
       if (!isAuthenticated(client)) {
         callback(client);

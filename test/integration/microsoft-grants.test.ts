@@ -152,13 +152,13 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
   test('authorization code: unauthorized first, then completed with the pasted redirect URL; a forged state is refused', async () => {
     await assertRejects(client.getToken('imap-pasted'), GrpcStatus.FAILED_PRECONDITION, /token-broker authorize imap-pasted/);
     const started = await client.startAuthorization('imap-pasted');
-    const url = new URL(started.authorization_url);
+    const url = new URL(started.authorizationUrl);
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
     assert.ok((url.searchParams.get('code_challenge') ?? '').length >= 43);
     assert.equal(url.searchParams.get('state'), started.state);
     assert.equal(url.searchParams.get('redirect_uri'), WEB_REDIRECT);
 
-    const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+    const landed = await signInRedirect(started.authorizationUrl, sandbox.caCertificatePem);
     assert.ok(landed.startsWith(WEB_REDIRECT));
     const forged = new URL(landed);
     forged.searchParams.set('state', 'forged-state');
@@ -190,7 +190,7 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
 
   test('authorization code: the loopback listener completes the flow by itself and closes', async () => {
     const started = await client.startAuthorization('imap-loopback');
-    const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+    const landed = await signInRedirect(started.authorizationUrl, sandbox.caCertificatePem);
     assert.ok(landed.startsWith(loopbackRedirect));
     const page = await fetch(landed).catch((error: Error) => {
       throw new Error(`the loopback listener did not answer (${String(error.cause)}); daemon log:\n${daemon.stderr().slice(-3000)}`);
@@ -204,10 +204,10 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
 
   test('device code: the user code is shown, the broker polls, the token arrives', async () => {
     const started = await client.startAuthorization('smtp-device');
-    assert.match(started.user_code, /^\S{6,}$/);
-    assert.match(started.verification_uri, /devicelogin/);
-    assert.equal(started.authorization_url, '');
-    sandbox.approveDeviceCode(started.user_code, ALICE);
+    assert.match(started.userCode, /^\S{6,}$/);
+    assert.match(started.verificationUri, /devicelogin/);
+    assert.equal(started.authorizationUrl, '');
+    sandbox.approveDeviceCode(started.userCode, ALICE);
     const deadline = Date.now() + 15_000;
     let state = '';
     while (Date.now() < deadline && state !== 'READY') {
@@ -221,7 +221,7 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
 
   test('device code: a declined sign-in leaves the mailbox needing authorization, with the reason', async () => {
     const started = await client.startAuthorization('pop-device-declined');
-    sandbox.declineDeviceCode(started.user_code);
+    sandbox.declineDeviceCode(started.userCode);
     const deadline = Date.now() + 15_000;
     let status = await client.getMailboxStatus('pop-device-declined');
     while (Date.now() < deadline && status.lastErrorCode === '') {

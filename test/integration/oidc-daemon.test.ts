@@ -117,11 +117,11 @@ mailboxes:
   test('Google authorization code: offline access asked, pasted redirect URL completes it, forged state refused', async () => {
     await assert.rejects(client.getToken('gmail-imap'), (error: ServiceError) => error.code === GrpcStatus.FAILED_PRECONDITION && /token-broker authorize gmail-imap/.test(error.details));
     const started = await client.startAuthorization('gmail-imap');
-    const url = new URL(started.authorization_url);
+    const url = new URL(started.authorizationUrl);
     assert.equal(url.searchParams.get('access_type'), 'offline');
     assert.equal(url.searchParams.get('prompt'), 'consent');
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
-    const landed = await followAuthorization(started.authorization_url, google.caCertificatePem);
+    const landed = await followAuthorization(started.authorizationUrl, google.caCertificatePem);
     const forged = new URL(landed);
     forged.searchParams.set('state', 'not-the-state');
     await assert.rejects(client.completeAuthorization('gmail-imap', { redirectUrl: forged.href }), (error: ServiceError) => error.code === GrpcStatus.INVALID_ARGUMENT);
@@ -157,7 +157,7 @@ mailboxes:
 
   test('generic server: authorization code completed with code and state, then served', async () => {
     const started = await client.startAuthorization('acme-user');
-    const landed = await followAuthorization(started.authorization_url);
+    const landed = await followAuthorization(started.authorizationUrl);
     const status = await client.completeAuthorization('acme-user', {
       code: landed.searchParams.get('code') ?? '',
       state: landed.searchParams.get('state') ?? '',

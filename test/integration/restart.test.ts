@@ -120,7 +120,7 @@ describe('tokens survive restarts', () => {
       const client = await start(harness);
       appToken = (await client.getToken('app-imap')).accessToken;
       const started = await client.startAuthorization('user-imap');
-      const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+      const landed = await signInRedirect(started.authorizationUrl, sandbox.caCertificatePem);
       await client.completeAuthorization('user-imap', { redirectUrl: landed });
       userToken = (await client.getToken('user-imap')).accessToken;
       assert.ok(sandbox.verifyAccessToken(appToken));
@@ -229,7 +229,7 @@ describe('tokens survive restarts', () => {
         const first = harness.client ?? (await start(harness));
         const second = await start(other);
         const started = await first.startAuthorization('user-imap');
-        const landed = await signInRedirect(started.authorization_url, sandbox.caCertificatePem);
+        const landed = await signInRedirect(started.authorizationUrl, sandbox.caCertificatePem);
         assert.equal((await second.completeAuthorization('user-imap', { redirectUrl: landed })).state, 'READY');
         const token = await second.getToken('user-imap');
         assert.ok(sandbox.verifyAccessToken(token.accessToken));

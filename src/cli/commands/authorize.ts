@@ -5,7 +5,6 @@
 // completes it.
 import { createInterface } from 'node:readline';
 import type { BrokerMailboxStatus, TokenBrokerClient } from '../../client/index.js';
-import { fromTimestamp } from '../../proto/index.js';
 import { CommandFailure, ExitCode } from '../exit-codes.js';
 import { connect, explainRpcError } from '../daemon-connection.js';
 import type { ConnectionOptions } from '../daemon-connection.js';
@@ -24,17 +23,17 @@ export async function authorizeCommand(mailbox: string, options: AuthorizeOption
   try {
     const before = await client.getMailboxStatus(mailbox);
     const started = await client.startAuthorization(mailbox);
-    const expiresAt = fromTimestamp(started.expires_at) ?? Date.now() + 600_000;
-    if (started.user_code !== '') {
-      terminal.out(`To authorize mailbox ${mailbox}, open ${started.verification_uri} and enter the code ${started.user_code}`);
+    const expiresAt = started.expiresAt?.getTime() ?? Date.now() + 600_000;
+    if (started.userCode !== '') {
+      terminal.out(`To authorize mailbox ${mailbox}, open ${started.verificationUri} and enter the code ${started.userCode}`);
       terminal.out(`(the code expires at ${new Date(expiresAt).toISOString()}). Waiting for the sign-in...`);
       return report(mailbox, await waitForAuthorization(client, mailbox, before, expiresAt, terminal), terminal);
     }
-    terminal.out(`Open this URL in a browser and sign in as the mailbox user (${mailbox}):\n\n  ${started.authorization_url}\n`);
+    terminal.out(`Open this URL in a browser and sign in as the mailbox user (${mailbox}):\n\n  ${started.authorizationUrl}\n`);
     if (options.redirectUrl !== undefined) {
       return report(mailbox, await client.completeAuthorization(mailbox, { redirectUrl: options.redirectUrl }), terminal);
     }
-    const redirectUri = new URL(started.authorization_url).searchParams.get('redirect_uri') ?? '';
+    const redirectUri = new URL(started.authorizationUrl).searchParams.get('redirect_uri') ?? '';
     const loopback = isLoopback(redirectUri);
     terminal.out(
       loopback
