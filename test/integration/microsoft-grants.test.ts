@@ -15,6 +15,7 @@ import { fetch } from 'undici';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { eventually } from '../support/assertions.js';
 import { freePort, signInRedirect } from '../support/browser.js';
 import { makeCertificate, pfx } from '../support/certificates.js';
 import { startCli, startDaemonProcess } from '../support/daemon-process.js';
@@ -208,13 +209,7 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
     assert.match(started.verificationUri, /devicelogin/);
     assert.equal(started.authorizationUrl, '');
     sandbox.approveDeviceCode(started.userCode, ALICE);
-    const deadline = Date.now() + 15_000;
-    let state = '';
-    while (Date.now() < deadline && state !== 'READY') {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      state = (await client.getMailboxStatus('smtp-device')).state;
-    }
-    assert.equal(state, 'READY');
+    await eventually(async () => assert.equal((await client.getMailboxStatus('smtp-device')).state, 'READY'));
     const token = await client.getToken('smtp-device');
     assert.match((sandbox.verifyAccessToken(token.accessToken) as unknown as { scp?: string }).scp ?? '', /SMTP\.Send/);
   });
@@ -222,12 +217,11 @@ ${user('imap-cert', `protocol: imap\ngrantType: client-credentials\ntenantId: ${
   test('device code: a declined sign-in leaves the mailbox needing authorization, with the reason', async () => {
     const started = await client.startAuthorization('pop-device-declined');
     sandbox.declineDeviceCode(started.userCode);
-    const deadline = Date.now() + 15_000;
-    let status = await client.getMailboxStatus('pop-device-declined');
-    while (Date.now() < deadline && status.lastErrorCode === '') {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      status = await client.getMailboxStatus('pop-device-declined');
-    }
+    const status = await eventually(async () => {
+      const current = await client.getMailboxStatus('pop-device-declined');
+      assert.notEqual(current.lastErrorCode, '', 'the broker has not heard of the declined sign-in yet');
+      return current;
+    });
     assert.equal(status.state, 'NEEDS_AUTHORIZATION');
     assert.equal(status.lastErrorCode, 'authorization_declined');
     assert.match(status.lastErrorMessage, /declined the sign-in\. Run: token-broker authorize pop-device-declined/);

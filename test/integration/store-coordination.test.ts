@@ -99,7 +99,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
           (error) => error === failure,
         );
         // Bounded, so a lock never released fails this test instead of hanging it.
-        const next = await Promise.race([store.withLock('sales', () => Promise.resolve('next')), delay(5_000).then(() => 'still locked')]);
+        const next = await Promise.race([store.withLock('sales', () => Promise.resolve('next')), delay(30_000).then(() => 'still locked')]);
         assert.equal(next, 'next');
       } finally {
         await store.close();
