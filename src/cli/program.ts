@@ -1,12 +1,7 @@
 // The token-broker command line (CONTRACT.md): commands, options, help text.
+// Each command's module is loaded when that command runs: `validate` and
+// `--help` should not pay for loading the daemon, gRPC and both OAuth libraries.
 import { Command, CommanderError, Option } from 'commander';
-import { authorizeCommand } from './commands/authorize.js';
-import { demoCommand } from './commands/demo.js';
-import { reloadCommand } from './commands/reload.js';
-import { serveCommand } from './commands/serve.js';
-import { statusCommand } from './commands/status.js';
-import { tokenCommand } from './commands/token.js';
-import { validateCommand } from './commands/validate.js';
 import { CommandFailure, ExitCode } from './exit-codes.js';
 import type { Terminal } from './terminal.js';
 
@@ -37,13 +32,13 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
     .option('--config <file>', CONFIG_HELP)
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error (default: $TOKEN_BROKER_LOG_LEVEL, else info)'))
     .option('--no-watch-config', 'do not reload when the config file changes (SIGHUP and token-broker reload still do)')
-    .action(async (options: { config?: string; logLevel?: string; watchConfig?: boolean }) => run(() => serveCommand(options, terminal))());
+    .action(async (options: { config?: string; logLevel?: string; watchConfig?: boolean }) => run(async () => (await import('./commands/serve.js')).serveCommand(options, terminal))());
 
   program
     .command('validate')
     .description('print every problem of the config file; exit 0 when valid, 78 when not')
     .option('--config <file>', CONFIG_HELP)
-    .action(async (options: { config?: string }) => run(() => validateCommand(options, terminal))());
+    .action(async (options: { config?: string }) => run(async () => (await import('./commands/validate.js')).validateCommand(options, terminal))());
 
   withConnectionOptions(
     program
@@ -55,7 +50,7 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
       )
       .option('--redirect-url <url>', 'complete at once with this redirect URL (the address the browser landed on)'),
   ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; redirectUrl?: string }) =>
-    run(() => authorizeCommand(mailbox, options, terminal))(),
+    run(async () => (await import('./commands/authorize.js')).authorizeCommand(mailbox, options, terminal))(),
   );
 
   withConnectionOptions(
@@ -66,12 +61,12 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
       .option('--xoauth2', 'print the SASL XOAUTH2 string instead of the bare token')
       .option('--min-validity <seconds>', 'the token must stay valid this long (default 60)'),
   ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; xoauth2?: boolean; minValidity?: string }) =>
-    run(() => tokenCommand(mailbox, options, terminal))(),
+    run(async () => (await import('./commands/token.js')).tokenCommand(mailbox, options, terminal))(),
   );
 
   withConnectionOptions(
     program.command('status').description('one line per mailbox: state, token expiry, last error').option('--json', 'machine-readable output'),
-  ).action(async (options: { socket?: string; keyFile?: string; json?: boolean }) => run(() => statusCommand(options, terminal))());
+  ).action(async (options: { socket?: string; keyFile?: string; json?: boolean }) => run(async () => (await import('./commands/status.js')).statusCommand(options, terminal))());
 
   withConnectionOptions(
     program
@@ -82,12 +77,12 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
           'exit 0 when applied, 1 when not: the problems are listed and the daemon keeps its running config.\n' +
           'Needs an admin client key (admin: true) when server.clients is set.',
       ),
-  ).action(async (options: { socket?: string; keyFile?: string }) => run(() => reloadCommand(options, terminal))());
+  ).action(async (options: { socket?: string; keyFile?: string }) => run(async () => (await import('./commands/reload.js')).reloadCommand(options, terminal))());
 
   program
     .command('demo')
     .description('a self-contained first look: a local authorization server, the daemon, and a client fetching a token')
-    .action(async () => run(() => demoCommand(terminal))());
+    .action(async () => run(async () => (await import('./commands/demo.js')).demoCommand(terminal))());
 
   return program;
 }

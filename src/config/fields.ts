@@ -24,10 +24,18 @@ export const filePath = z.string({ error: mustBe('a file path') }).min(1, { erro
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const SAFE_NAME_RULE = '1-128 letters, digits, ".", "_" or "-", starting with a letter or digit';
 
+/** Built once per list: a zod enum costs far more to make than to check, and a fleet config asks for one per mailbox and field. */
+const enumSchemas = new WeakMap<readonly string[], z.ZodType<string>>();
+
 export function oneOf<const T extends string>(values: readonly [T, ...T[]]): z.ZodType<T> {
-  return z.enum(values, {
-    error: (issue) => `must be one of: ${values.join(', ')}${typeof issue.input === 'string' ? didYouMean(issue.input, values) : `; not ${kindOf(issue.input)}`}`,
-  });
+  let schema = enumSchemas.get(values);
+  if (schema === undefined) {
+    schema = z.enum(values, {
+      error: (issue) => `must be one of: ${values.join(', ')}${typeof issue.input === 'string' ? didYouMean(issue.input, values) : `; not ${kindOf(issue.input)}`}`,
+    });
+    enumSchemas.set(values, schema);
+  }
+  return schema as z.ZodType<T>;
 }
 
 /** Whole numbers; a string of digits (e.g. from `${LEAD_TIME}`) counts too. */
