@@ -174,8 +174,16 @@ export class TokenLine {
   /** Adds a mailbox made for this line; joining a line that has a token, it gets that token at once. */
   join(slot: LineMember): void {
     const current = this.#members[0]?.token;
-    this.#members.push(slot);
-    this.#members.sort((a, b) => (a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0));
+    // Kept sorted by inserting in place: sorting on every join made building an application's line of n mailboxes O(n² log n).
+    const name = slot.config.name;
+    let low = 0;
+    let high = this.#members.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#members[middle]?.config.name ?? '') < name) low = middle + 1;
+      else high = middle;
+    }
+    this.#members.splice(low, 0, slot);
     if (current !== undefined && slot.token === undefined) {
       const { accessToken, tokenType, expiresAt, obtainedAt, scopes } = current;
       slot.setToken({ accessToken, tokenType, expiresAt, obtainedAt, scopes: [...scopes] }, false);
