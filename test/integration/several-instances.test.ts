@@ -127,13 +127,19 @@ ${MAILBOXES.map(({ name, clientId }) => clientCredentialsMailbox(name, TENANT, c
     const startedTogether = Date.now();
     const together = phaseOver(startedTogether, TOGETHER_MS);
     await Promise.all([poll(clientA, 'A', together), poll(clientB, 'B', together)]);
-    // Both instances hand out the same (newest) token; a refresh may land between two calls, and the other instance hears of it a moment later.
-    for (const { name } of MAILBOXES.slice(0, 10)) {
-      await eventually(async () => {
-        const [fromA, fromB] = await Promise.all([clientA.getToken(name, { minValiditySeconds: 1 }), clientB.getToken(name, { minValiditySeconds: 1 })]);
+    // A is killed when it has no refresh in flight: both instances serve, for every mailbox, the token of its
+    // application's latest request (a refresh whose answer died with A would be requested again within the cycle).
+    // A refresh may land between two calls, and the other instance hears of it a moment later: hence eventually.
+    // The broker dates a token from when it sent the request (msal, whole seconds), the sandbox from its answer:
+    // the latest token expires well after half a cycle before `latest + lifetime`, the one before it well before.
+    await eventually(async () => {
+      for (const { name, clientId } of MAILBOXES) {
+        const latest = (requests.get(clientId.toLowerCase()) ?? []).at(-1) ?? 0;
+        const [fromA, fromB]: [BrokerToken, BrokerToken] = await Promise.all([clientA.getToken(name, { minValiditySeconds: 1 }), clientB.getToken(name, { minValiditySeconds: 1 })]);
         assert.equal(fromA.accessToken, fromB.accessToken, `${name}: the instances serve different tokens`);
-      });
-    }
+        assert.ok(fromA.expiresAt.getTime() >= latest + LIFETIME_S * 1000 - MIN_CYCLE_MS / 2, `${name}: the token of its latest request is not served yet`);
+      }
+    });
 
     daemonA.child.kill('SIGKILL');
     const killedAt = Date.now();
