@@ -54,7 +54,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   const clock = options.clock ?? systemClock;
   const scheduler = options.scheduler ?? systemScheduler;
   const store = await openTokenStore(config.store, { logger, clock });
-  const transport = new HttpTransport();
+  const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer });
   const broker = new TokenBroker({
     mailboxes: config.mailboxes.values(),
     refresh: config.refresh,

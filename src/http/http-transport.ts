@@ -1,9 +1,13 @@
 // The one HTTP seam of the broker: every request to an authorization server
 // (msal-node and openid-client alike) goes through here, on an undici
 // dispatcher chosen by (proxy, extra CAs), so proxies and trust are set in
-// one place and transport failures become BrokerErrors.
+// one place and transport failures become BrokerErrors. TLS contexts and
+// connections are kept: a daemon with thousands of mailboxes refreshes in
+// sweeps, and setting up TLS again at every sweep shows in GetToken latency.
 import { createHash } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+// The module object, not a named import: tests count the contexts made through it.
+import tls from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { Agent, ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher, RequestInit as UndiciRequestInit, Response as UndiciResponse } from 'undici';
 import { classifyTransportError } from './transport-errors.js';
@@ -41,14 +45,46 @@ export interface HttpRequest {
   readonly timeoutMs?: number;
 }
 
+export interface HttpTransportOptions {
+  readonly timeoutMs?: number;
+  /**
+   * Connections kept per origin and route: refresh.maxConcurrentPerServer, as
+   * no more token requests than that are in flight to one server. The value
+   * at start applies for the transport's life: a reload that changes the cap
+   * keeps the pools (rebuilding them would drop every kept connection, and
+   * tie the reloader to the transport); a lowered cap leaves connections idle
+   * until they time out, a raised one queues the extra requests here for a
+   * free connection until the next restart.
+   */
+  readonly connectionsPerOrigin?: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** refresh.maxConcurrentPerServer's default, for transports made without a config (tests, tools). */
+const DEFAULT_CONNECTIONS_PER_ORIGIN = 16;
+/**
+ * How long an idle connection is kept. Sweeps run at most 59 s apart
+ * (refresh.sweepIntervalSeconds), so a connection outlives several of them,
+ * whatever a reload does to the interval; undici's default (4 s) closed it
+ * between every two. A server announcing a shorter `Keep-Alive: timeout` is
+ * believed (undici keeps min(its value - 2 s, KEEP_ALIVE_MS)), and a
+ * connection the server closed anyway is simply opened again.
+ */
+const KEEP_ALIVE_MS = 5 * 60_000;
 
 export class HttpTransport {
   readonly #dispatchers = new Map<string, Dispatcher>();
+  /** One TLS context per trust configuration (the system roots alone are one too), by trustKey. */
+  readonly #secureContexts = new Map<string, SecureContext>();
   readonly #timeoutMs: number;
+  readonly #connectionsPerOrigin: number;
 
-  constructor(options: { timeoutMs?: number } = {}) {
+  constructor(options: HttpTransportOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#connectionsPerOrigin = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
+    if (!Number.isInteger(this.#connectionsPerOrigin) || this.#connectionsPerOrigin < 1) {
+      throw new RangeError(`connectionsPerOrigin must be a positive integer, got ${String(this.#connectionsPerOrigin)}`);
+    }
   }
 
   /** A fetch bound to one route, the shape openid-client's customFetch expects. */
@@ -93,6 +129,7 @@ export class HttpTransport {
   async close(): Promise<void> {
     const dispatchers = [...this.#dispatchers.values()];
     this.#dispatchers.clear();
+    this.#secureContexts.clear();
     await Promise.all(dispatchers.map((dispatcher) => dispatcher.close()));
   }
 
@@ -100,11 +137,50 @@ export class HttpTransport {
     const key = routeKey(route);
     let dispatcher = this.#dispatchers.get(key);
     if (dispatcher === undefined) {
-      dispatcher = createDispatcher(route);
+      dispatcher = this.#createDispatcher(route);
       this.#dispatchers.set(key, dispatcher);
     }
     return dispatcher;
   }
+
+  #createDispatcher(route: RouteOptions): Dispatcher {
+    // undici hands `secureContext` to tls.connect as is; with `ca` instead,
+    // every connection parsed ~140 root certificates again (20+ ms of event
+    // loop, and native memory not given back).
+    const connectTls = { secureContext: this.#secureContextFor(route.caCertificates ?? []) };
+    const connections = {
+      connections: this.#connectionsPerOrigin,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_MS,
+      // HTTP/1.1 pipelining off: a slow token answer would hold up those queued behind it, and a POST
+      // cut off mid-pipeline cannot be retried.
+      pipelining: 1,
+    };
+    if (route.proxy === undefined) {
+      return new Agent({ ...connections, connect: connectTls });
+    }
+    const { username, password, url } = route.proxy;
+    const token =
+      username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password?.reveal() ?? ''}`).toString('base64')}`;
+    // The same trust for the target through the tunnel and for an https proxy itself.
+    return new ProxyAgent({ uri: url, ...(token === undefined ? {} : { token }), ...connections, requestTls: connectTls, proxyTls: connectTls });
+  }
+
+  #secureContextFor(extraCas: readonly string[]): SecureContext {
+    const key = trustKey(extraCas);
+    let context = this.#secureContexts.get(key);
+    if (context === undefined) {
+      // An explicit `ca` replaces Node's default roots, so keep them alongside the extra anchors.
+      context = tls.createSecureContext(extraCas.length === 0 ? {} : { ca: [...tls.rootCertificates, ...extraCas] });
+      this.#secureContexts.set(key, context);
+    }
+    return context;
+  }
+}
+
+/** A digest of the extra CA PEMs, in order; JSON-encoded so no two lists hash alike. */
+function trustKey(extraCas: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(extraCas)).digest('base64');
 }
 
 function routeKey(route: RouteOptions): string {
@@ -115,21 +191,8 @@ function routeKey(route: RouteOptions): string {
     const { name, url, username, password } = route.proxy;
     hash.update(JSON.stringify([name, url, username ?? '', password?.reveal() ?? '']));
   }
-  for (const ca of route.caCertificates ?? []) hash.update(ca);
+  hash.update(trustKey(route.caCertificates ?? []));
   return hash.digest('base64');
-}
-
-function createDispatcher(route: RouteOptions): Dispatcher {
-  const extraCas = route.caCertificates ?? [];
-  // An explicit `ca` replaces Node's default roots, so keep them alongside the extra anchors.
-  const tls = extraCas.length === 0 ? {} : { ca: [...rootCertificates, ...extraCas] };
-  if (route.proxy === undefined) {
-    return new Agent({ connect: tls });
-  }
-  const { username, password, url } = route.proxy;
-  const token =
-    username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password?.reveal() ?? ''}`).toString('base64')}`;
-  return new ProxyAgent({ uri: url, ...(token === undefined ? {} : { token }), requestTls: tls, proxyTls: tls });
 }
 
 function contextFor(url: URL, route: RouteOptions) {
