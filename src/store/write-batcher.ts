@@ -93,6 +93,8 @@ export class WriteBatcher {
 
   async #drain(): Promise<void> {
     try {
+      // Writes issued in the same turn of the event loop (a token line's members, a start-up) share the first batch.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.#queue.size > 0) {
         const batch: [string, QueuedWrite][] = [];
         for (const entry of this.#queue) {
@@ -165,8 +167,6 @@ export class WriteBatcher {
       }
       this.#armWatchdog();
     }, delay);
-    // Pending writes keep the process alive through their own promises; this timer alone must not.
-    this.#watchdog.unref();
   }
 
   #disarmWatchdog(): void {
