@@ -385,6 +385,7 @@ export class TokenLine {
     const record = await this.#dependencies.store.getMailbox(slot.config.name);
     if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
     if (!isNewer(record.token, slot.token)) return;
+    this.#unsaved.delete(slot);
     this.#takeRecordState(record);
     if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
     slot.setToken(record.token, true);
@@ -410,6 +411,8 @@ export class TokenLine {
       if (stored !== undefined && isNewer(stored, leader.token)) {
         if (!usable(stored)) return false;
         this.#takeRecordState(record);
+        // The store holds a newer token than any record this line failed to write: those must not go over it.
+        this.#unsaved.clear();
         this.#clearFailure();
         this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
         for (const slot of this.#members) slot.setToken(stored, true);
@@ -467,8 +470,30 @@ export class TokenLine {
    * Skipped while an acquisition is in flight: it writes newer records itself.
    */
   async saveUnsaved(): Promise<void> {
-    if (this.#inflight !== undefined) return;
-    await Promise.all([...this.#unsaved].map(([slot, record]) => this.#save(slot, record)));
+    if (this.#inflight !== undefined || this.#unsaved.size === 0) return;
+    const { store } = this.#dependencies;
+    if (!store.shared) {
+      await Promise.all([...this.#unsaved].map(([slot, record]) => this.#save(slot, record)));
+      return;
+    }
+    // Other instances may have refreshed meanwhile (rotating the refresh token): under the line's lock, a record
+    // is written only when the store holds nothing newer, or it would put back a refresh token already dead.
+    await store
+      .withLock(this.id, async () => {
+        for (const [slot, record] of [...this.#unsaved]) {
+          const current = await store.getMailbox(slot.config.name);
+          if (current?.fingerprint === record.fingerprint && (current.token?.obtainedAt ?? 0) > (record.token?.obtainedAt ?? 0)) {
+            this.#unsaved.delete(slot);
+            continue;
+          }
+          await this.#save(slot, record);
+        }
+      })
+      .catch((error: unknown) => {
+        // Still unsaved: the next sweep tries again.
+        const failure = toBrokerError(error, { message: `token line ${this.id}: unsaved records could not be written.`, code: 'store_unavailable' });
+        this.#dependencies.logger.warn({ mailbox: this.leader.config.name, code: failure.code }, failure.describe());
+      });
   }
 
   async #save(slot: LineMember, record: MailboxRecord): Promise<void> {

@@ -111,6 +111,7 @@ export class EncryptedTokenStore implements TokenStore {
   readonly #logger: Logger;
   readonly #unavailableListeners = new Set<(error: BrokerError) => void>();
   readonly #writes: WriteBatcher;
+  readonly #operationTimeoutMs: number;
   /** Backend failures already told to the listeners: a failed batch is one failure, however many callers it had. */
   readonly #told = new WeakSet<object>();
 
@@ -122,6 +123,7 @@ export class EncryptedTokenStore implements TokenStore {
     this.#logger = parts.logger;
     this.shared = parts.backend.coordination !== undefined;
     this.#locks = parts.backend.coordination?.locks ?? new InProcessLocks();
+    this.#operationTimeoutMs = parts.operationTimeoutMs;
     this.#writes = new WriteBatcher({
       backend: parts.backend,
       operationTimeoutMs: parts.operationTimeoutMs,
@@ -231,8 +233,11 @@ export class EncryptedTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    // Writes already queued are committed (or fail) before the connection goes.
-    await this.#writes.flush();
+    // Writes already queued are committed (or fail) before the connection goes; bounded, because a write
+    // without an answer (redis hung) is awaited by the batcher, and closing the connection is what ends it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#writes.flush(), new Promise((resolve) => (timer = setTimeout(resolve, this.#operationTimeoutMs)))]);
+    clearTimeout(timer);
     await this.#backend.close();
   }
 

@@ -93,8 +93,9 @@ export class WriteBatcher {
 
   async #drain(): Promise<void> {
     try {
-      // Writes issued in the same turn of the event loop (a token line's members, a start-up) share the first batch.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Writes issued in one synchronous run (a token line's members, Promise.all over many puts) share the first
+      // batch. A microtask, not a timer: a write of the memory store still settles within the current turn.
+      await Promise.resolve();
       while (this.#queue.size > 0) {
         const batch: [string, QueuedWrite][] = [];
         for (const entry of this.#queue) {
