@@ -1,5 +1,5 @@
-// Batched writes on a real SQLite file (WAL): concurrent puts commit in few
-// transactions, the latest per key wins, each caller resolves only once its
+// Batched writes on a real SQLite file (WAL) and a real redis-server:
+// concurrent puts commit in few transactions, the latest per key wins, each caller resolves only once its
 // write is readable by another connection; a failed batch fails each caller;
 // getMailboxes reads many records at once and reports an unreadable one.
 import assert from 'node:assert/strict';
@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { createClient } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { BrokerError } from '../../src/errors/index.js';
 import { openTokenStore } from '../../src/store/index.js';
@@ -14,6 +15,7 @@ import type { CommittedBatch, OpenTokenStoreOptions, TokenStore } from '../../sr
 import { rejection } from '../support/assertions.js';
 import { tempDir } from '../support/config-helpers.js';
 import { captureLogs } from '../support/log-capture.js';
+import { redisServerBinary, startRedis } from '../support/redis.js';
 
 const { logger } = captureLogs();
 
@@ -113,5 +115,33 @@ test('sqlite: WAL mode; the -wal and -shm files have the database file mode 0600
     await raw.disconnect();
   } finally {
     await store.close();
+  }
+});
+
+test('redis: concurrent puts commit in a few MULTIs, the latest per mailbox wins; getMailboxes is one MGET per 1,000', { skip: redisServerBinary.skip }, async () => {
+  const redis = await startRedis();
+  const dir = await tempDir('store-batching-redis-');
+  const keyFile = join(dir, 'store.key');
+  await writeFile(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const batches: CommittedBatch[] = [];
+  const store = await openTokenStore({ url: redis.url, encryptionKeyFile: keyFile }, { logger, onBatch: (batch) => batches.push(batch) });
+  const raw = createClient({ url: redis.url });
+  await raw.connect();
+  try {
+    await Promise.all(Array.from({ length: 300 }, (_, index) => store.putMailbox(`mailbox-${index % 100}`, { fingerprint: `v${Math.floor(index / 100)}` })));
+    assert.ok(batches.length <= 3, `${batches.length} MULTIs for 300 puts`);
+    assert.equal(batches.reduce((sum, batch) => sum + batch.writes, 0), 100, 'coalesced: one write per mailbox');
+    assert.equal((await raw.keys('token-broker:mailbox:*')).length, 100);
+    await raw.set('token-broker:mailbox:mailbox-5', 'damaged');
+    const records = await store.getMailboxes(['mailbox-4', 'mailbox-5', 'nobody']);
+    assert.deepEqual(records.get('mailbox-4'), { fingerprint: 'v2' });
+    assert.equal((records.get('mailbox-5') as BrokerError | undefined)?.code, 'store_record_invalid');
+    assert.equal(records.has('nobody'), false);
+    await store.deleteMailbox('mailbox-4');
+    assert.equal(await raw.get('token-broker:mailbox:mailbox-4'), null);
+  } finally {
+    await raw.quit();
+    await store.close();
+    await redis.stop();
   }
 });
