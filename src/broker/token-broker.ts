@@ -22,6 +22,7 @@ import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
 import { TokenLine } from './token-line.js';
+import type { StoredRecords } from './token-line.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
@@ -87,7 +88,18 @@ export class TokenBroker {
    * follows their writes from now on.
    */
   async restore(): Promise<void> {
-    await Promise.all([...this.#registry.lines.values()].map((line) => line.restore()));
+    const lines = [...this.#registry.lines.values()];
+    // One pass over the store (a query per 1,000 records) rather than a read per mailbox: 10,000 reads one
+    // by one kept start-up waiting on the store's worker. A store that cannot be read fails every line alike.
+    const names = lines.flatMap((line) => line.members.map((slot) => slot.config.name));
+    let stored: StoredRecords;
+    try {
+      stored = await this.#store.getMailboxes(names);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      stored = new Map(names.map((name) => [name, failure]));
+    }
+    await Promise.all(lines.map((line) => line.restore(stored)));
     this.#registry.refreshDueTimes();
     if (this.#store.shared && this.#unfollow === undefined) {
       this.#unfollow = this.#store.onForeignWrite((mailbox) => {
@@ -143,6 +155,10 @@ export class TokenBroker {
       line.acquire().catch(() => {
         // Recorded on the line and logged; the next sweep tries again after the pause.
       });
+    }
+    // Records the store refused are written again (a rotated refresh token must reach it sooner or later).
+    for (const line of this.#registry.lines.values()) {
+      if (line.hasUnsaved) void line.saveUnsaved();
     }
     return started;
   }

@@ -36,6 +36,9 @@ export interface LineMember {
   setToken(stored: StoredToken, announce: boolean): void;
 }
 
+/** Records read from the store, by mailbox: an Error for one that cannot be read; absent when there is none. */
+export type StoredRecords = ReadonlyMap<string, MailboxRecord | Error>;
+
 /** Why the sweep starts an acquisition: a line in use is refreshed when due, an idle one only keeps its refresh token alive. */
 export type SweepReason = 'refresh' | 'keep-alive';
 
@@ -82,6 +85,15 @@ export class TokenLine {
   #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #grantState: GrantState = {};
   #consecutiveFailures = 0;
+  /**
+   * Each member's newest record that the store refused (a failed or timed-out
+   * batch): the token is served meanwhile, and the record is written again
+   * by saveUnsaved() (every sweep) until the store takes it, so a rotated
+   * refresh token is not lost to an outage of the store.
+   */
+  readonly #unsaved = new Map<LineMember, MailboxRecord>();
+  /** The record each member's latest save carries: a failure of an older save must not shelve it over a newer one. */
+  readonly #latestSave = new Map<LineMember, MailboxRecord>();
   readonly #dependencies: LineDependencies;
 
   constructor(id: string, grant: Grant, dependencies: LineDependencies) {
@@ -212,13 +224,25 @@ export class TokenLine {
    * Takes up what the store holds for the members: still-valid tokens are
    * served without asking the server; records of other credentials (the
    * config changed) are discarded; an unreadable one is reported, not dropped.
+   * `stored`: the members' records as the broker read them for every line in
+   * one pass at start (TokenStore.getMailboxes; a member absent has none);
+   * without it the line reads them itself (reload).
    */
-  async restore(): Promise<void> {
+  async restore(stored?: StoredRecords): Promise<void> {
     const { store, logger } = this.#dependencies;
+    const names = this.#members.map((slot) => slot.config.name);
+    let found: StoredRecords;
+    try {
+      found = stored ?? (await store.getMailboxes(names));
+    } catch (error) {
+      // The store cannot be read at all: every member says so.
+      found = new Map(names.map((name) => [name, error instanceof Error ? error : new Error(String(error))]));
+    }
     const records = await Promise.all(
       this.#members.map(async (slot) => {
         try {
-          const record = await store.getMailbox(slot.config.name);
+          const record = found.get(slot.config.name);
+          if (record instanceof Error) throw record;
           if (record === undefined || record.fingerprint === slot.fingerprint) return record;
           logger.info({ mailbox: slot.config.name }, 'the credential settings changed: stored tokens are discarded and new ones acquired');
           await store.deleteMailbox(slot.config.name);
@@ -369,6 +393,7 @@ export class TokenLine {
     const record = await this.#dependencies.store.getMailbox(slot.config.name);
     if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
     if (!isNewer(record.token, slot.token)) return;
+    this.#unsaved.delete(slot);
     this.#takeRecordState(record);
     if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
     slot.setToken(record.token, true);
@@ -394,6 +419,8 @@ export class TokenLine {
       if (stored !== undefined && isNewer(stored, leader.token)) {
         if (!usable(stored)) return false;
         this.#takeRecordState(record);
+        // The store holds a newer token than any record this line failed to write: those must not go over it.
+        this.#unsaved.clear();
         this.#clearFailure();
         this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
         for (const slot of this.#members) slot.setToken(stored, true);
@@ -441,17 +468,63 @@ export class TokenLine {
     };
   }
 
+  /** Whether a record the store refused waits to be written again. */
+  get hasUnsaved(): boolean {
+    return this.#unsaved.size > 0;
+  }
+
+  /**
+   * Writes again each member's record the store refused (see #unsaved).
+   * Skipped while an acquisition is in flight: it writes newer records itself.
+   */
+  async saveUnsaved(): Promise<void> {
+    if (this.#inflight !== undefined || this.#unsaved.size === 0) return;
+    const { store } = this.#dependencies;
+    if (!store.shared) {
+      await Promise.all([...this.#unsaved].map(([slot, record]) => this.#save(slot, record)));
+      return;
+    }
+    // Other instances may have refreshed meanwhile (rotating the refresh token): under the line's lock, a record
+    // is written only when the store holds nothing newer, or it would put back a refresh token already dead.
+    await store
+      .withLock(this.id, async () => {
+        for (const [slot, record] of [...this.#unsaved]) {
+          const current = await store.getMailbox(slot.config.name);
+          if (current?.fingerprint === record.fingerprint && (current.token?.obtainedAt ?? 0) > (record.token?.obtainedAt ?? 0)) {
+            this.#unsaved.delete(slot);
+            continue;
+          }
+          await this.#save(slot, record);
+        }
+      })
+      .catch((error: unknown) => {
+        // Still unsaved: the next sweep tries again.
+        const failure = toBrokerError(error, { message: `token line ${this.id}: unsaved records could not be written.`, code: 'store_unavailable' });
+        this.#dependencies.logger.warn({ mailbox: this.leader.config.name, code: failure.code }, failure.describe());
+      });
+  }
+
   async #save(slot: LineMember, record: MailboxRecord): Promise<void> {
+    this.#latestSave.set(slot, record);
     try {
       await this.#dependencies.store.putMailbox(slot.config.name, record);
+      if (this.#latestSave.get(slot) === record) {
+        this.#unsaved.delete(slot);
+        this.#latestSave.delete(slot);
+      }
     } catch (error) {
-      // The token is still served (it is valid); ops must know it is not durable.
+      // The token is still served (it is valid), and the record is kept to be written again at the next sweep;
+      // ops must know it is not durable until then.
+      if (this.#latestSave.get(slot) === record) this.#unsaved.set(slot, record);
       const failure = toBrokerError(error, {
         message: `mailbox ${slot.config.name}: the token could not be written to the store.`,
         code: 'store_unavailable',
         mailbox: slot.config.name,
       });
-      this.#dependencies.logger.error({ mailbox: slot.config.name, code: failure.code }, failure.describe());
+      this.#dependencies.logger.error(
+        { mailbox: slot.config.name, code: failure.code },
+        `${failure.describe()} The broker keeps the record and writes it again at the next sweep.`,
+      );
     }
   }
 }

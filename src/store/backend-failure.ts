@@ -33,7 +33,8 @@ export async function bounded<T>(operation: () => Promise<T>, timeoutMs: number,
   }
 }
 
-function failureReason(error: unknown, lastError: (() => string | undefined) | undefined): string {
+/** The one-line reason for `error`, preferring the client's own last complaint over "not connected". */
+export function failureReason(error: unknown, lastError: (() => string | undefined) | undefined): string {
   const own = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
   const client = lastError?.();
   // @keyv/redis replaces the cause of a failed connection with a generic sentence, and node-redis

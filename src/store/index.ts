@@ -6,3 +6,4 @@ export type { OpenTokenStoreOptions } from './open-token-store.js';
 export type { TokenStore } from './token-store.js';
 export type { MailboxRecord, PendingAuthorizationRecord, StoredError, StoredToken } from './records.js';
 export { credentialFingerprint } from './fingerprint.js';
+export type { CommittedBatch } from './write-batcher.js';

@@ -1,11 +1,12 @@
 // Which backend a store URL means, built and proven writable before the
-// store uses it: sqlite (file and folder modes, secure delete), redis (a
+// store uses it: sqlite (file and folder modes, secure delete, WAL), redis (a
 // fail-fast client, with locks and write notices for sharing) or a Map for tests.
+import { stat } from 'node:fs/promises';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
 import { BackendFailure } from './backend-failure.js';
 import { KeyvBackend, keyvOver, WRITE_CHECK_KEY } from './keyv-backend.js';
-import type { StoreBackend } from './keyv-backend.js';
+import type { BackendEntry, StoreBackend } from './keyv-backend.js';
 import { connectRedis, REDIS_KEY_PREFIX } from './redis-connection.js';
 import { RedisLocks } from './redis-lock.js';
 import { RedisWriteFeed } from './redis-write-feed.js';
@@ -65,16 +66,32 @@ async function createBackend(target: StoreTarget, options: BackendOptions): Prom
         throw new BackendFailure(osReason(error), error);
       }
       const adapter = new KeyvSqlite({ uri: `sqlite://${target.path}`, table: SQLITE_TABLE, busyTimeout: SQLITE_BUSY_TIMEOUT_MS });
-      // Replaced and deleted records are zeroed instead of left in free pages: once a key is retired,
-      // nothing it encrypted lingers in the file. Issued at once, so a failed open is awaited, never unhandled.
-      await adapter.query('PRAGMA secure_delete = ON').catch(async (error: unknown) => {
+      let opened: { dev: number; ino: number };
+      // Issued at once, so a failed open is awaited, never unhandled.
+      try {
+        // Replaced and deleted records are zeroed instead of left in free pages: once a key is retired,
+        // nothing it encrypted lingers in the file.
+        await adapter.query('PRAGMA secure_delete = ON');
+        // WAL: a commit appends to tokens.sqlite-wal and syncs nothing (synchronous=NORMAL); the WAL is synced
+        // only at checkpoints. A committed transaction is in the OS page cache when the query returns, so it
+        // survives the broker being killed (SIGKILL, OOM, a crash); only an OS crash or power loss may roll back
+        // the last transactions. The rollback journal with synchronous=FULL cost ~4 fsyncs per transaction.
+        // SQLite creates -wal and -shm with the database file's mode (0600), and secure_delete covers WAL frames.
+        await adapter.query('PRAGMA journal_mode = WAL');
+        await adapter.query('PRAGMA synchronous = NORMAL');
+        // A checkpointed WAL is cut back to nothing instead of keeping old frames (old envelopes) until overwritten.
+        await adapter.query('PRAGMA journal_size_limit = 0');
+        opened = await stat(target.path);
+      } catch (error) {
         await adapter.disconnect().catch(() => undefined);
         throw new BackendFailure(error instanceof Error ? error.message : String(error), error);
-      });
+      }
       return new KeyvBackend(keyvOver(adapter, undefined), {
         ...options,
         hint: unavailableHint(target.kind),
         locate: (key) => `row with key '${key}' in table ${SQLITE_TABLE} of ${target.path}`,
+        setMany: (entries) => sqliteUpsert(adapter, entries),
+        checkWritable: () => sqliteFileUnmoved(target.path, opened),
       });
     }
     case 'redis': {
@@ -98,6 +115,34 @@ async function createBackend(target: StoreTarget, options: BackendOptions): Prom
       });
     }
   }
+}
+
+/**
+ * One INSERT ... ON CONFLICT over json_each: one statement is one implicit
+ * transaction (one WAL append) whatever the number of rows. Below keyv on
+ * purpose: @keyv/sqlite has no setMany, and keyv's fallback would write
+ * (and commit) each key on its own. Keys are unique within a batch.
+ */
+async function sqliteUpsert(adapter: KeyvSqlite, entries: readonly BackendEntry[]): Promise<void> {
+  const rows = JSON.stringify(entries.map(({ key, value }) => [key, value]));
+  // `WHERE true`: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.
+  await adapter.query(
+    `INSERT INTO ${SQLITE_TABLE}(key, value) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true ` +
+      'ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    rows,
+  );
+}
+
+/**
+ * In WAL mode SQLite goes on writing to a file whose folder was removed or
+ * that was renamed (the rollback journal refused with SQLITE_READONLY):
+ * such writes would be lost at the next start. So each write checks that
+ * the path still names the file opened, and fails as SQLite did.
+ */
+async function sqliteFileUnmoved(path: string, opened: { readonly dev: number; readonly ino: number }): Promise<void> {
+  const now = await stat(path).catch(() => undefined);
+  if (now?.dev === opened.dev && now.ino === opened.ino) return;
+  throw new BackendFailure(`SQLITE_READONLY: ${path} was moved or deleted since the broker opened it, so a write would not reach it`);
 }
 
 function osReason(error: unknown): string {

@@ -13,6 +13,7 @@ import { storeUnavailable } from './store-errors.js';
 import { parseStoreUrl } from './store-url.js';
 import { EncryptedTokenStore } from './token-store.js';
 import type { TokenStore } from './token-store.js';
+import type { CommittedBatch } from './write-batcher.js';
 
 export interface OpenTokenStoreOptions {
   readonly logger: Logger;
@@ -24,6 +25,10 @@ export interface OpenTokenStoreOptions {
   readonly lockTtlMs?: number;
   /** Redis: how long withLock waits while another holds the lock before store_unavailable; default 60 s. */
   readonly lockWaitMs?: number;
+  /** Most records committed in one transaction; 1 commits each on its own (benchmarks). Default 500. */
+  readonly maxWriteBatch?: number;
+  /** Hears of every committed batch of writes (tests and benchmarks count transactions with it). */
+  readonly onBatch?: (batch: CommittedBatch) => void;
 }
 
 /**
@@ -39,9 +44,10 @@ export async function openTokenStore(config: StoreConfig, options: OpenTokenStor
   const keys = target.kind === 'memory' ? new KeyRing(storeKey(randomBytes(32), '(in memory)')) : await loadKeyRing(config, logger);
   // Said before the wait: a store that does not answer holds start-up for up to the operation timeout.
   logger.info({ store: target.description }, `opening token store ${target.description}`);
+  const operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
   const backend = await openBackend(target, {
     logger,
-    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    operationTimeoutMs,
     lockTtlMs: options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
     lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
   }).catch((error: unknown) => {
@@ -52,5 +58,14 @@ export async function openTokenStore(config: StoreConfig, options: OpenTokenStor
     { store: target.description, keyId: keys.current.id, previousKeyIds: keys.previous.map((key) => key.id) },
     `token store ${target.description} opened; records are encrypted with key ${keys.current.id}`,
   );
-  return new EncryptedTokenStore({ description: target.description, backend, keys, clock: options.clock ?? systemClock, logger });
+  return new EncryptedTokenStore({
+    description: target.description,
+    backend,
+    keys,
+    clock: options.clock ?? systemClock,
+    logger,
+    operationTimeoutMs,
+    maxBatch: options.maxWriteBatch,
+    onBatch: options.onBatch,
+  });
 }

@@ -12,6 +12,8 @@ import { BackendFailure } from './backend-failure.js';
 import { LockWaitExceeded } from './coordination.js';
 import type { HeldLock, Locks } from './coordination.js';
 import { InProcessLocks } from './in-process-locks.js';
+import { WriteBatcher } from './write-batcher.js';
+import type { CommittedBatch } from './write-batcher.js';
 import type { StoreBackend } from './keyv-backend.js';
 import { parseRecord, serializeRecord } from './records.js';
 import type { MailboxRecord, PendingAuthorizationRecord, RecordKind, RecordTypes } from './records.js';
@@ -22,8 +24,23 @@ export interface TokenStore {
   readonly description: string;
   /** Throws store_unavailable, store_key_invalid or store_record_invalid; undefined only when there is no record. */
   getMailbox(mailbox: string): Promise<MailboxRecord | undefined>;
-  /** Durable when it resolves (sqlite: committed; redis: acknowledged). Concurrent writers: the last write wins. */
+  /**
+   * The records of `mailboxes` in one pass (a query per 1,000: sqlite one
+   * SELECT, redis one MGET), for start-up. A mailbox without a record is
+   * absent from the map; one whose record cannot be read maps to the error
+   * getMailbox would throw (store_key_invalid, store_record_invalid), never
+   * to "no record". Throws store_unavailable when the store cannot be read.
+   */
+  getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>>;
+  /**
+   * Durable when it resolves (sqlite: committed; redis: acknowledged).
+   * Concurrent writers: the last write wins. Writes are committed in batches
+   * (one transaction each), and a caller's promise settles with the batch
+   * carrying its write: a failed batch fails each of its callers
+   * (store_unavailable), after a few tries when the failure may pass.
+   */
   putMailbox(mailbox: string, record: MailboxRecord): Promise<void>;
+  /** Batched as putMailbox. */
   deleteMailbox(mailbox: string): Promise<void>;
   /** Undefined when there is none or it has expired (an expired one is deleted). */
   getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined>;
@@ -73,7 +90,15 @@ export interface TokenStoreParts {
   readonly keys: KeyRing;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Longest wait of one write, queued and committed together. */
+  readonly operationTimeoutMs: number;
+  /** Most records per transaction; 1 commits each on its own. Default DEFAULT_MAX_BATCH. */
+  readonly maxBatch?: number | undefined;
+  readonly onBatch?: ((batch: CommittedBatch) => void) | undefined;
 }
+
+/** Records per read at start-up: bounds one query's size and the memory it holds at once. */
+const READ_CHUNK = 1_000;
 
 export class EncryptedTokenStore implements TokenStore {
   readonly description: string;
@@ -85,6 +110,10 @@ export class EncryptedTokenStore implements TokenStore {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #unavailableListeners = new Set<(error: BrokerError) => void>();
+  readonly #writes: WriteBatcher;
+  readonly #operationTimeoutMs: number;
+  /** Backend failures already told to the listeners: a failed batch is one failure, however many callers it had. */
+  readonly #told = new WeakSet<object>();
 
   constructor(parts: TokenStoreParts) {
     this.description = parts.description;
@@ -94,6 +123,44 @@ export class EncryptedTokenStore implements TokenStore {
     this.#logger = parts.logger;
     this.shared = parts.backend.coordination !== undefined;
     this.#locks = parts.backend.coordination?.locks ?? new InProcessLocks();
+    this.#operationTimeoutMs = parts.operationTimeoutMs;
+    this.#writes = new WriteBatcher({
+      backend: parts.backend,
+      operationTimeoutMs: parts.operationTimeoutMs,
+      maxBatch: parts.maxBatch,
+      onBatch: parts.onBatch,
+      onLateWrite: (waitedMs) =>
+        this.#logger.warn(
+          { store: this.description, waitedMs },
+          `token store ${this.description}: a write got no answer within ${parts.operationTimeoutMs} ms; its callers were told it failed, and later writes wait until it ends so it cannot land over them`,
+        ),
+    });
+  }
+
+  async getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>> {
+    const records = new Map<string, MailboxRecord | BrokerError>();
+    for (let start = 0; start < mailboxes.length; start += READ_CHUNK) {
+      const chunk = mailboxes.slice(start, start + READ_CHUNK);
+      const keys = chunk.map((mailbox) => keyOf({ kind: 'mailbox', mailbox }));
+      let sealed: (string | undefined)[];
+      try {
+        sealed = await this.#backend.getMany(keys);
+      } catch (error) {
+        throw this.#unavailable(error, `read the records of ${chunk.length} mailboxes`);
+      }
+      for (const [index, mailbox] of chunk.entries()) {
+        const value = sealed[index];
+        if (value === undefined) continue;
+        try {
+          records.set(mailbox, this.#open({ kind: 'mailbox', mailbox }, value));
+        } catch (error) {
+          // Only BrokerErrors come out of #open; anything else is a bug and goes up.
+          if (!(error instanceof BrokerError)) throw error;
+          records.set(mailbox, error);
+        }
+      }
+    }
+    return records;
   }
 
   getMailbox(mailbox: string): Promise<MailboxRecord | undefined> {
@@ -165,14 +232,25 @@ export class EncryptedTokenStore implements TokenStore {
     return () => this.#unavailableListeners.delete(entry);
   }
 
-  close(): Promise<void> {
-    return this.#backend.close();
+  async close(): Promise<void> {
+    // Writes already queued are committed (or fail) before the connection goes; bounded, because a write
+    // without an answer (redis hung) is awaited by the batcher, and closing the connection is what ends it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#writes.flush(), new Promise((resolve) => (timer = setTimeout(resolve, this.#operationTimeoutMs)))]);
+    clearTimeout(timer);
+    await this.#backend.close();
   }
 
   async #read<K extends RecordKind>(address: RecordAddress & { kind: K }): Promise<RecordTypes[K] | undefined> {
     const key = keyOf(address);
     const sealed = await this.#backendCall(() => this.#backend.get(key), `read ${recordName(address)}`, address);
     if (sealed === undefined) return undefined;
+    return this.#open(address, sealed);
+  }
+
+  /** Decrypts and checks one stored value. Throws store_key_invalid or store_record_invalid. */
+  #open<K extends RecordKind>(address: RecordAddress & { kind: K }, sealed: string): RecordTypes[K] {
+    const key = keyOf(address);
     const opened = unseal(sealed, this.#keys, address);
     if (!opened.ok) {
       if (opened.problem === 'unknown-key') throw unknownKey(this.description, address, opened.keyId, this.#keys);
@@ -200,11 +278,11 @@ export class EncryptedTokenStore implements TokenStore {
       });
     }
     const sealed = seal(plaintext, this.#keys.current, address);
-    await this.#backendCall(() => this.#backend.set(keyOf(address), sealed, ttlMs), `write ${recordName(address)}`, address);
+    await this.#backendCall(() => this.#writes.write(keyOf(address), sealed, ttlMs), `write ${recordName(address)}`, address);
   }
 
   async #delete(address: RecordAddress): Promise<void> {
-    await this.#backendCall(() => this.#backend.delete(keyOf(address)), `delete ${recordName(address)}`, address);
+    await this.#backendCall(() => this.#writes.write(keyOf(address), undefined), `delete ${recordName(address)}`, address);
   }
 
   async #backendCall<T>(operation: () => Promise<T>, action: string, address: RecordAddress): Promise<T> {
@@ -219,7 +297,8 @@ export class EncryptedTokenStore implements TokenStore {
   #unavailable(error: unknown, action: string, mailbox?: string, tell = true): BrokerError {
     const reason = error instanceof BackendFailure ? error.reason : error instanceof Error ? error.message : String(error);
     const unavailable = storeUnavailable(this.description, action, reason, this.#backend.hint, mailbox === undefined ? { cause: error } : { mailbox, cause: error });
-    if (tell) {
+    if (tell && !(typeof error === 'object' && error !== null && this.#told.has(error))) {
+      if (typeof error === 'object' && error !== null) this.#told.add(error);
       for (const listener of this.#unavailableListeners) {
         try {
           listener(unavailable);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@keyv/redis';
@@ -500,8 +500,9 @@ describe('token store on sqlite: the file', () => {
     const store = await openTokenStore({ url: `sqlite://${path}`, encryptionKeyFile: key.file }, { logger });
     try {
       await store.putMailbox('sales', { fingerprint: 'before' });
-      // A folder where SQLite must create its rollback journal: no write can commit, whoever runs the test (root included).
-      await mkdir(`${path}-journal`);
+      // The file moved away from the path the store names: no write may commit there, whoever runs the test (root included).
+      // (In WAL mode SQLite itself would write on to the moved file; the store refuses, as the rollback journal did.)
+      await rename(path, `${path}.away`);
       const error = await rejection(store.putMailbox('sales', { fingerprint: 'during' }));
       assert.equal(error.code, 'store_unavailable');
       assert.equal(error.permanent, false);
@@ -516,7 +517,7 @@ describe('token store on sqlite: the file', () => {
           `^token store sqlite://${path} is unavailable: cannot complete a health check \\(SQLITE_[A-Z]+: .+\\)\\. Check that the file and its folder exist and that the broker's user may write both\\.$`,
         ),
       );
-      await rm(`${path}-journal`, { recursive: true });
+      await rename(`${path}.away`, path);
       await store.probe();
       assert.deepEqual(await store.getMailbox('sales'), { fingerprint: 'before' }, 'the failed write changed nothing');
       await store.putMailbox('sales', { fingerprint: 'after' });

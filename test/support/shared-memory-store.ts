@@ -77,6 +77,10 @@ class SharedView implements TokenStore {
     return this.#inner.getMailbox(mailbox);
   }
 
+  getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>> {
+    return this.#inner.getMailboxes(mailboxes);
+  }
+
   async putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
     await this.#inner.putMailbox(mailbox, record);
     this.#group.announce(this, mailbox);
