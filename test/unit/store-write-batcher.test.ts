@@ -34,7 +34,9 @@ test('a write issued while a batch commits goes in the next one; maxBatch splits
   const { calls, backend } = scripted((_, index) => (index === 0 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()));
   const batcher = new WriteBatcher({ backend, operationTimeoutMs: 10_000, maxBatch: 2 });
   const first = batcher.write('a', '1');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // The batcher starts a batch in a microtask: by the next turn of the event loop it is committing.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 1, 'the first batch is committing');
   const later = ['b', 'c', 'd'].map((key) => batcher.write(key, '1'));
   assert.equal(calls.length, 1, 'nothing else is written while the first batch commits');
   release();
@@ -87,6 +89,7 @@ test('a write with no answer fails its callers at the timeout, and the next batc
   await assert.rejects(stuck, (error: unknown) => error instanceof BackendFailure && error.reason === 'no answer within 50 ms');
   assert.equal(late.length, 1);
   const newer = batcher.write('sales', 'new refresh token');
+  // No event says "was not written": a batch that wrongly went ahead gets a moment to show.
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(calls.length, 1, 'the newer record is not written while the old write may still land');
   release();
@@ -97,12 +100,14 @@ test('a write with no answer fails its callers at the timeout, and the next batc
 
 test('writes queued behind a stuck write fail at their own deadline', async () => {
   let release: () => void = () => undefined;
-  const { backend } = scripted((_, index) => (index === 0 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()));
+  const { calls, backend } = scripted((_, index) => (index === 0 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()));
   const batcher = new WriteBatcher({ backend, operationTimeoutMs: 40 });
-  const stuck = batcher.write('a', '1');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  const stuck = assert.rejects(batcher.write('a', '1'));
+  // The batcher starts a batch in a microtask: by the next turn of the event loop it is committing.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 1, 'the first batch is committing');
   const queued = assert.rejects(batcher.write('b', '1'), (error: unknown) => error instanceof BackendFailure && error.reason === 'no answer within 40 ms');
-  await assert.rejects(stuck);
+  await stuck;
   await queued;
   release();
   await batcher.flush();
