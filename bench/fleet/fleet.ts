@@ -24,9 +24,16 @@ export interface Fleet {
   readonly mailboxes: readonly string[];
   /** Token lines: one per cc application (its mailboxes share one token) plus one per ROPC mailbox. */
   readonly lines: number;
-  /** Token answers the sandbox has written so far: when each was minted (performance.now()). */
-  readonly answers: readonly number[];
+  /** Token answers the sandbox has written so far, in order. */
+  readonly answers: readonly TokenAnswer[];
   close(): Promise<void>;
+}
+
+export interface TokenAnswer {
+  /** performance.now() when the token was minted, before the answer delay. */
+  readonly at: number;
+  /** The token line it is for: the user (ROPC) or the application (client credentials). */
+  readonly line: string;
 }
 
 const TENANT = randomUUID();
@@ -57,10 +64,10 @@ export async function startFleet(options: FleetOptions, lifetimeSeconds = option
   const removeDirectory = (): void => rmSync(directory, { recursive: true, force: true });
   const forget = onEmergency(removeDirectory);
   const sandbox = await startSandbox({ accessTokenLifetimeSeconds: lifetimeSeconds });
-  const answers: number[] = [];
+  const answers: TokenAnswer[] = [];
   // Every answer waits as an Entra round trip would; the timestamp is taken before the wait (when the token was minted).
-  sandbox.hooks.beforeTokenResponse = async () => {
-    answers.push(performance.now());
+  sandbox.hooks.beforeTokenResponse = async (info) => {
+    answers.push({ at: performance.now(), line: info.username ?? info.clientId });
     if (options.delayMs > 0) await sleep(options.delayMs);
   };
   try {

@@ -21,6 +21,7 @@ export const warmRestartRow: Row = async (options) => {
     await quietFor(fleet, 3_000);
     const requests = fleet.sandbox.stats.total - requestsBefore;
     return [
+      { figure: 'cold start before the restart: spawn to all READY', value: seconds(cold.readyMs), target: '-', pass: undefined },
       { figure: 'warm restart: spawn to SERVING', value: seconds(servingMs), target: '< 2 s', pass: servingMs < 2_000 },
       { figure: 'warm restart: spawn to all READY', value: seconds(readyMs), target: '-', pass: undefined },
       { figure: 'token requests, warm restart', value: String(requests), target: '0 (stored tokens are valid)', pass: requests === 0 },
