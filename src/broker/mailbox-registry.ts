@@ -7,7 +7,7 @@ import { credentialFingerprint } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { GrantDependencies, GrantFactory } from './grants/index.js';
-import { settingsDigest, tokenLineId } from './line-identity.js';
+import { tokenLineId } from './line-identity.js';
 import { MailboxSlot } from './mailbox-slot.js';
 import { TokenLine } from './token-line.js';
 import type { LineDependencies } from './token-line.js';
@@ -42,7 +42,7 @@ export class MailboxRegistry {
 
   /** A slot for `config` made for `line` and joined to it, not yet registered (see adopt). */
   newSlot(config: MailboxConfig, line: TokenLine): MailboxSlot {
-    const slot = new MailboxSlot(config, { fingerprint: credentialFingerprint(config), settings: settingsDigest(config) }, line, this.#dependencies.clock.now());
+    const slot = new MailboxSlot(config, { fingerprint: credentialFingerprint(config) }, line, this.#dependencies.clock.now());
     line.join(slot);
     return slot;
   }

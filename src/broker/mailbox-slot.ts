@@ -7,6 +7,7 @@ import { BrokerError } from '../errors/index.js';
 import type { StoredToken } from '../store/index.js';
 import type { Grant, TokenResult } from './grants/index.js';
 import { issueToken } from './issued-token.js';
+import { settingsDigest } from './line-identity.js';
 import type { IssuedToken } from './issued-token.js';
 import type { MailboxStatus } from './mailbox-status.js';
 import type { AcquireOptions, LineMember, TokenLine } from './token-line.js';
@@ -21,8 +22,8 @@ export class MailboxSlot implements LineMember {
   readonly config: MailboxConfig;
   /** credentialFingerprint(config): stored tokens of other credentials are never served. */
   readonly fingerprint: string;
-  /** settingsDigest(config): equal means a reload leaves the mailbox as it is. */
-  readonly settings: string;
+  /** settingsDigest(config), made on first use: only a reload compares it, and a start of 10,000 mailboxes need not pay for it. */
+  #settings: string | undefined;
   /** The line this slot is made for; it joins it right after (line.join). */
   readonly line: TokenLine;
   token: IssuedToken | undefined;
@@ -32,13 +33,18 @@ export class MailboxSlot implements LineMember {
   lastUsedAt: number;
   readonly #watchers = new Set<TokenWatcher>();
 
-  constructor(config: MailboxConfig, identity: { fingerprint: string; settings: string }, line: TokenLine, now: number) {
+  constructor(config: MailboxConfig, identity: { fingerprint: string }, line: TokenLine, now: number) {
     this.config = config;
     this.fingerprint = identity.fingerprint;
-    this.settings = identity.settings;
     this.line = line;
     // A new mailbox counts as used: the broker warms it at start.
     this.lastUsedAt = now;
+  }
+
+  /** Equal digests mean a reload leaves the mailbox as it is. */
+  get settings(): string {
+    this.#settings ??= settingsDigest(this.config);
+    return this.#settings;
   }
 
   get grant(): Grant {
