@@ -13,7 +13,7 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { signInRedirect } from '../support/browser.js';
-import { clientCredentialsMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
+import { clientCredentialsMailbox, desktopAuthorizationCodeMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
@@ -46,15 +46,7 @@ async function writeConfig(harness: Harness, sandbox: Sandbox, storeUrl: string,
       harness.address,
       sandbox.url,
       storeUrl,
-      `${clientCredentialsMailbox('app-imap', TENANT, clientId, SECRET)}  user-imap:
-    protocol: imap
-    grantType: authorization-code
-    tenantId: ${TENANT}
-    clientId: ${PUBLIC_APP}
-    redirectUri: ${REDIRECT}
-    redirectPlatform: desktop
-    username: ${ALICE}
-`,
+      `${clientCredentialsMailbox('app-imap', TENANT, clientId, SECRET)}${desktopAuthorizationCodeMailbox('user-imap', TENANT, PUBLIC_APP, REDIRECT, ALICE)}`,
     ),
   );
 }

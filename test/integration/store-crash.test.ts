@@ -12,7 +12,7 @@ import { TokenBrokerClient } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { signInRedirect } from '../support/browser.js';
-import { sandboxBrokerConfig } from '../support/broker-environment.js';
+import { desktopAuthorizationCodeMailbox, sandboxBrokerConfig } from '../support/broker-environment.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
 
@@ -55,15 +55,7 @@ describe('store crash guarantee: SIGKILL right after a rotation loses no refresh
         address,
         sandbox.url,
         'sqlite://tokens.sqlite',
-        `  user-imap:
-    protocol: imap
-    grantType: authorization-code
-    tenantId: ${TENANT}
-    clientId: ${PUBLIC_APP}
-    redirectUri: ${REDIRECT}
-    redirectPlatform: desktop
-    username: ${ALICE}
-`,
+        desktopAuthorizationCodeMailbox('user-imap', TENANT, PUBLIC_APP, REDIRECT, ALICE),
       ),
     );
   });

@@ -80,6 +80,19 @@ export function clientCredentialsMailbox(name: string, tenantId: string, clientI
 ${extra}`;
 }
 
+/** An authorization-code IMAP mailbox of a public (desktop) client on the (overridden) microsoft server, as YAML lines under `mailboxes:`. */
+export function desktopAuthorizationCodeMailbox(name: string, tenantId: string, clientId: string, redirectUri: string, username: string): string {
+  return `  ${name}:
+    protocol: imap
+    grantType: authorization-code
+    tenantId: ${tenantId}
+    clientId: ${clientId}
+    redirectUri: ${redirectUri}
+    redirectPlatform: desktop
+    username: ${username}
+`;
+}
+
 /**
  * A broker config on the sandbox as the (overridden) microsoft server, with a
  * store of `storeUrl` keyed by `store.key`, and `mailboxes` (YAML lines under
