@@ -378,11 +378,6 @@ export class TokenLine {
     return failure;
   }
 
-  /** A reload changed the settings: a permanent failure may be mended, so the next request goes out at once. */
-  forgetFailure(): void {
-    this.#clearFailure();
-  }
-
   /**
    * Another instance wrote `slot`'s record: take up its token when it is
    * newer than ours (and its refresh token, which may have rotated). An

@@ -156,6 +156,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     let passed = 0;
     let renewed = 0;
     while (passed < count * ttl || renewed < count) {
+      // Samples redis' clock a few times per TTL: the condition is time passing there, which no event announces.
       await delay(Math.ceil(ttl / 5));
       const now = await command<number>('PTTL', key);
       assert.ok(now > 0, `the lock key expired (PTTL ${now}) after ${renewed} renewals: its holder did not renew it`);

@@ -22,26 +22,19 @@ export async function rejection(promise: Promise<unknown>): Promise<BrokerError>
  * only ends a wait for something that will never happen, and CI may share
  * its cores with other work.
  */
-export async function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    }
-  }
+export function eventually<T>(attempt: () => Promise<T> | T, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
+  return retryWhile(attempt, () => true, timeoutMs, pauseMs);
 }
 
 /** Runs `call` until it resolves; again while it rejects with an error `retry` accepts (for at most `timeoutMs`), any other error at once. */
-export async function retryWhile<T>(call: () => Promise<T>, retry: (error: unknown) => boolean, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
+export async function retryWhile<T>(call: () => Promise<T> | T, retry: (error: unknown) => boolean, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await call();
     } catch (error) {
       if (!retry(error) || Date.now() > deadline) throw error;
+      // A poll of a condition, not a wait standing for an event: the next check comes after this pause.
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }
