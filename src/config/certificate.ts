@@ -4,7 +4,17 @@
 // first token request. node:crypto reads PEM; node-forge unpacks PFX.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forgeModule from 'node-forge';
+
+type Forge = typeof forgeModule;
+let forgeLoaded: Forge | undefined;
+
+/** node-forge, loaded at the first PFX file: it takes about 40 ms to load, on every start and validate otherwise. */
+function forgeLibrary(): Forge {
+  forgeLoaded ??= createRequire(import.meta.url)('node-forge') as Forge;
+  return forgeLoaded;
+}
 
 export interface CertificateInfo {
   /** Upper-case hex, no separators. */
@@ -69,7 +79,8 @@ function openPem(text: string, path: string, password: string | undefined): Open
 }
 
 function openPfx(data: Buffer, path: string, password: string | undefined): Opened {
-  let pfx: forge.pkcs12.Pkcs12Pfx;
+  const forge = forgeLibrary();
+  let pfx: forgeModule.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(data.toString('binary')));
     pfx = forge.pkcs12.pkcs12FromAsn1(asn1, password ?? '');

@@ -15,13 +15,19 @@ import { readRefresh, REFRESH_KEYS } from './sections/refresh.js';
 import { readServerSection, SERVER_KEYS } from './sections/server.js';
 import { readStore, STORE_KEYS } from './sections/store.js';
 import type { AuthorizationServerConfig, BrokerConfig, ConfigLoadResult } from './types.js';
-import { parseYamlSource } from './yaml-source.js';
+import { OFF_THREAD_MIN_LENGTH, parseYamlSourceOffThread } from './yaml-off-thread.js';
 
 export interface LoadOptions {
   /** Where `${NAME}` is looked up; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   /** Milliseconds since the epoch, for certificate expiry; default Date.now. */
   readonly now?: () => number;
+  /**
+   * Parse a big file in a worker thread (yaml-off-thread.ts), so that this
+   * thread keeps answering meanwhile: the running daemon's reloads. Default
+   * false: with nothing else to do (start-up, validate) parsing in place is faster.
+   */
+  readonly offThread?: boolean;
 }
 
 const TOP_LEVEL_KEYS = ['server', 'store', 'metrics', 'refresh', 'authorizationServers', 'proxies', 'mailboxes'];
@@ -44,7 +50,7 @@ export async function loadConfigFromText(text: string, options: LoadOptions & { 
   const ctx: LoadContext = { sink, env: options.env ?? process.env, baseDir: dirname(source), now: options.now ?? Date.now };
   const failed = (): ConfigLoadResult => ({ ok: false, problems: sink.sorted() });
 
-  const root = parseYamlSource(text, sink);
+  const root = await parseYamlSourceOffThread(text, sink, { offThread: options.offThread === true && text.length >= OFF_THREAD_MIN_LENGTH });
   if (root === undefined) return failed();
   if (root.kind !== 'map') {
     sink.error('', `the file must be a mapping with keys such as server, store and mailboxes, not ${kindOfNode(root)}`, root.at);

@@ -20,6 +20,12 @@ export class ProblemSink {
     this.#add('warning', path, message, at);
   }
 
+  /** A problem found elsewhere (the YAML worker), as it was reported there. */
+  add(problem: ConfigProblem): void {
+    const at = problem.line === undefined ? undefined : { line: problem.line, column: problem.column ?? 1 };
+    this.#add(problem.severity, problem.path, problem.message, at);
+  }
+
   /** Errors so far; a caller compares counts to learn whether its part added any. */
   get errorCount(): number {
     return this.#errors;
