@@ -79,11 +79,15 @@ export class MailboxRegistry {
     this.lines.set(slot.line.id, slot.line);
   }
 
-  /** Takes the slot off its line (the line goes when it has no mailbox left); the name stays registered. */
-  unplace(slot: MailboxSlot): void {
+  /**
+   * Takes the slot off its line (the line goes when it has no mailbox left); the name stays registered.
+   * True when the mailbox's record of the previous store layout is still to be deleted (TokenLine.leave).
+   */
+  unplace(slot: MailboxSlot): boolean {
     const line = slot.line;
-    line.leave(slot);
+    const legacy = line.leave(slot);
     if (line.members.length === 0 && this.lines.get(line.id) === line) this.lines.delete(line.id);
+    return legacy;
   }
 
   remove(slot: MailboxSlot): void {

@@ -101,12 +101,14 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
 
 /** Puts a slot with the new settings in the place of `old`; with the same credentials the token and refresh token carry over. */
 function replace(old: MailboxSlot, config: MailboxConfig, sameCredentials: boolean, registry: MailboxRegistry): void {
-  registry.unplace(old);
+  const legacy = registry.unplace(old);
   const successor = registry.place(config);
   const line = successor.line;
   if (sameCredentials) {
     // The new settings (proxy, shared mailbox, ...) apply from the next request.
     if (line.members.length === 1) line.inherit(old.line);
+    // New credentials were purged already; these carry over, and so does deleting the mailbox's copy of the previous layout.
+    if (legacy) line.keepLegacy(config.name);
     if (old.token !== undefined && successor.token === undefined) successor.setToken(storedTokenOf(old.token), false);
   }
   successor.lastUsedAt = old.lastUsedAt;

@@ -247,12 +247,17 @@ export class TokenLine {
     }
   }
 
-  /** A reload replaced the line of a mailbox whose credentials did not change: the refresh token and history carry over, failures do not. */
+  /**
+   * A reload replaced the line of a mailbox whose credentials did not change:
+   * the refresh token, history and a record the store refused carry over
+   * (the same credentials' record, written where this line keeps it); failures do not.
+   */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
+    this.#unsaved ??= previous.#unsaved;
   }
 
   /** When `token` is due for refresh under the current settings. */
@@ -260,11 +265,21 @@ export class TokenLine {
     return refreshDueAt(this.id, token, this.#dependencies.timing().leadTimeMs);
   }
 
-  leave(slot: LineMember): void {
+  /**
+   * Takes `slot` off the line. True when its per-mailbox record of the
+   * previous layout was still to be deleted (#legacy): no longer this line's
+   * to delete, it falls to the reload (purge) or to the mailbox's next line (keepLegacy).
+   */
+  leave(slot: LineMember): boolean {
     const index = this.#members.indexOf(slot);
     if (index >= 0) this.#members.splice(index, 1);
-    // Its old record is no longer this line's to delete (reload purges it, or its new line owns it).
-    this.#legacy.delete(slot.config.name);
+    return this.#legacy.delete(slot.config.name);
+  }
+
+  /** A member moved here (reload) with its per-mailbox record of the previous layout still to delete: this shared line deletes it after its next write. */
+  keepLegacy(mailbox: string): void {
+    // On a line of its own, that record is the line's record: never deleted for being old.
+    if (this.shared) this.#legacy.add(mailbox);
   }
 
   /**

@@ -233,6 +233,32 @@ describe('migration from per-mailbox records', () => {
   });
 });
 
+describe('migration across a reload', () => {
+  test('a mailbox whose settings change before the first line write still has its old record deleted, by its new line', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const { store } = await countingStore();
+    const solo = appMailbox('solo');
+    const obtainedAt = clock.now() - 600_000;
+    await store.putMailbox('solo', {
+      fingerprint: credentialFingerprint(solo),
+      token: { accessToken: 'old', tokenType: 'Bearer', expiresAt: obtainedAt + HOUR, obtainedAt, scopes: ['s'] },
+    });
+    const { broker, grants } = await startBroker([solo], store, clock);
+    assert.equal(broker.cachedToken('solo', 60)?.accessToken, 'old');
+    const summary = await broker.reload({ mailboxes: [{ ...solo, protocol: 'pop3' }], refresh: REFRESH });
+    assert.deepEqual(summary, { added: [], removed: [], changed: ['solo'], reacquiring: [] });
+    assert.equal(broker.cachedToken('solo', 60)?.accessToken, 'old', 'the token carries over');
+    assert.ok(await store.getMailbox('solo'), 'not deleted before a line record is written');
+
+    clock.advance(HOUR - 600_000 - 250_000);
+    broker.sweep();
+    await settle();
+    grants.get('solo')?.succeed('new', clock.now() + HOUR);
+    await eventually(async () => assert.equal((await store.getLine(tokenLineId(solo)))?.token?.accessToken, 'new'));
+    await eventually(async () => assert.equal(await store.getMailbox('solo'), undefined, 'the old record is deleted'));
+  });
+});
+
 describe('reload and shared line records', () => {
   test('removing one member keeps the line record; removing the last deletes it; a mailbox moved to another application carries none of the old token', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
