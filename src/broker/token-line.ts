@@ -76,7 +76,7 @@ export class TokenLine {
    * `line:` record must carry to be served.
    */
   readonly #applicationFingerprint: string | undefined;
-  /** Sorted by name, so every instance re-reads the same member's record. */
+  /** Sorted by name, so every instance has the same leader (the mailbox failures name; on a line of one, whose record it is). */
   readonly #members: LineMember[] = [];
   #inflight: Promise<void> | undefined;
   #lastError: BrokerError | undefined;
