@@ -49,6 +49,7 @@ export class MailboxRegistry {
 
   /** A line for `config`, not yet registered (see place and adopt). */
   newLine(config: MailboxConfig): TokenLine {
+    const id = tokenLineId(config);
     const server = config.authorizationServer.name;
     let serverLimit = this.#limits.get(server);
     if (serverLimit === undefined) {
@@ -56,7 +57,7 @@ export class MailboxRegistry {
       this.#limits.set(server, serverLimit);
     }
     const { grantFactory, grantDependencies, line } = this.#dependencies;
-    return new TokenLine(tokenLineId(config), grantFactory(config, grantDependencies), { ...line, serverLimit });
+    return new TokenLine(id, grantFactory(config, grantDependencies), { ...line, serverLimit }, sharesToken(config, id) ? applicationFingerprint(config) : undefined);
   }
 
   /** Registers a slot for `config` on its line, joining a shared one when it exists. */
@@ -78,11 +79,15 @@ export class MailboxRegistry {
     this.lines.set(slot.line.id, slot.line);
   }
 
-  /** Takes the slot off its line (the line goes when it has no mailbox left); the name stays registered. */
-  unplace(slot: MailboxSlot): void {
+  /**
+   * Takes the slot off its line (the line goes when it has no mailbox left); the name stays registered.
+   * True when the mailbox's record of the previous store layout is still to be deleted (TokenLine.leave).
+   */
+  unplace(slot: MailboxSlot): boolean {
     const line = slot.line;
-    line.leave(slot);
+    const legacy = line.leave(slot);
     if (line.members.length === 0 && this.lines.get(line.id) === line) this.lines.delete(line.id);
+    return legacy;
   }
 
   remove(slot: MailboxSlot): void {
@@ -100,6 +105,26 @@ export class MailboxRegistry {
   refreshDueTimes(): void {
     for (const slot of this.slots.values()) slot.updateRefreshDueAt();
   }
+}
+
+/**
+ * Whether the mailboxes on `config`'s line share one token, so the line keeps
+ * one record of its own: tokenLineId names such a line after the application
+ * (`app:<digest>`, client credentials), every other line after its one mailbox.
+ */
+function sharesToken(config: MailboxConfig, lineId: string): boolean {
+  return lineId !== config.name;
+}
+
+/**
+ * What a shared line's record must carry to be served: the credential
+ * fingerprint without the user, which every member has in common. Not the
+ * line id: the id is already the record's key (bound into its encryption),
+ * a truncated digest that also covers the proxy route; the fingerprint
+ * answers exactly "obtained with these credentials?", as a mailbox record's does.
+ */
+function applicationFingerprint(config: MailboxConfig): string {
+  return credentialFingerprint({ ...config, username: '' });
 }
 
 export function unknownMailbox(mailbox: string): BrokerError {

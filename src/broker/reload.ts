@@ -2,7 +2,9 @@
 // order that keeps it safe. Acquisitions of mailboxes that go or change
 // finish first (none may write a record after it is purged or replaced);
 // store work happens next; the swap itself has no await, so a caller sees
-// either the old mailboxes or the new ones.
+// either the old mailboxes or the new ones. A shared line left without
+// members by the swap has its record purged after it (only then is it
+// known that no mailbox is on it any more, and nothing can start on it).
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
@@ -49,7 +51,8 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
   }
 
   const leaving = [...removed, ...changed].map((name) => registry.slot(name));
-  await TokenLine.settle([...new Set(leaving.map((slot) => slot.line))]);
+  const leftLines = [...new Set(leaving.map((slot) => slot.line))];
+  await TokenLine.settle(leftLines);
   for (const name of [...removed, ...reacquiring]) {
     context.cancelAuthorization(name);
     await purge(name, removed.includes(name), context);
@@ -85,6 +88,8 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
     else registry.place(config);
   }
   registry.refreshDueTimes();
+  // A line id taken up again by a new line (a member changed, not its application) keeps its record.
+  await Promise.all(leftLines.filter((line) => line.shared && !registry.lines.has(line.id)).map((line) => purgeLine(line, context)));
 
   const summary: ReloadSummary = { added: added.map((config) => config.name), removed, changed, reacquiring };
   logger.info(
@@ -96,12 +101,14 @@ export async function reloadMailboxes(mailboxes: Iterable<MailboxConfig>, contex
 
 /** Puts a slot with the new settings in the place of `old`; with the same credentials the token and refresh token carry over. */
 function replace(old: MailboxSlot, config: MailboxConfig, sameCredentials: boolean, registry: MailboxRegistry): void {
-  registry.unplace(old);
+  const legacy = registry.unplace(old);
   const successor = registry.place(config);
   const line = successor.line;
   if (sameCredentials) {
     // The new settings (proxy, shared mailbox, ...) apply from the next request.
     if (line.members.length === 1) line.inherit(old.line);
+    // New credentials were purged already; these carry over, and so does deleting the mailbox's copy of the previous layout.
+    if (legacy) line.keepLegacy(config.name);
     if (old.token !== undefined && successor.token === undefined) successor.setToken(storedTokenOf(old.token), false);
   }
   successor.lastUsedAt = old.lastUsedAt;
@@ -116,6 +123,19 @@ async function purge(mailbox: string, withPending: boolean, { store, logger }: R
     // The mailbox still goes: a record left behind is never served (fingerprint) and is overwritten if it comes back.
     const failure = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ mailbox }, `the stored tokens of mailbox ${mailbox} could not be purged: ${failure}`);
+  }
+}
+
+/** The last member of a shared line went: its token (an application's) is not kept at rest for nobody. */
+async function purgeLine(line: TokenLine, { store, logger }: ReloadContext): Promise<void> {
+  try {
+    // Nothing new starts on a line off the registry; one that started before the swap must not write after the purge.
+    await TokenLine.settle([line]);
+    await store.deleteLine(line.id);
+  } catch (error) {
+    // A record left behind is never served to another application (its key and fingerprint are this one's) and is overwritten if it comes back.
+    const failure = error instanceof BrokerError ? error.describe() : String(error);
+    logger.error({ line: line.id }, `the stored token of token line ${line.id} could not be purged: ${failure}`);
   }
 }
 

@@ -22,7 +22,6 @@ import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
 import { TokenLine } from './token-line.js';
-import type { StoredRecords } from './token-line.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
@@ -89,21 +88,14 @@ export class TokenBroker {
    */
   async restore(): Promise<void> {
     const lines = [...this.#registry.lines.values()];
-    // One pass over the store (a query per 1,000 records) rather than a read per mailbox: 10,000 reads one
+    // One pass over the store (a query per 1,000 records) rather than a read per line: 10,000 reads one
     // by one kept start-up waiting on the store's worker. A store that cannot be read fails every line alike.
-    const names = lines.flatMap((line) => line.members.map((slot) => slot.config.name));
-    let stored: StoredRecords;
-    try {
-      stored = await this.#store.getMailboxes(names);
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      stored = new Map(names.map((name) => [name, failure]));
-    }
+    const stored = await TokenLine.readRecords(this.#store, lines);
     await Promise.all(lines.map((line) => line.restore(stored)));
     this.#registry.refreshDueTimes();
     if (this.#store.shared && this.#unfollow === undefined) {
-      this.#unfollow = this.#store.onForeignWrite((mailbox) => {
-        if (mailbox !== undefined) void this.#followForeignWrite(mailbox);
+      this.#unfollow = this.#store.onForeignWrite((name) => {
+        if (name !== undefined) void this.#followForeignWrite(name);
         else void this.#followEverything();
       });
     }
@@ -268,18 +260,31 @@ export class TokenBroker {
     return summary;
   }
 
-  /** News of other instances' writes may have been missed: read every record again, one at a time (no burst on the store). */
+  /** News of other instances' writes may have been missed: read every line's record again, one at a time (no burst on the store). */
   async #followEverything(): Promise<void> {
-    this.#logger.info('reading every mailbox record again: news of other instances\' writes may have been missed');
-    for (const mailbox of [...this.#registry.slots.keys()]) await this.#followForeignWrite(mailbox);
+    this.#logger.info('reading every token record again: news of other instances\' writes may have been missed');
+    for (const line of [...this.#registry.lines.values()]) await this.#follow(line);
   }
 
-  #followForeignWrite(mailbox: string): Promise<void> {
-    const slot = this.#registry.slots.get(mailbox);
-    if (slot === undefined) return Promise.resolve();
-    return slot.line.follow(slot).catch((error: unknown) => {
+  /**
+   * Another instance wrote the record of `name`: a shared line's id
+   * (`app:<digest>`; no mailbox name has a `:`) or a mailbox. A mailbox on a
+   * shared line has no record of its own any more (only an older version
+   * writes one, or this one deletes it): nothing to take up.
+   */
+  #followForeignWrite(name: string): Promise<void> {
+    const line = this.#registry.lines.get(name);
+    if (line?.shared === true) return this.#follow(line);
+    const slot = this.#registry.slots.get(name);
+    if (slot === undefined || slot.line.shared) return Promise.resolve();
+    return this.#follow(slot.line);
+  }
+
+  #follow(line: TokenLine): Promise<void> {
+    return line.follow().catch((error: unknown) => {
       const failure = error instanceof BrokerError ? error.describe() : String(error);
-      this.#logger.warn({ mailbox }, `another instance wrote mailbox ${mailbox}, but its record could not be read: ${failure}`);
+      const [fields, what] = line.shared ? [{ line: line.id }, `token line ${line.id}`] : [{ mailbox: line.id }, `mailbox ${line.id}`];
+      this.#logger.warn(fields, `another instance wrote ${what}, but its record could not be read: ${failure}`);
     });
   }
 }

@@ -3,13 +3,13 @@
 // (line-identity.ts), which then share one request and one refresh. The line
 // owns what belongs to the token rather than to a mailbox: the grant and its
 // state (the newest refresh token), the acquisition in flight, the last
-// failure and when to try again. Each member mailbox keeps its own issued
-// token (the SASL user differs) and its own store record. Whether the line
-// may send a request now is decided here and nowhere else.
+// failure and when to try again, and its one store record. Each member
+// mailbox keeps its own issued token (the SASL user differs). Whether the
+// line may send a request now is decided here and nowhere else.
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
-import type { MailboxRecord, StoredToken, TokenStore } from '../store/index.js';
+import type { MailboxRecord, RecordsWanted, StoredRecords, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
@@ -36,8 +36,6 @@ export interface LineMember {
   setToken(stored: StoredToken, announce: boolean): void;
 }
 
-/** Records read from the store, by mailbox: an Error for one that cannot be read; absent when there is none. */
-export type StoredRecords = ReadonlyMap<string, MailboxRecord | Error>;
 
 /** Why the sweep starts an acquisition: a line in use is refreshed when due, an idle one only keeps its refresh token alive. */
 export type SweepReason = 'refresh' | 'keep-alive';
@@ -69,10 +67,16 @@ export interface AcquireOptions {
 }
 
 export class TokenLine {
-  /** Mailbox name, or `app:<digest>` for a shared application token: the lock name and jitter seed. */
+  /** Mailbox name, or `app:<digest>` for a shared application token: the lock name, jitter seed and (shared) record key. */
   readonly id: string;
   readonly grant: Grant;
-  /** Sorted by name, so every instance re-reads the same member's record. */
+  /**
+   * Set on a line whose mailboxes share one token (see `shared`): the
+   * credential fingerprint of the application, without a user, that its
+   * `line:` record must carry to be served.
+   */
+  readonly #applicationFingerprint: string | undefined;
+  /** Sorted by name, so every instance has the same leader (the mailbox failures name; on a line of one, whose record it is). */
   readonly #members: LineMember[] = [];
   #inflight: Promise<void> | undefined;
   #lastError: BrokerError | undefined;
@@ -86,20 +90,61 @@ export class TokenLine {
   #grantState: GrantState = {};
   #consecutiveFailures = 0;
   /**
-   * Each member's newest record that the store refused (a failed or timed-out
+   * The line's newest record that the store refused (a failed or timed-out
    * batch): the token is served meanwhile, and the record is written again
    * by saveUnsaved() (every sweep) until the store takes it, so a rotated
    * refresh token is not lost to an outage of the store.
    */
-  readonly #unsaved = new Map<LineMember, MailboxRecord>();
-  /** The record each member's latest save carries: a failure of an older save must not shelve it over a newer one. */
-  readonly #latestSave = new Map<LineMember, MailboxRecord>();
+  #unsaved: MailboxRecord | undefined;
+  /** The record the latest save carries: a failure of an older save must not shelve it over a newer one. */
+  #latestSave: MailboxRecord | undefined;
+  /**
+   * Members whose own `mailbox:` record a shared line was restored from (a
+   * store written when every mailbox kept a copy): deleted once the line's
+   * record is in the store, so no stale token stays at rest.
+   */
+  readonly #legacy = new Set<string>();
   readonly #dependencies: LineDependencies;
 
-  constructor(id: string, grant: Grant, dependencies: LineDependencies) {
+  /** `applicationFingerprint`: given for a line shared by the mailboxes of one application (see `shared`). */
+  constructor(id: string, grant: Grant, dependencies: LineDependencies, applicationFingerprint?: string) {
     this.id = id;
     this.grant = grant;
     this.#dependencies = dependencies;
+    this.#applicationFingerprint = applicationFingerprint;
+  }
+
+  /**
+   * Whether the members share one token (client credentials: every mailbox
+   * of one application), so that the line keeps ONE record under its id
+   * (`line:app:<digest>`) instead of an identical copy per mailbox: with
+   * 10,000 mailboxes, 7,000 of them client credentials over 200 applications,
+   * a refresh wave writes 3,200 records instead of 10,000, and a start reads
+   * as many. Any other line has one member and keeps its `mailbox:` record.
+   */
+  get shared(): boolean {
+    return this.#applicationFingerprint !== undefined;
+  }
+
+  /**
+   * What the store holds for `lines`, in one pass (TokenStore.getRecords, a
+   * query per 1,000 keys): a shared line's record, any other line's mailbox
+   * record. Shared lines without a record of their own (a store written by a
+   * version that kept one per mailbox) have their members' records read in
+   * a second pass, for restore() to migrate. A store that cannot be read at
+   * all fails every record alike.
+   */
+  static async readRecords(store: TokenStore, lines: readonly TokenLine[]): Promise<StoredRecords> {
+    const found = await readOrFail(store, {
+      mailboxes: lines.filter((line) => !line.shared).flatMap((line) => line.#memberNames()),
+      lines: lines.filter((line) => line.shared).map((line) => line.id),
+    });
+    const migrating = lines.filter((line) => line.shared && !found.lines.has(line.id)).flatMap((line) => line.#memberNames());
+    if (migrating.length > 0) {
+      const older = await readOrFail(store, { mailboxes: migrating });
+      for (const [name, record] of older.mailboxes) found.mailboxes.set(name, record);
+    }
+    return found;
   }
 
   /** Waits until none of `lines` has an acquisition in flight (one may start while another ends). */
@@ -202,12 +247,17 @@ export class TokenLine {
     }
   }
 
-  /** A reload replaced the line of a mailbox whose credentials did not change: the refresh token and history carry over, failures do not. */
+  /**
+   * A reload replaced the line of a mailbox whose credentials did not change:
+   * the refresh token, history and a record the store refused carry over
+   * (the same credentials' record, written where this line keeps it); failures do not.
+   */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
+    this.#unsaved ??= previous.#unsaved;
   }
 
   /** When `token` is due for refresh under the current settings. */
@@ -215,68 +265,94 @@ export class TokenLine {
     return refreshDueAt(this.id, token, this.#dependencies.timing().leadTimeMs);
   }
 
-  leave(slot: LineMember): void {
+  /**
+   * Takes `slot` off the line. True when its per-mailbox record of the
+   * previous layout was still to be deleted (#legacy): no longer this line's
+   * to delete, it falls to the reload (purge) or to the mailbox's next line (keepLegacy).
+   */
+  leave(slot: LineMember): boolean {
     const index = this.#members.indexOf(slot);
     if (index >= 0) this.#members.splice(index, 1);
+    return this.#legacy.delete(slot.config.name);
+  }
+
+  /** A member moved here (reload) with its per-mailbox record of the previous layout still to delete: this shared line deletes it after its next write. */
+  keepLegacy(mailbox: string): void {
+    // On a line of its own, that record is the line's record: never deleted for being old.
+    if (this.shared) this.#legacy.add(mailbox);
   }
 
   /**
-   * Takes up what the store holds for the members: still-valid tokens are
-   * served without asking the server; records of other credentials (the
-   * config changed) are discarded; an unreadable one is reported, not dropped.
-   * `stored`: the members' records as the broker read them for every line in
-   * one pass at start (TokenStore.getMailboxes; a member absent has none);
-   * without it the line reads them itself (reload).
+   * Takes up what the store holds for the line: a still-valid token is
+   * served without asking the server; a record of other credentials (the
+   * config changed) is discarded; an unreadable one is reported, not dropped.
+   * `stored`: the records as the broker read them for every line in one pass
+   * at start (readRecords); without it the line reads them itself (reload).
    */
   async restore(stored?: StoredRecords): Promise<void> {
-    const { store, logger } = this.#dependencies;
-    const names = this.#members.map((slot) => slot.config.name);
-    let found: StoredRecords;
-    try {
-      found = stored ?? (await store.getMailboxes(names));
-    } catch (error) {
-      // The store cannot be read at all: every member says so.
-      found = new Map(names.map((name) => [name, error instanceof Error ? error : new Error(String(error))]));
-    }
-    const records = await Promise.all(
-      this.#members.map(async (slot) => {
-        try {
-          const record = found.get(slot.config.name);
-          if (record instanceof Error) throw record;
-          if (record === undefined || record.fingerprint === slot.fingerprint) return record;
-          logger.info({ mailbox: slot.config.name }, 'the credential settings changed: stored tokens are discarded and new ones acquired');
-          await store.deleteMailbox(slot.config.name);
-        } catch (error) {
-          this.#lastError = toBrokerError(error, {
-            message: `mailbox ${slot.config.name}: the stored record cannot be read.`,
-            code: 'store_record_invalid',
-            mailbox: slot.config.name,
-          });
-          logger.error({ mailbox: slot.config.name, code: this.#lastError.code }, this.#lastError.describe());
-        }
-        return undefined;
-      }),
-    );
-    let newest: MailboxRecord | undefined;
-    for (const [index, record] of records.entries()) {
-      if (record === undefined) continue;
-      const slot = this.#members[index];
-      if (record.token !== undefined) slot?.setToken(record.token, false);
-      if (newest === undefined || (record.token?.obtainedAt ?? 0) > (newest.token?.obtainedAt ?? 0)) newest = record;
-    }
-    if (newest === undefined) return;
-    // A member added to a shared line later has no record of its own: it gets the line's newest token.
-    if (newest.token !== undefined) for (const slot of this.#members) if (slot.token === undefined) slot.setToken(newest.token, false);
-    this.#takeRecordState(newest);
-    if (newest.error !== undefined) {
-      this.#consecutiveFailures = newest.error.transientFailures;
-      this.#lastError = new BrokerError(newest.error.message, {
-        code: newest.error.code as BrokerError['code'],
-        permanent: newest.error.permanent,
+    const found = stored ?? (await TokenLine.readRecords(this.#dependencies.store, [this]));
+    const own = this.shared ? found.lines.get(this.id) : found.mailboxes.get(this.leader.config.name);
+    const record = this.shared && own === undefined ? await this.#migrate(found.mailboxes) : await this.#usable(own, this.#fingerprint(), this.#owner());
+    if (record === undefined) return;
+    if (record.token !== undefined) for (const slot of this.#members) slot.setToken(record.token, false);
+    this.#takeRecordState(record);
+    if (record.error !== undefined) {
+      this.#consecutiveFailures = record.error.transientFailures;
+      this.#lastError = new BrokerError(record.error.message, {
+        code: record.error.code as BrokerError['code'],
+        permanent: record.error.permanent,
         mailbox: this.leader.config.name,
         authorizationServer: this.leader.config.authorizationServer.name,
       });
     }
+  }
+
+  /**
+   * A shared line with no record of its own, in a store written when each
+   * mailbox kept a copy: the newest of its members' records stands for the
+   * line, and those records are deleted once the line's own is written (#save).
+   */
+  async #migrate(mailboxes: StoredRecords['mailboxes']): Promise<MailboxRecord | undefined> {
+    const records = await Promise.all(
+      this.#members.map(async (slot) => {
+        const entry = mailboxes.get(slot.config.name);
+        const record = await this.#usable(entry, slot.fingerprint, memberOwner(slot, this.#dependencies.store));
+        // An unreadable copy goes too: the line's record replaces it (a store that could not be read at all proves nothing).
+        const exists = record !== undefined || (entry instanceof Error && !(entry instanceof BrokerError && entry.code === 'store_unavailable'));
+        if (exists) this.#legacy.add(slot.config.name);
+        return record;
+      }),
+    );
+    let newest: MailboxRecord | undefined;
+    for (const record of records) {
+      if (record !== undefined && (newest === undefined || (record.token?.obtainedAt ?? 0) > (newest.token?.obtainedAt ?? 0))) newest = record;
+    }
+    if (this.#legacy.size > 0) {
+      this.#dependencies.logger.info(
+        { line: this.id, mailboxes: this.#legacy.size },
+        `token line ${this.id}: restored from the per-mailbox records of a previous version; they are deleted once the line's own record is written`,
+      );
+    }
+    return newest;
+  }
+
+  /** `entry` when it may be served: one of other credentials is deleted, an unreadable one reported; else undefined. */
+  async #usable(entry: MailboxRecord | Error | undefined, fingerprint: string, owner: RecordOwner): Promise<MailboxRecord | undefined> {
+    const { logger } = this.#dependencies;
+    try {
+      if (entry instanceof Error) throw entry;
+      if (entry === undefined || entry.fingerprint === fingerprint) return entry;
+      logger.info(owner.logFields, `${owner.label}: the credential settings changed: stored tokens are discarded and new ones acquired`);
+      await owner.delete();
+    } catch (error) {
+      this.#lastError = toBrokerError(error, {
+        message: `${owner.label}: the stored record cannot be read.`,
+        code: 'store_record_invalid',
+        mailbox: owner.mailbox,
+      });
+      logger.error({ ...owner.logFields, code: this.#lastError.code }, this.#lastError.describe());
+    }
+    return undefined;
   }
 
   /**
@@ -318,9 +394,9 @@ export class TokenLine {
   }
 
   /**
-   * Takes a new token from the server. The records, with the new refresh
-   * token, are written to the store before the access token is handed to
-   * anyone: with rotation the previous refresh token is already dead, and
+   * Takes a new token from the server. The line's record, with the new
+   * refresh token, is written to the store before the access token is handed
+   * to anyone: with rotation the previous refresh token is already dead, and
    * losing the new one would mean authorizing the mailbox again.
    */
   async install(result: TokenResult): Promise<void> {
@@ -329,16 +405,12 @@ export class TokenLine {
     const now = clock.now();
     const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
     const refreshTokenUsedAt = grantState.refreshToken === undefined ? undefined : now;
-    await Promise.all(
-      this.#members.map((slot) =>
-        this.#save(slot, {
-          fingerprint: slot.fingerprint,
-          token: stored,
-          ...(grantState.refreshToken === undefined ? {} : { refreshToken: grantState.refreshToken, refreshTokenUsedAt: now }),
-          lastRefreshAt: now,
-        }),
-      ),
-    );
+    await this.#save({
+      fingerprint: this.#fingerprint(),
+      token: stored,
+      ...(grantState.refreshToken === undefined ? {} : { refreshToken: grantState.refreshToken, refreshTokenUsedAt: now }),
+      lastRefreshAt: now,
+    });
     this.#grantState = grantState;
     this.#refreshTokenUsedAt = refreshTokenUsedAt;
     this.#lastRefreshAt = now;
@@ -374,29 +446,29 @@ export class TokenLine {
     );
     // The error state lives beside the token, so `status` tells the truth after a restart too.
     const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
-    for (const slot of this.#members) this.#save(slot, this.#record(slot, stored)).catch(() => undefined);
+    void this.#save(this.#record(stored));
     return failure;
   }
 
   /**
-   * Another instance wrote `slot`'s record: take up its token when it is
-   * newer than ours (and its refresh token, which may have rotated). An
-   * acquisition in flight re-reads the store under the lock anyway.
+   * Another instance wrote the line's record: take up its token when it is
+   * newer than ours (and its refresh token, which may have rotated), for
+   * every member. An acquisition in flight re-reads the store under the lock anyway.
    */
-  async follow(slot: LineMember): Promise<void> {
-    if (this.#inflight !== undefined) return;
-    const record = await this.#dependencies.store.getMailbox(slot.config.name);
-    if (record?.fingerprint !== slot.fingerprint || record.token === undefined) return;
-    if (!isNewer(record.token, slot.token)) return;
-    this.#unsaved.delete(slot);
+  async follow(): Promise<void> {
+    if (this.#inflight !== undefined || this.#members.length === 0) return;
+    const record = await this.#readRecord();
+    if (record?.fingerprint !== this.#fingerprint() || record.token === undefined) return;
+    if (!isNewer(record.token, this.leader.token)) return;
+    this.#unsaved = undefined;
     this.#takeRecordState(record);
     if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
-    slot.setToken(record.token, true);
+    for (const slot of this.#members) slot.setToken(record.token, true);
   }
 
   /**
    * Under the lock, on a shared store: is there already a fresh token, so
-   * that no request is needed? Either the leader's record as the other
+   * that no request is needed? Either the line's record as the other
    * instances left it holds one newer than ours (then it is taken up, with
    * its refresh token, which may have rotated), or ours changed since this
    * acquisition began (a write of another instance was followed meanwhile).
@@ -407,15 +479,15 @@ export class TokenLine {
     const now = this.#dependencies.clock.now();
     const usable = (token: { readonly accessToken: string; readonly expiresAt: number; readonly obtainedAt: number }): boolean =>
       token.accessToken !== options.rejectedAccessToken && now < this.dueAt(token) && token.expiresAt > now;
-    const record = await this.#dependencies.store.getMailbox(leader.config.name);
-    if (record?.fingerprint === leader.fingerprint) {
+    const record = await this.#readRecord();
+    if (record?.fingerprint === this.#fingerprint()) {
       if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
       const stored = record.token;
       if (stored !== undefined && isNewer(stored, leader.token)) {
         if (!usable(stored)) return false;
         this.#takeRecordState(record);
-        // The store holds a newer token than any record this line failed to write: those must not go over it.
-        this.#unsaved.clear();
+        // The store holds a newer token than any record this line failed to write: that must not go over it.
+        this.#unsaved = undefined;
         this.#clearFailure();
         this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
         for (const slot of this.#members) slot.setToken(stored, true);
@@ -449,10 +521,11 @@ export class TokenLine {
     return lastError === undefined ? 'IDLE' : 'FAILING';
   }
 
-  #record(slot: LineMember, error: MailboxRecord['error']): MailboxRecord {
-    const token = slot.token;
+  /** The record as the line holds it now, with `error` as its error state. */
+  #record(error: MailboxRecord['error']): MailboxRecord {
+    const token = this.leader.token;
     return {
-      fingerprint: slot.fingerprint,
+      fingerprint: this.#fingerprint(),
       ...(token === undefined
         ? {}
         : { token: { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt, obtainedAt: token.obtainedAt, scopes: [...token.scopes] } }),
@@ -465,62 +538,149 @@ export class TokenLine {
 
   /** Whether a record the store refused waits to be written again. */
   get hasUnsaved(): boolean {
-    return this.#unsaved.size > 0;
+    return this.#unsaved !== undefined;
   }
 
   /**
-   * Writes again each member's record the store refused (see #unsaved).
-   * Skipped while an acquisition is in flight: it writes newer records itself.
+   * Writes again the record the store refused (see #unsaved). Skipped while
+   * an acquisition is in flight: it writes a newer record itself.
    */
   async saveUnsaved(): Promise<void> {
-    if (this.#inflight !== undefined || this.#unsaved.size === 0) return;
+    if (this.#inflight !== undefined || this.#unsaved === undefined) return;
     const { store } = this.#dependencies;
     if (!store.shared) {
-      await Promise.all([...this.#unsaved].map(([slot, record]) => this.#save(slot, record)));
+      await this.#save(this.#unsaved);
       return;
     }
-    // Other instances may have refreshed meanwhile (rotating the refresh token): under the line's lock, a record
+    // Other instances may have refreshed meanwhile (rotating the refresh token): under the line's lock, the record
     // is written only when the store holds nothing newer, or it would put back a refresh token already dead.
     await store
       .withLock(this.id, async () => {
-        for (const [slot, record] of [...this.#unsaved]) {
-          const current = await store.getMailbox(slot.config.name);
-          if (current?.fingerprint === record.fingerprint && (current.token?.obtainedAt ?? 0) > (record.token?.obtainedAt ?? 0)) {
-            this.#unsaved.delete(slot);
-            continue;
-          }
-          await this.#save(slot, record);
+        const record = this.#unsaved;
+        if (record === undefined) return;
+        const current = await this.#readRecord();
+        if (current?.fingerprint === record.fingerprint && (current.token?.obtainedAt ?? 0) > (record.token?.obtainedAt ?? 0)) {
+          this.#unsaved = undefined;
+          return;
         }
+        await this.#save(record);
       })
       .catch((error: unknown) => {
         // Still unsaved: the next sweep tries again.
-        const failure = toBrokerError(error, { message: `token line ${this.id}: unsaved records could not be written.`, code: 'store_unavailable' });
-        this.#dependencies.logger.warn({ mailbox: this.leader.config.name, code: failure.code }, failure.describe());
+        const failure = toBrokerError(error, { message: `token line ${this.id}: the unsaved record could not be written.`, code: 'store_unavailable' });
+        this.#dependencies.logger.warn({ ...this.#owner().logFields, code: failure.code }, failure.describe());
       });
   }
 
-  async #save(slot: LineMember, record: MailboxRecord): Promise<void> {
-    this.#latestSave.set(slot, record);
+  /**
+   * Writes the line's record. A failure is logged, not thrown: the token is
+   * still served (it is valid), and the record is kept to be written again
+   * at the next sweep. Once the line's record is in the store, members'
+   * records of the previous layout (#legacy) go.
+   */
+  async #save(record: MailboxRecord): Promise<void> {
+    this.#latestSave = record;
+    const owner = this.#owner();
     try {
-      await this.#dependencies.store.putMailbox(slot.config.name, record);
-      if (this.#latestSave.get(slot) === record) {
-        this.#unsaved.delete(slot);
-        this.#latestSave.delete(slot);
-      }
+      await owner.write(record);
     } catch (error) {
-      // The token is still served (it is valid), and the record is kept to be written again at the next sweep;
-      // ops must know it is not durable until then.
-      if (this.#latestSave.get(slot) === record) this.#unsaved.set(slot, record);
-      const failure = toBrokerError(error, {
-        message: `mailbox ${slot.config.name}: the token could not be written to the store.`,
-        code: 'store_unavailable',
-        mailbox: slot.config.name,
-      });
+      if (this.#latestSave === record) this.#unsaved = record;
+      const failure = toBrokerError(error, { message: `${owner.label}: the token could not be written to the store.`, code: 'store_unavailable', mailbox: owner.mailbox });
+      // Ops must know it is not durable until then.
       this.#dependencies.logger.error(
-        { mailbox: slot.config.name, code: failure.code },
+        { ...owner.logFields, code: failure.code },
         `${failure.describe()} The broker keeps the record and writes it again at the next sweep.`,
       );
+      return;
     }
+    if (this.#latestSave === record) {
+      this.#unsaved = undefined;
+      this.#latestSave = undefined;
+    }
+    if (this.#legacy.size > 0) await this.#dropLegacy();
+  }
+
+  /** Deletes the members' records of the previous layout; one that cannot be deleted is tried again after the next write. */
+  async #dropLegacy(): Promise<void> {
+    const { store, logger } = this.#dependencies;
+    const names = [...this.#legacy];
+    this.#legacy.clear();
+    await Promise.all(
+      names.map(async (name) => {
+        try {
+          await store.deleteMailbox(name);
+        } catch (error) {
+          this.#legacy.add(name);
+          const failure = toBrokerError(error, { message: `mailbox ${name}: its old record could not be deleted.`, code: 'store_unavailable', mailbox: name });
+          logger.warn({ mailbox: name, line: this.id, code: failure.code }, `${failure.describe()} It is deleted after the next write of token line ${this.id}.`);
+        }
+      }),
+    );
+  }
+
+  /** The fingerprint the line's record carries: the application's for a shared line, else its mailbox's. */
+  #fingerprint(): string {
+    return this.#applicationFingerprint ?? this.leader.fingerprint;
+  }
+
+  #readRecord(): Promise<MailboxRecord | undefined> {
+    const { store } = this.#dependencies;
+    return this.shared ? store.getLine(this.id) : store.getMailbox(this.leader.config.name);
+  }
+
+  /** Where the line's one record lives, and how to name it to an operator. */
+  #owner(): RecordOwner {
+    const { store } = this.#dependencies;
+    if (!this.shared) return memberOwner(this.leader, store);
+    const leader = this.#members[0]?.config.name;
+    const others = this.#members.length - 1;
+    const mailboxes = leader === undefined ? 'no mailbox' : others > 0 ? `mailbox ${leader} and ${others} more` : `mailbox ${leader}`;
+    return {
+      label: `token line ${this.id} (${mailboxes})`,
+      mailbox: leader,
+      logFields: { line: this.id, mailbox: leader },
+      write: (record) => store.putLine(this.id, record),
+      delete: () => store.deleteLine(this.id),
+    };
+  }
+
+  #memberNames(): string[] {
+    return this.#members.map((slot) => slot.config.name);
+  }
+}
+
+/** A record's place in the store and its name in messages: a member's mailbox record, or a shared line's record. */
+interface RecordOwner {
+  /** "mailbox sales", "token line app:<digest> (mailbox a and 34 more)" */
+  readonly label: string;
+  /** For BrokerError.mailbox: the mailbox, or a shared line's first. */
+  readonly mailbox: string | undefined;
+  readonly logFields: Readonly<Record<string, string | undefined>>;
+  write(record: MailboxRecord): Promise<void>;
+  delete(): Promise<void>;
+}
+
+function memberOwner(slot: LineMember, store: TokenStore): RecordOwner {
+  const name = slot.config.name;
+  return {
+    label: `mailbox ${name}`,
+    mailbox: name,
+    logFields: { mailbox: name },
+    write: (record) => store.putMailbox(name, record),
+    delete: () => store.deleteMailbox(name),
+  };
+}
+
+/** getRecords, or every wanted record failing with the store's error when it cannot be read at all. */
+async function readOrFail(store: TokenStore, wanted: RecordsWanted): Promise<StoredRecords> {
+  try {
+    return await store.getRecords(wanted);
+  } catch (error) {
+    const failure = toBrokerError(error, { message: `token store ${store.description}: the stored records cannot be read.`, code: 'store_unavailable' });
+    return {
+      mailboxes: new Map((wanted.mailboxes ?? []).map((name) => [name, failure])),
+      lines: new Map((wanted.lines ?? []).map((name) => [name, failure])),
+    };
   }
 }
 

@@ -18,15 +18,16 @@ export interface Locks {
 }
 
 /**
- * Hears the name of each mailbox another instance wrote; undefined when
+ * Hears the name of each mailbox (or the id of each shared token line,
+ * `app:<digest>`) whose record another instance wrote; undefined when
  * notices may have been missed (the listening connection was down and is
  * back): then every record that matters should be read again.
  */
-export type ForeignWriteListener = (mailbox: string | undefined) => void;
+export type ForeignWriteListener = (name: string | undefined) => void;
 
 export interface WriteFeed {
-  /** Tells the other instances this one wrote the record of `mailbox`. Never throws (logs instead): the write itself has succeeded. */
-  announce(mailbox: string): Promise<void>;
+  /** Tells the other instances this one wrote the record of `name` (a mailbox, or a shared line's id). Never throws (logs instead): the write itself has succeeded. */
+  announce(name: string): Promise<void>;
   /** `listener` hears of the records other instances wrote (see ForeignWriteListener); returns the unsubscribe function. */
   subscribe(listener: ForeignWriteListener): () => void;
 }

@@ -16,7 +16,8 @@ const TAG_BYTES = 16;
 /** Where a record lives. Bound into every ciphertext as associated data. */
 export interface RecordAddress {
   readonly kind: RecordKind;
-  readonly mailbox: string;
+  /** The mailbox's name (`mailbox`, `pending`), or the id of a shared token line (`line`: `app:<digest>`). */
+  readonly name: string;
 }
 
 /** `{"v":1,"kid":"<16 hex>","iv":"<b64url>","ct":"<b64url>","tag":"<b64url>"}` */
@@ -76,11 +77,11 @@ export function unseal(sealed: string, ring: KeyRing, address: RecordAddress): U
 
 /**
  * Binds the ciphertext to what the reader expects: a record copied to
- * another mailbox, or from a mailbox to a pending authorization, no longer
- * verifies. JSON makes the encoding unambiguous whatever the mailbox name holds.
+ * another mailbox, from a mailbox to a pending authorization, or between a
+ * mailbox and a token line, no longer verifies. JSON makes the encoding unambiguous whatever the mailbox name holds.
  */
 function associatedData(version: number, keyId: string, address: RecordAddress): Buffer {
-  return Buffer.from(JSON.stringify(['token-broker', version, address.kind, address.mailbox, keyId]), 'utf8');
+  return Buffer.from(JSON.stringify(['token-broker', version, address.kind, address.name, keyId]), 'utf8');
 }
 
 /** The envelope, the version number of a newer format, or undefined when it is no envelope. */

@@ -35,6 +35,14 @@ export interface MailboxRecord {
   error?: StoredError;
 }
 
+/**
+ * The one record of a token line shared by several mailboxes (client
+ * credentials: every mailbox of one application), kept under the line's id
+ * instead of one copy per mailbox. Same fields as a mailbox record; its
+ * fingerprint is the application's (credentialFingerprint without the user).
+ */
+export type LineRecord = MailboxRecord;
+
 /** An interactive authorization started on some instance, completable on any. */
 export interface PendingAuthorizationRecord {
   state: string;
@@ -43,7 +51,7 @@ export interface PendingAuthorizationRecord {
   expiresAt: number;
 }
 
-export type RecordKind = 'mailbox' | 'pending';
+export type RecordKind = 'mailbox' | 'line' | 'pending';
 
 /** Milliseconds since the epoch; fractions allowed (a computed expiry may carry one). */
 const time = z.number().nonnegative();
@@ -82,10 +90,11 @@ const pendingAuthorizationRecord: z.ZodType<PendingAuthorizationRecord> = z.obje
   expiresAt: time,
 });
 
-const SCHEMAS = { mailbox: mailboxRecord, pending: pendingAuthorizationRecord } as const;
+const SCHEMAS = { mailbox: mailboxRecord, line: mailboxRecord, pending: pendingAuthorizationRecord } as const;
 
 export interface RecordTypes {
   mailbox: MailboxRecord;
+  line: LineRecord;
   pending: PendingAuthorizationRecord;
 }
 

@@ -1,6 +1,7 @@
 // News of writes between broker instances sharing a redis: after writing a
-// mailbox record an instance PUBLISHes {from: its id, mailbox} (a name, never
-// a token); each instance listens on a connection of its own, opened on the
+// record an instance PUBLISHes {from: its id, mailbox} (a name, never a token:
+// the mailbox's, or a shared token line's id `app:<digest>`, which no mailbox
+// name can be; the field keeps its name so older instances still parse it); each instance listens on a connection of its own, opened on the
 // first subscribe, and passes on what the others wrote. A notice sent while
 // the listening connection is down is lost: when it is back, listeners are
 // told (undefined) and read again what they hold; and the engine re-reads a
@@ -31,6 +32,7 @@ export function writtenChannel(database: number): string {
 
 interface Notice {
   readonly from: string;
+  /** A mailbox name or a shared line's id. */
   readonly mailbox: string;
 }
 
@@ -49,15 +51,15 @@ export class RedisWriteFeed implements WriteFeed {
     this.#channel = writtenChannel(parts.database);
   }
 
-  async announce(mailbox: string): Promise<void> {
-    const notice: Notice = { from: this.#id, mailbox };
+  async announce(name: string): Promise<void> {
+    const notice: Notice = { from: this.#id, mailbox: name };
     try {
       await bounded(() => this.#parts.client.publish(this.#channel, JSON.stringify(notice)), this.#parts.operationTimeoutMs, this.#parts.lastError);
     } catch (error) {
       const reason = error instanceof BackendFailure ? error.reason : String(error);
       this.#parts.logger.warn(
-        { store: this.#parts.description, mailbox, reason },
-        `token store ${this.#parts.description}: wrote the record of mailbox ${mailbox} but could not tell the other instances (${reason}); they see it when they next read it`,
+        { store: this.#parts.description, record: name, reason },
+        `token store ${this.#parts.description}: wrote the record of ${recordOwner(name)} but could not tell the other instances (${reason}); they see it when they next read it`,
       );
     }
   }
@@ -113,7 +115,7 @@ export class RedisWriteFeed implements WriteFeed {
         listener(mailbox);
       } catch (error) {
         // One listener's bug must not keep the notice from the others, nor reach the redis client's event loop.
-        const what = mailbox === undefined ? 'after a reconnect' : `on mailbox ${mailbox}`;
+        const what = mailbox === undefined ? 'after a reconnect' : `on ${recordOwner(mailbox)}`;
         this.#parts.logger.error(
           { store: this.#parts.description, mailbox, err: error },
           `token store ${this.#parts.description}: a listener for other instances' writes failed ${what}`,
@@ -121,6 +123,11 @@ export class RedisWriteFeed implements WriteFeed {
       }
     }
   }
+}
+
+/** "mailbox sales", "token line app:<digest>" (mailbox names have no `:`). */
+function recordOwner(name: string): string {
+  return name.includes(':') ? `token line ${name}` : `mailbox ${name}`;
 }
 
 function parseNotice(message: string): Notice | undefined {

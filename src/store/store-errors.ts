@@ -5,9 +5,21 @@ import { BrokerError } from '../errors/index.js';
 import type { RecordAddress } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 
-/** "the record of mailbox sales" / "the pending authorization of mailbox sales" */
+/** "the record of mailbox sales" / "the shared record of token line app:<digest>" / "the pending authorization of mailbox sales" */
 export function recordName(address: RecordAddress): string {
-  return address.kind === 'mailbox' ? `the record of mailbox ${address.mailbox}` : `the pending authorization of mailbox ${address.mailbox}`;
+  switch (address.kind) {
+    case 'mailbox':
+      return `the record of mailbox ${address.name}`;
+    case 'line':
+      return `the shared record of token line ${address.name}`;
+    case 'pending':
+      return `the pending authorization of mailbox ${address.name}`;
+  }
+}
+
+/** The mailbox a record belongs to, for BrokerError.mailbox; a line's record belongs to several (none is named). */
+export function mailboxOf(address: RecordAddress): string | undefined {
+  return address.kind === 'line' ? undefined : address.name;
 }
 
 /** Transient: the broker keeps running and tries again; nothing stored is lost. */
@@ -76,7 +88,7 @@ export function unknownKey(store: string, address: RecordAddress, keyId: string,
   return new BrokerError(`${recordName(address)} in token store ${store} is encrypted with key id ${keyId}, which is none of the configured keys: ${ring.describe()}.`, {
     code: 'store_key_invalid',
     permanent: true,
-    mailbox: address.mailbox,
+    ...optionalMailbox(address),
     remediation: `Give the key file whose key id is ${keyId} as store.encryptionKeyFile, or add it to store.previousEncryptionKeyFiles (a key file's id: base64 -d FILE | sha256sum | cut -c1-16).`,
   });
 }
@@ -98,12 +110,19 @@ export function recordInvalid(store: string, address: RecordAddress, problem: Re
     typeof problem === 'object'
       ? 'Upgrade this broker: every instance sharing a store must run a version that knows the formats the others write.'
       : address.kind === 'mailbox'
-        ? `Delete it (${location}) so the broker obtains new tokens; a mailbox with an interactive grant then needs token-broker authorize ${address.mailbox}.`
-        : `Start the authorization again (token-broker authorize ${address.mailbox}); that replaces it.`;
+        ? `Delete it (${location}) so the broker obtains new tokens; a mailbox with an interactive grant then needs token-broker authorize ${address.name}.`
+        : address.kind === 'line'
+          ? `Delete it (${location}) so the broker obtains a new token for the mailboxes that share it (client credentials: no person is needed).`
+          : `Start the authorization again (token-broker authorize ${address.name}); that replaces it.`;
   return new BrokerError(`${what} in token store ${store} ${detail}.`, {
     code: 'store_record_invalid',
     permanent: true,
-    mailbox: address.mailbox,
+    ...optionalMailbox(address),
     remediation,
   });
+}
+
+function optionalMailbox(address: RecordAddress): { mailbox?: string } {
+  const mailbox = mailboxOf(address);
+  return mailbox === undefined ? {} : { mailbox };
 }

@@ -16,8 +16,8 @@ import { WriteBatcher } from './write-batcher.js';
 import type { CommittedBatch } from './write-batcher.js';
 import type { StoreBackend } from './keyv-backend.js';
 import { parseRecord, serializeRecord } from './records.js';
-import type { MailboxRecord, PendingAuthorizationRecord, RecordKind, RecordTypes } from './records.js';
-import { lockNotTaken, recordInvalid, recordName, storeUnavailable, unknownKey } from './store-errors.js';
+import type { LineRecord, MailboxRecord, PendingAuthorizationRecord, RecordKind, RecordTypes } from './records.js';
+import { lockNotTaken, mailboxOf, recordInvalid, recordName, storeUnavailable, unknownKey } from './store-errors.js';
 
 export interface TokenStore {
   /** e.g. `sqlite:///var/lib/token-broker/tokens.sqlite` or `redis://host:6379/0`: for messages; never holds a password. */
@@ -32,6 +32,18 @@ export interface TokenStore {
    * to "no record". Throws store_unavailable when the store cannot be read.
    */
   getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>>;
+  /**
+   * The records of mailboxes and of shared token lines in one pass, as
+   * getMailboxes (a query per 1,000 keys of either kind): what the broker
+   * reads at start. Absent: no record; an error: the record cannot be read.
+   */
+  getRecords(wanted: RecordsWanted): Promise<StoredRecords>;
+  /** The one record of shared token line `line` (`app:<digest>`); throws as getMailbox. */
+  getLine(line: string): Promise<LineRecord | undefined>;
+  /** As putMailbox; other instances hear of it under the line's id (which no mailbox name can be: they have no `:`). */
+  putLine(line: string, record: LineRecord): Promise<void>;
+  /** Batched as putMailbox. */
+  deleteLine(line: string): Promise<void>;
   /**
    * Durable when it resolves (sqlite: committed; redis: acknowledged).
    * Concurrent writers: the last write wins. Writes are committed in batches
@@ -62,8 +74,8 @@ export interface TokenStore {
    */
   withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
   /**
-   * Calls `listener` with the mailbox name whenever another instance wrote
-   * that mailbox's record (never for this instance's own writes), and with
+   * Calls `listener` with the mailbox name (or the shared line's id,
+   * `app:<digest>`) whenever another instance wrote that record (never for this instance's own writes), and with
    * undefined when such news may have been missed (redis: the listening
    * connection is back after an outage). Returns the unsubscribe function.
    * Single-instance stores never call it.
@@ -82,6 +94,18 @@ export interface TokenStore {
    */
   onUnavailable(listener: (error: BrokerError) => void): () => void;
   close(): Promise<void>;
+}
+
+/** What getRecords reads: mailbox names and shared line ids. */
+export interface RecordsWanted {
+  readonly mailboxes?: readonly string[];
+  readonly lines?: readonly string[];
+}
+
+/** What getRecords found, by mailbox name and by line id. */
+export interface StoredRecords {
+  readonly mailboxes: Map<string, MailboxRecord | BrokerError>;
+  readonly lines: Map<string, LineRecord | BrokerError>;
 }
 
 export interface TokenStoreParts {
@@ -138,47 +162,69 @@ export class EncryptedTokenStore implements TokenStore {
   }
 
   async getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>> {
-    const records = new Map<string, MailboxRecord | BrokerError>();
-    for (let start = 0; start < mailboxes.length; start += READ_CHUNK) {
-      const chunk = mailboxes.slice(start, start + READ_CHUNK);
-      const keys = chunk.map((mailbox) => keyOf({ kind: 'mailbox', mailbox }));
+    return (await this.getRecords({ mailboxes })).mailboxes;
+  }
+
+  async getRecords(wanted: RecordsWanted): Promise<StoredRecords> {
+    const found: StoredRecords = { mailboxes: new Map(), lines: new Map() };
+    const addresses: (RecordAddress & { kind: 'mailbox' | 'line' })[] = [
+      ...(wanted.mailboxes ?? []).map((name) => ({ kind: 'mailbox' as const, name })),
+      ...(wanted.lines ?? []).map((name) => ({ kind: 'line' as const, name })),
+    ];
+    for (let start = 0; start < addresses.length; start += READ_CHUNK) {
+      const chunk = addresses.slice(start, start + READ_CHUNK);
       let sealed: (string | undefined)[];
       try {
-        sealed = await this.#backend.getMany(keys);
+        sealed = await this.#backend.getMany(chunk.map(keyOf));
       } catch (error) {
-        throw this.#unavailable(error, `read the records of ${chunk.length} mailboxes`);
+        throw this.#unavailable(error, `read ${chunk.length} records`);
       }
-      for (const [index, mailbox] of chunk.entries()) {
+      for (const [index, address] of chunk.entries()) {
         const value = sealed[index];
         if (value === undefined) continue;
+        const records = address.kind === 'mailbox' ? found.mailboxes : found.lines;
         try {
-          records.set(mailbox, this.#open({ kind: 'mailbox', mailbox }, value));
+          records.set(address.name, this.#open(address, value));
         } catch (error) {
           // Only BrokerErrors come out of #open; anything else is a bug and goes up.
           if (!(error instanceof BrokerError)) throw error;
-          records.set(mailbox, error);
+          records.set(address.name, error);
         }
       }
     }
-    return records;
+    return found;
   }
 
   getMailbox(mailbox: string): Promise<MailboxRecord | undefined> {
-    return this.#read({ kind: 'mailbox', mailbox });
+    return this.#read({ kind: 'mailbox', name: mailbox });
   }
 
   async putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {
-    await this.#write({ kind: 'mailbox', mailbox }, record);
+    await this.#write({ kind: 'mailbox', name: mailbox }, record);
     await this.#backend.coordination?.writes.announce(mailbox);
   }
 
   async deleteMailbox(mailbox: string): Promise<void> {
-    await this.#delete({ kind: 'mailbox', mailbox });
+    await this.#delete({ kind: 'mailbox', name: mailbox });
     await this.#backend.coordination?.writes.announce(mailbox);
   }
 
+  getLine(line: string): Promise<LineRecord | undefined> {
+    return this.#read({ kind: 'line', name: line });
+  }
+
+  async putLine(line: string, record: LineRecord): Promise<void> {
+    await this.#write({ kind: 'line', name: line }, record);
+    await this.#backend.coordination?.writes.announce(line);
+  }
+
+  async deleteLine(line: string): Promise<void> {
+    await this.#delete({ kind: 'line', name: line });
+    await this.#backend.coordination?.writes.announce(line);
+  }
+
   async getPendingAuthorization(mailbox: string): Promise<PendingAuthorizationRecord | undefined> {
-    const address = { kind: 'pending', mailbox } as const;
+    const address = { kind: 'pending', name: mailbox } as const;
     const record = await this.#read(address);
     if (record === undefined || record.expiresAt > this.#clock.now()) return record;
     // Redis drops it by itself at about this time; sqlite and memory keep it until someone looks.
@@ -187,7 +233,7 @@ export class EncryptedTokenStore implements TokenStore {
   }
 
   async putPendingAuthorization(mailbox: string, record: PendingAuthorizationRecord): Promise<void> {
-    const address = { kind: 'pending', mailbox } as const;
+    const address = { kind: 'pending', name: mailbox } as const;
     // Whole milliseconds: redis' PX takes nothing else.
     const ttlMs = Math.ceil(record.expiresAt - this.#clock.now());
     if (ttlMs <= 0) return this.#delete(address);
@@ -195,7 +241,7 @@ export class EncryptedTokenStore implements TokenStore {
   }
 
   deletePendingAuthorization(mailbox: string): Promise<void> {
-    return this.#delete({ kind: 'pending', mailbox });
+    return this.#delete({ kind: 'pending', name: mailbox });
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -260,7 +306,7 @@ export class EncryptedTokenStore implements TokenStore {
     if (record === undefined) throw recordInvalid(this.description, address, 'content', this.#backend.locate(key));
     if (opened.key !== this.#keys.current) {
       this.#logger.debug(
-        { store: this.description, mailbox: address.mailbox, kind: address.kind, keyId: opened.key.id },
+        { store: this.description, kind: address.kind, name: address.name, keyId: opened.key.id },
         `${recordName(address)} is under previous key ${opened.key.id}; its next write re-encrypts it with the current key ${this.#keys.current.id}`,
       );
     }
@@ -274,7 +320,7 @@ export class EncryptedTokenStore implements TokenStore {
       // A caller's bug (NaN, a negative time, an empty token): refused here rather than stored and found unreadable after a restart.
       throw new BrokerError(`${recordName(address)} was not written to token store ${this.description}: it is not a valid record.`, {
         code: 'internal',
-        mailbox: address.mailbox,
+        mailbox: mailboxOf(address),
       });
     }
     const sealed = seal(plaintext, this.#keys.current, address);
@@ -289,7 +335,7 @@ export class EncryptedTokenStore implements TokenStore {
     try {
       return await operation();
     } catch (error) {
-      throw this.#unavailable(error, action, address.mailbox);
+      throw this.#unavailable(error, action, mailboxOf(address));
     }
   }
 
@@ -311,7 +357,7 @@ export class EncryptedTokenStore implements TokenStore {
   }
 }
 
-/** `mailbox:sales`, `pending:sales`: one namespace per kind of record, in every backend. */
+/** `mailbox:sales`, `line:app:<digest>`, `pending:sales`: one namespace per kind of record, in every backend. */
 function keyOf(address: RecordAddress): string {
-  return `${address.kind}:${address.mailbox}`;
+  return `${address.kind}:${address.name}`;
 }

@@ -9,8 +9,10 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
+import { tokenLineId } from '../../src/broker/line-identity.js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import type { BrokerToken } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import { eventually } from '../support/assertions.js';
@@ -352,8 +354,15 @@ ${Object.values(mailboxes).join('')}`;
       { logger: silentLogger() },
     );
     try {
-      assert.ok(await store.getMailbox('keep'), 'the store is readable here: a kept mailbox has its record');
+      // keep and gone shared one application's line: its one record stays while keep is on it.
+      const loaded = await loadConfig(environment.configFile);
+      assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
+      const keep = loaded.config.mailboxes.get('keep');
+      assert.ok(keep);
+      assert.ok((await store.getLine(tokenLineId(keep)))?.token, 'the store is readable here: the kept mailbox\'s line has its record');
+      assert.ok(await store.getMailbox('ropc'), 'a mailbox of its own keeps its mailbox record');
       assert.equal(await store.getMailbox('gone'), undefined);
+      assert.equal(await store.getMailbox('keep'), undefined, 'no per-mailbox copy of the shared token');
     } finally {
       await store.close();
     }

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createClient } from '@redis/client';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import type { BrokerToken } from '../../src/client/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
@@ -162,5 +163,16 @@ ${MAILBOXES.map(({ name, clientId }) => clientCredentialsMailbox(name, TENANT, c
     const box00 = requests.get(MAILBOXES[0]?.clientId.toLowerCase() ?? '') ?? [];
     const pushed = new Set(watched.map((token) => token.accessToken));
     assert.ok(pushed.size >= box00.length - 1, `the watch on B saw ${pushed.size} tokens of ${box00.length} issued`);
+
+    // One record per token line (here one application per mailbox), under line:app:<digest>; no per-mailbox copy.
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const keys = await raw.keys('token-broker:*');
+      assert.equal(keys.filter((key) => /^token-broker:line:app:[0-9a-f]{32}$/.test(key)).length, MAILBOXES.length, `keys: ${keys.join(', ')}`);
+      assert.deepEqual(keys.filter((key) => key.startsWith('token-broker:mailbox:')), []);
+    } finally {
+      await raw.quit();
+    }
   });
 });

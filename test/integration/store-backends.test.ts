@@ -381,6 +381,43 @@ for (const backend of [sqliteBackend, redisBackend, memoryBackend]) {
       }
     });
 
+    test('a shared line record: round trip under line:<id>, read with mailboxes in one getRecords pass, deleted; moved from or to a mailbox it is refused', async () => {
+      await prepare();
+      const store = await open(keyA.file);
+      const line = `app:${'0f'.repeat(16)}`;
+      try {
+        assert.equal(await store.getLine(line), undefined);
+        const record = mailboxRecord('app');
+        const sales = mailboxRecord();
+        await store.putLine(line, record);
+        await store.putMailbox('sales', sales);
+        assert.deepEqual(await store.getLine(line), record);
+        assert.equal(await store.getMailbox(line), undefined, 'a line is not a mailbox');
+        const found = await store.getRecords({ mailboxes: ['sales', 'nobody'], lines: [line, 'app:absent'] });
+        assert.deepEqual([...found.mailboxes.keys()], ['sales']);
+        assert.deepEqual(found.lines.get(line), record);
+        assert.equal(found.lines.size, 1);
+        if (backend.raw) {
+          assert.ok((await location.rawGet(`line:${line}`)) !== undefined, 'kept under line:<id>');
+          await location.rawSet('mailbox:support', (await location.rawGet(`line:${line}`)) ?? '');
+          await location.rawSet(`line:app:${'1e'.repeat(16)}`, (await location.rawGet('mailbox:sales')) ?? '');
+          assert.equal((await rejection(store.getMailbox('support'))).code, 'store_record_invalid');
+          const moved = await rejection(store.getLine(`app:${'1e'.repeat(16)}`));
+          assert.equal(moved.code, 'store_record_invalid');
+          assert.equal(moved.mailbox, undefined, 'a line record names no mailbox');
+          assert.match(moved.message, /^the shared record of token line app:1e1e\S+ in token store .* cannot be decrypted: it was altered, damaged, or copied from another record\.$/);
+          assert.match(moved.remediation ?? '', /^Delete it \(.*\) so the broker obtains a new token for the mailboxes that share it/);
+          const both = await store.getRecords({ lines: [line, `app:${'1e'.repeat(16)}`] });
+          assert.equal((both.lines.get(`app:${'1e'.repeat(16)}`) as BrokerError | undefined)?.code, 'store_record_invalid', 'getRecords reports it, not "no record"');
+        }
+        await store.deleteLine(line);
+        assert.equal(await store.getLine(line), undefined);
+        assert.deepEqual(await store.getMailbox('sales'), sales, 'deleting a line leaves the mailboxes alone');
+      } finally {
+        await store.close();
+      }
+    });
+
     test('a record copied to another mailbox, or from a mailbox to a pending authorization, is refused', { skip: !backend.raw && 'memory: has no raw access' }, async () => {
       await prepare();
       const store = await open(keyA.file);

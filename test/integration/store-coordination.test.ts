@@ -27,6 +27,8 @@ const logger = captured.logger;
 const testSecrets = new TestSecrets();
 const secrets = testSecrets.values;
 const secret = (prefix: string): string => testSecrets.make(prefix);
+/** A shared token line's id, as tokenLineId makes them: its notices carry it where a mailbox's carry the name. */
+const LINE = `app:${'ab'.repeat(16)}`;
 
 async function writeKey(dir: string): Promise<string> {
   const file = join(dir, 'store.key');
@@ -374,7 +376,7 @@ describe('token store coordination on redis: several instances', { skip: redisSe
     }
   });
 
-  test('onForeignWrite: B hears of A’s putMailbox and deleteMailbox, never of its own writes nor of pending authorizations; unsubscribe stops it', async () => {
+  test('onForeignWrite: B hears of A’s putMailbox, deleteMailbox, putLine and deleteLine (under the line id), never of its own writes nor of pending authorizations; unsubscribe stops it', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     try {
       const heardByB: (string | undefined)[] = [];
@@ -396,13 +398,15 @@ describe('token store coordination on redis: several instances', { skip: redisSe
       await a.putPendingAuthorization('pending', { state: 's', codeVerifier: 'v', redirectUri: 'http://localhost:8400/callback', expiresAt: Date.now() + 60_000 });
       await a.putMailbox('sales', { fingerprint: 'a' });
       await a.deleteMailbox('gone');
-      await eventually(() => assert.deepEqual(after(heardByB), ['sales', 'gone']));
+      await a.putLine(LINE, { fingerprint: 'app' });
+      await a.deleteLine(LINE);
+      await eventually(() => assert.deepEqual(after(heardByB), ['sales', 'gone', LINE, LINE]));
       assert.deepEqual(after(heardByA), ['own'], 'A hears B’s write, not its own');
 
       unsubscribe();
       await a.putMailbox('later', { fingerprint: 'a' });
-      await eventually(() => assert.deepEqual(after(alsoHeardByB), ['sales', 'gone', 'later']));
-      assert.deepEqual(after(heardByB), ['sales', 'gone'], 'nothing after unsubscribing');
+      await eventually(() => assert.deepEqual(after(alsoHeardByB), ['sales', 'gone', LINE, LINE, 'later']));
+      assert.deepEqual(after(heardByB), ['sales', 'gone', LINE, LINE], 'nothing after unsubscribing');
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

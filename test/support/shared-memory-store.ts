@@ -3,7 +3,7 @@
 // others' writes) without a redis-server. The real redis implementation has
 // its own tests against a real server.
 import type { BrokerError } from '../../src/errors/index.js';
-import type { MailboxRecord, PendingAuthorizationRecord, TokenStore } from '../../src/store/index.js';
+import type { LineRecord, MailboxRecord, PendingAuthorizationRecord, RecordsWanted, StoredRecords, TokenStore } from '../../src/store/index.js';
 
 export class SharedMemoryStores {
   readonly #inner: TokenStore;
@@ -79,6 +79,24 @@ class SharedView implements TokenStore {
 
   getMailboxes(mailboxes: readonly string[]): Promise<Map<string, MailboxRecord | BrokerError>> {
     return this.#inner.getMailboxes(mailboxes);
+  }
+
+  getRecords(wanted: RecordsWanted): Promise<StoredRecords> {
+    return this.#inner.getRecords(wanted);
+  }
+
+  getLine(line: string): Promise<LineRecord | undefined> {
+    return this.#inner.getLine(line);
+  }
+
+  async putLine(line: string, record: LineRecord): Promise<void> {
+    await this.#inner.putLine(line, record);
+    this.#group.announce(this, line);
+  }
+
+  async deleteLine(line: string): Promise<void> {
+    await this.#inner.deleteLine(line);
+    this.#group.announce(this, line);
   }
 
   async putMailbox(mailbox: string, record: MailboxRecord): Promise<void> {

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenBroker } from '../../src/broker/index.js';
 import type { IssuedToken } from '../../src/broker/index.js';
+import { tokenLineId } from '../../src/broker/line-identity.js';
 import type { MailboxConfig, RefreshConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/config/index.js';
 import { BrokerError } from '../../src/errors/index.js';
@@ -226,19 +227,21 @@ describe('reload', () => {
     testMailbox({ name: 'ropc', grantType: 'ropc', clientId: '00000000-0000-0000-0000-00000000eeee', password: new Secret(password, 'test'), ...overrides });
 
   test('an added mailbox starts at once; a removed one ends its watchers, is purged from the store and is unknown', async () => {
-    const { clock, broker, grant, store } = await harness([appMailbox('keep', '00000000-0000-0000-0000-000000000001'), appMailbox('gone', '00000000-0000-0000-0000-000000000002')]);
+    const gone = appMailbox('gone', '00000000-0000-0000-0000-000000000002');
+    const { clock, broker, grant, store } = await harness([appMailbox('keep', '00000000-0000-0000-0000-000000000001'), gone]);
     broker.sweep();
     grant('keep').succeed('k1', clock.now() + HOUR);
     grant('gone').succeed('g1', clock.now() + HOUR);
     await settle();
-    assert.ok(await store.getMailbox('gone'));
+    // The only mailbox of its application: the line's record is the one that holds its token.
+    assert.ok(await store.getLine(tokenLineId(gone)));
     const ended: BrokerError[] = [];
     broker.watch('gone', { next: () => undefined, end: (reason) => ended.push(reason) });
     const summary = await broker.reload({ mailboxes: [appMailbox('keep', '00000000-0000-0000-0000-000000000001'), appMailbox('new', '00000000-0000-0000-0000-000000000003')], refresh: REFRESH });
     assert.deepEqual(summary, { added: ['new'], removed: ['gone'], changed: [], reacquiring: [] });
     assert.equal(ended.length, 1);
     assert.equal(ended[0]?.code, 'unknown_mailbox');
-    assert.equal(await store.getMailbox('gone'), undefined, 'purged');
+    assert.equal(await store.getLine(tokenLineId(gone)), undefined, 'purged');
     await assert.rejects(broker.getToken('gone'), (error: BrokerError) => error.code === 'unknown_mailbox');
     assert.equal(grant('new').calls, 1, 'the new mailbox is warmed at once');
     assert.equal(grant('keep').calls, 1, 'the unchanged one is left alone');

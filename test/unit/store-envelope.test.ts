@@ -11,7 +11,7 @@ import { KeyRing, keyIdOf, storeKey } from '../../src/store/key-ring.js';
 
 const KEY_A = storeKey(randomBytes(32), '/keys/a.key');
 const KEY_B = storeKey(randomBytes(32), '/keys/b.key');
-const SALES: RecordAddress = { kind: 'mailbox', mailbox: 'sales' };
+const SALES: RecordAddress = { kind: 'mailbox', name: 'sales' };
 const PLAINTEXT = JSON.stringify({ fingerprint: 'f', refreshToken: 'rt-0123456789abcdef' });
 
 describe('envelope', () => {
@@ -43,9 +43,10 @@ describe('envelope', () => {
   });
 
   const elsewhere: [string, RecordAddress][] = [
-    ['another mailbox', { kind: 'mailbox', mailbox: 'support' }],
-    ['a mailbox whose name only differs in case', { kind: 'mailbox', mailbox: 'Sales' }],
-    ['the pending authorization of the same mailbox', { kind: 'pending', mailbox: 'sales' }],
+    ['another mailbox', { kind: 'mailbox', name: 'support' }],
+    ['a mailbox whose name only differs in case', { kind: 'mailbox', name: 'Sales' }],
+    ['the pending authorization of the same mailbox', { kind: 'pending', name: 'sales' }],
+    ['a shared token line of the same name', { kind: 'line', name: 'sales' }],
   ];
   for (const [name, address] of elsewhere) {
     test(`a record moved to ${name} does not open`, () => {
