@@ -1,7 +1,7 @@
 // `token-broker serve`: run the daemon until SIGTERM/SIGINT; SIGHUP (and any
 // change of the config file) reloads the config.
 import { formatProblem, loadConfig } from '../../config/index.js';
-import { startDaemon } from '../../daemon/index.js';
+import { collectGarbage, startDaemon } from '../../daemon/index.js';
 import { BrokerError } from '../../errors/index.js';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../../logging/index.js';
 import { configPath } from '../config-path.js';
@@ -50,6 +50,8 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
     return ExitCode.configInvalid;
   }
   for (const warning of result.warnings) logger.warn({ config: file, path: warning.path }, warning.message);
+  // What parsing the file allocated dies here, before the first sweep's token requests add their own (start-up-garbage.ts).
+  collectGarbage();
 
   let daemon;
   try {
