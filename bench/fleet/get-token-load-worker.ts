@@ -12,7 +12,7 @@ const client = new TokenBrokerClient({ address: request.address, deadlineMs: 10_
 const samples: LoadSample[] = [];
 const inFlight = new Set<Promise<void>>();
 const interval = 1000 / request.callsPerSecond;
-const ownDelay = monitorEventLoopDelay({ resolution: 10 });
+const ownDelay = monitorEventLoopDelay({ resolution: 1 });
 ownDelay.enable();
 let running = true;
 parentPort?.once('message', () => (running = false));
