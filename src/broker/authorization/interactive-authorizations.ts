@@ -118,6 +118,16 @@ export class InteractiveAuthorizations {
       throw notInProgress(config.name, 'the authorization started for it has expired');
     }
     const callbackUrl = callbackUrlOf(config.name, pending, response);
+    const expected = new URL(pending.redirectUri);
+    if (callbackUrl.origin !== expected.origin || callbackUrl.pathname !== expected.pathname) {
+      // A code is only worth redeeming if it came back to the redirect URI it was issued for: a URL of
+      // another site carries a code someone else obtained (or made up), so it is refused before the state
+      // is even compared, and the authorization in progress stays as it was. Only origin and path are quoted: the query holds the code.
+      throw new BrokerError(
+        `mailbox ${config.name}: the redirect URL goes to ${callbackUrl.origin}${callbackUrl.pathname}, not to the mailbox's redirect URI ${expected.origin}${expected.pathname}.`,
+        { code: 'invalid_request', permanent: true, mailbox: config.name, remediation: `Paste the address the browser landed on after signing in for ${config.name}; it starts with ${expected.origin}${expected.pathname}.` },
+      );
+    }
     if (!sameState(callbackUrl.searchParams.get('state'), pending.state)) {
       // Not ours: leave the real authorization in progress untouched.
       throw new BrokerError(
