@@ -40,6 +40,14 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
     .option('--config <file>', CONFIG_HELP)
     .action(async (options: { config?: string }) => run(async () => (await import('./commands/validate.js')).validateCommand(options, terminal))());
 
+  program
+    .command('audit')
+    .description('work with the audit log (audit.file in the config)')
+    .command('verify')
+    .argument('<files...>', 'audit log files, oldest first (e.g. audit.jsonl.2 audit.jsonl.1 audit.jsonl)')
+    .description('check the hash chain of audit log files: exit 0 when intact, 1 when a line was removed, edited or reordered')
+    .action(async (files: string[]) => run(async () => (await import('./commands/audit.js')).auditVerifyCommand(files, terminal))());
+
   withConnectionOptions(
     program
       .command('authorize')
