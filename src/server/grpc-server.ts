@@ -57,7 +57,7 @@ export class BrokerGrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     const proto = loadBrokerProto();
-    this.#auth = new ClientAuthenticator(options.config.clients);
+    this.#auth = new ClientAuthenticator(options.config.clients, options.broker);
     // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
     const interceptors = mutualTls ? [this.#calls.interceptor, this.#auth.interceptor] : [this.#calls.interceptor];
@@ -95,8 +95,10 @@ export class BrokerGrpcServer {
 
   /**
    * Applies a reloaded server.clients (undefined: no list, every caller
-   * trusted) from the next call on, and ends open WatchToken streams the new
-   * list no longer allows. Returns how many streams ended.
+   * trusted) from the next call on, resolving its patterns against the
+   * engine's mailboxes as they are now (so call it once the engine applied
+   * the reload), and ends open WatchToken streams the new list no longer
+   * allows. Returns how many streams ended.
    */
   replaceClients(clients: readonly ClientConfig[] | undefined): number {
     this.#auth.replace(clients);

@@ -1,0 +1,171 @@
+// Clients that misbehave, on purpose or not, against the real daemon (in
+// process, tokens from the sandbox): names built to make the allow-list
+// patterns backtrack, names of 63 KB and names with control characters,
+// bytes that are no protobuf message, admin calls on unknown mailboxes, and
+// connections that never speak HTTP/2 or fall silent. Each gets its status
+// code, a short status message, and never holds up the other clients.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { TokenBrokerClient } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startDaemon } from '../../src/daemon/index.js';
+import type { RunningDaemon } from '../../src/daemon/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+
+const HOSTILE_KEY = `hostile-${randomUUID()}`;
+const CONNECTOR_KEY = `connector-${randomUUID()}`;
+const ADMIN_KEY = `admin-${randomUUID()}`;
+
+/** How long a status message may be when a request carried a huge name: the excerpt, and the words around it. */
+const SHORT_DETAILS = 400;
+
+/** The status a call ended with. */
+async function failure(call: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await call;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  assert.fail('the call succeeded');
+}
+
+describe('hostile gRPC clients', () => {
+  let directory: string;
+  let sandbox: Sandbox;
+  let daemon: RunningDaemon;
+  let address: string;
+  const clients: TokenBrokerClient[] = [];
+  const connect = (key?: string): TokenBrokerClient => {
+    const client = new TokenBrokerClient({ address, key });
+    clients.push(client);
+    return client;
+  };
+  const watchEnd = (client: TokenBrokerClient, mailbox: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      client.watchToken(mailbox, () => undefined, (error) => (error === undefined ? resolve(undefined) : reject(error)), { reconnect: false });
+    });
+
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'tb-hostile-'));
+    sandbox = await startSandbox();
+    const tenantId = randomUUID();
+    const clientId = randomUUID();
+    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
+    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
+    address = `unix://${path.join(directory, 'broker.sock')}`;
+    const configFile = path.join(directory, 'broker.yaml');
+    await writeFile(
+      configFile,
+      `server:
+  listen: ["${address}"]
+  clients:
+    - name: hostile
+      key: ${HOSTILE_KEY}
+      mailboxes: ["sales-*-*-imap"]
+    - name: connector-1
+      key: ${CONNECTOR_KEY}
+      mailboxes: ["sales-*"]
+    - name: ops
+      key: ${ADMIN_KEY}
+      mailboxes: ["*"]
+      admin: true
+store: { url: "memory:" }
+authorizationServers:
+  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+mailboxes:
+  sales-eu-1-imap:
+    protocol: imap
+    grantType: client-credentials
+    tenantId: ${tenantId}
+    clientId: ${clientId}
+    clientSecret: app-secret
+    username: sales@contoso.example
+  sales-user:
+    protocol: imap
+    grantType: authorization-code
+    tenantId: ${tenantId}
+    clientId: ${clientId}
+    redirectUri: http://localhost:8400/callback
+    redirectPlatform: desktop
+    username: alice@contoso.example
+`,
+    );
+    const loaded = await loadConfig(configFile);
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
+    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await daemon?.stop(1_000);
+    await sandbox?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  test('a name built to make sales-*-*-imap backtrack is refused, and another client is served meanwhile', async () => {
+    const hostileName = `sales-${'-'.repeat(60_000)}`;
+    const hostile = failure(connect(HOSTILE_KEY).getToken(hostileName));
+    const other = connect(CONNECTOR_KEY).getToken('sales-eu-1-imap');
+    assert.ok(sandbox.verifyAccessToken((await other).accessToken));
+    const error = await hostile;
+    assert.equal(error.code, GrpcStatus.INVALID_ARGUMENT, `${GrpcStatus[error.code]} ${error.details.slice(0, 200)}`);
+    assert.match(error.details, /^GetTokenRequest\.mailbox is 60,006 characters long, longer than any mailbox name \(at most 256\): "sales-{59}… \(60,006 characters\)"/);
+    assert.ok(error.details.length < SHORT_DETAILS, `details of ${error.details.length} characters`);
+    assert.equal(error.metadata.get('token-broker-error-code')[0], 'invalid_request');
+  });
+
+  test('a hostile name within the length limit is matched in linear time and refused PERMISSION_DENIED, cut short', async () => {
+    const hostileName = `sales-${'-'.repeat(249)}x`;
+    const error = await failure(connect(HOSTILE_KEY).getToken(hostileName));
+    assert.equal(error.code, GrpcStatus.PERMISSION_DENIED);
+    assert.match(error.details, /^client hostile may not read mailbox sales-{59}… \(256 characters\); see server\.clients/);
+  });
+
+  test('a 63 KB name is cut to a short excerpt in the status of every RPC that takes a mailbox', async () => {
+    const name = `big-${'x'.repeat(63 * 1024)}`;
+    const ops = connect(ADMIN_KEY);
+    const connector = connect(CONNECTOR_KEY);
+    const calls: readonly [string, () => Promise<unknown>][] = [
+      ['GetToken', () => connector.getToken(name)],
+      ['WatchToken', () => watchEnd(connector, name)],
+      ['ReportRejected', () => connector.reportRejected(name, 'token', 'rejected')],
+      ['GetMailboxStatus', () => ops.getMailboxStatus(name)],
+      ['StartAuthorization', () => ops.startAuthorization(name)],
+      ['CompleteAuthorization', () => ops.completeAuthorization(name, { redirectUrl: 'http://localhost:8400/callback?code=c&state=s' })],
+    ];
+    for (const [rpc, call] of calls) {
+      const error = await failure(call());
+      assert.equal(error.code, GrpcStatus.INVALID_ARGUMENT, `${rpc}: ${GrpcStatus[error.code]} ${error.details.slice(0, 200)}`);
+      assert.ok(error.details.length < SHORT_DETAILS, `${rpc}: details of ${error.details.length} characters`);
+      assert.ok(error.details.startsWith(`${rpc}Request.mailbox is ${name.length.toLocaleString('en-US')} characters long`), `${rpc}: ${error.details}`);
+      assert.ok(error.details.includes(`"big-${'x'.repeat(60)}… (${name.length.toLocaleString('en-US')} characters)"`), `${rpc}: ${error.details}`);
+    }
+  });
+
+  test('control characters in an unknown name are escaped in the NOT_FOUND status', async () => {
+    const error = await failure(connect(ADMIN_KEY).getToken('evil\n\u001b[31mred\u202e'));
+    assert.equal(error.code, GrpcStatus.NOT_FOUND);
+    assert.match(error.details, /^no mailbox named "evil\\n\\u001b\[31mred\\u202e" is configured\./);
+  });
+
+  test('StartAuthorization and CompleteAuthorization on an unknown mailbox are NOT_FOUND', async () => {
+    const ops = connect(ADMIN_KEY);
+    for (const [rpc, call] of [
+      ['StartAuthorization', () => ops.startAuthorization('nope')],
+      ['CompleteAuthorization', () => ops.completeAuthorization('nope', { code: 'c', state: 's' })],
+    ] as const) {
+      const error = await failure(call());
+      assert.equal(error.code, GrpcStatus.NOT_FOUND, `${rpc}: ${GrpcStatus[error.code]} ${error.details}`);
+      assert.match(error.details, /no mailbox named "nope" is configured/, rpc);
+      assert.equal(error.metadata.get('token-broker-error-code')[0], 'unknown_mailbox', rpc);
+    }
+  });
+});
