@@ -3,7 +3,6 @@
 // (start, then graceful stop with a forced end after a grace period). Health
 // is SERVING only between start and stop, and while the daemon says the
 // broker can do its job (setServing).
-import { Server } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
@@ -18,6 +17,7 @@ import { bindAll } from './listeners.js';
 import type { ReloadHandler } from './reload-handler.js';
 import type { BoundAddress } from './listeners.js';
 import { tokenBrokerService } from './token-broker-service.js';
+import { DecodeGuardedServer, undecodableRequestInterceptor } from './undecodable-request.js';
 import type { TokenBrokerHandlers } from './token-broker-service.js';
 
 const HEALTH_SERVICES = ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME] as const;
@@ -42,7 +42,7 @@ export interface StopOutcome {
 }
 
 export class BrokerGrpcServer {
-  readonly #server: Server;
+  readonly #server: DecodeGuardedServer;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   #healthStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   readonly #options: GrpcServerOptions;
@@ -60,8 +60,9 @@ export class BrokerGrpcServer {
     this.#auth = new ClientAuthenticator(options.config.clients, options.broker);
     // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
-    const interceptors = mutualTls ? [this.#calls.interceptor, this.#auth.interceptor] : [this.#calls.interceptor];
-    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors });
+    // The call tracker first, so it sees the status of an undecodable request too.
+    const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
+    this.#server = new DecodeGuardedServer({ 'grpc.max_receive_message_length': 64 * 1024, interceptors });
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -42,12 +42,42 @@ describe('hostile gRPC clients', () => {
   let sandbox: Sandbox;
   let daemon: RunningDaemon;
   let address: string;
-  const clients: TokenBrokerClient[] = [];
+  const clients: { close(): void }[] = [];
   const connect = (key?: string): TokenBrokerClient => {
     const client = new TokenBrokerClient({ address, key });
     clients.push(client);
     return client;
   };
+  /** A client with no idea of the proto: sends and receives raw bytes. */
+  const rawClient = (): Client => {
+    const client = new Client(address, credentials.createInsecure());
+    clients.push(client);
+    return client;
+  };
+  const identity = (bytes: Buffer): Buffer => bytes;
+  const withKey = (key: string): Metadata => {
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${key}`);
+    return metadata;
+  };
+  const rawCall = (client: Client, method: string, bytes: Buffer, key: string): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      client.makeUnaryRequest(method, identity, identity, bytes, withKey(key), (error, value) => (error ? reject(error) : resolve(value ?? Buffer.alloc(0))));
+    });
+  /** A stream (server-streaming, or bidi with `bytes` as its first message) to its end: rejects with the status it ended with. */
+  const rawStream = (client: Client, method: string, bytes: Buffer, key: string, bidi: boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let stream;
+      if (bidi) {
+        stream = client.makeBidiStreamRequest(method, identity, identity, withKey(key));
+        stream.write(bytes);
+      } else {
+        stream = client.makeServerStreamRequest(method, identity, identity, bytes, withKey(key));
+      }
+      stream.on('data', () => undefined);
+      stream.once('error', reject);
+      stream.once('end', resolve);
+    });
   const watchEnd = (client: TokenBrokerClient, mailbox: string): Promise<unknown> =>
     new Promise((resolve, reject) => {
       client.watchToken(mailbox, () => undefined, (error) => (error === undefined ? resolve(undefined) : reject(error)), { reconnect: false });
@@ -167,5 +197,36 @@ mailboxes:
       assert.match(error.details, /no mailbox named "nope" is configured/, rpc);
       assert.equal(error.metadata.get('token-broker-error-code')[0], 'unknown_mailbox', rpc);
     }
+  });
+
+  test('bytes that are no protobuf message are INVALID_ARGUMENT, and the server goes on serving', async () => {
+    const raw = rawClient();
+    const undecodable: readonly [string, Buffer][] = [
+      // Field 1, length-delimited, and then the message ends before its length.
+      ['a field cut short', Buffer.from([0x0a])],
+      // Field 1 as a varint that never ends.
+      ['a varint cut short', Buffer.from([0x08, 0xff])],
+      // Field 15 with wire type 7, which does not exist.
+      ['an unknown wire type', Buffer.from([0x7f, 0x01])],
+    ];
+    const methods = ['/tokenbroker.v1.TokenBroker/GetToken', '/tokenbroker.v1.BrokerAdmin/GetMailboxStatus', '/grpc.health.v1.Health/Check'];
+    for (const method of methods) {
+      for (const [what, bytes] of undecodable) {
+        const error = await failure(rawCall(raw, method, bytes, ADMIN_KEY));
+        assert.equal(error.code, GrpcStatus.INVALID_ARGUMENT, `${method}, ${what}: ${GrpcStatus[error.code]} ${error.details}`);
+        assert.match(error.details, new RegExp(`^the request to ${method.replaceAll('.', '\\.')} is not a valid protobuf message`), `${method}, ${what}`);
+      }
+    }
+    const streams: readonly [string, boolean][] = [
+      ['/tokenbroker.v1.TokenBroker/WatchToken', false],
+      ['/grpc.health.v1.Health/Watch', false],
+      ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', true],
+    ];
+    for (const [method, bidi] of streams) {
+      const error = await failure(rawStream(raw, method, Buffer.from([0x7f, 0x01]), ADMIN_KEY, bidi));
+      assert.equal(error.code, GrpcStatus.INVALID_ARGUMENT, `${method}: ${GrpcStatus[error.code]} ${error.details}`);
+      assert.match(error.details, /is not a valid protobuf message \(invalid wire type 7 at offset 1\)/, method);
+    }
+    assert.ok(sandbox.verifyAccessToken((await connect(CONNECTOR_KEY).getToken('sales-eu-1-imap')).accessToken));
   });
 });
