@@ -13,6 +13,8 @@ import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME }
 import { brokerAdminService } from './broker-admin-service.js';
 import { CallTracker } from './call-tracker.js';
 import { ClientAuthenticator } from './client-auth.js';
+import { connectionOptions, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import { bindAll } from './listeners.js';
 import type { ReloadHandler } from './reload-handler.js';
 import type { BoundAddress } from './listeners.js';
@@ -28,6 +30,8 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   /** Serves the Reload RPC; without it Reload is UNIMPLEMENTED. */
   readonly reload?: ReloadHandler;
+  /** Overrides of DEFAULT_CONNECTION_LIMITS (tests: timeouts of a few hundred milliseconds). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
@@ -62,7 +66,8 @@ export class BrokerGrpcServer {
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
     // The call tracker first, so it sees the status of an undecodable request too.
     const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
-    this.#server = new DecodeGuardedServer({ 'grpc.max_receive_message_length': 64 * 1024, interceptors });
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+    this.#server = new DecodeGuardedServer({ ...connectionOptions(limits), interceptors });
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));

@@ -2,6 +2,8 @@
 export { BrokerGrpcServer } from './grpc-server.js';
 export type { GrpcServerOptions } from './grpc-server.js';
 export type { BoundAddress } from './listeners.js';
+export { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+export type { ConnectionLimits } from './connection-limits.js';
 export type { ReloadHandler, ReloadOutcome } from './reload-handler.js';
 export { toStatus, ERROR_CODE_METADATA_KEY } from './to-status.js';
 export { clientText } from './client-text.js';

@@ -7,7 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import http2 from 'node:http2';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
@@ -228,5 +230,81 @@ mailboxes:
       assert.match(error.details, /is not a valid protobuf message \(invalid wire type 7 at offset 1\)/, method);
     }
     assert.ok(sandbox.verifyAccessToken((await connect(CONNECTOR_KEY).getToken('sales-eu-1-imap')).accessToken));
+  });
+});
+
+describe('connections that never speak, or fall silent', () => {
+  let directory: string;
+  let daemon: RunningDaemon;
+  let socketPath: string;
+  let port: number;
+  const MAX_CONCURRENT_STREAMS = 7;
+
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'tb-silent-'));
+    socketPath = path.join(directory, 'broker.sock');
+    const configFile = path.join(directory, 'broker.yaml');
+    await writeFile(
+      configFile,
+      `server: { listen: ["unix://${socketPath}", "tcp://127.0.0.1:0"] }
+store: { url: "memory:" }
+mailboxes:
+  user-imap:
+    protocol: imap
+    grantType: authorization-code
+    tenantId: ${randomUUID()}
+    clientId: ${randomUUID()}
+    redirectUri: http://localhost:8400/callback
+    redirectPlatform: desktop
+    username: alice@contoso.example
+`,
+    );
+    const loaded = await loadConfig(configFile);
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
+    // Small enough that the test waits for the server, not for minutes.
+    daemon = await startDaemon(loaded.config, {
+      logger: silentLogger(),
+      connectionLimits: { idleMs: 300, keepaliveTimeMs: 300, keepaliveTimeoutMs: 300, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    });
+    const tcp = daemon.addresses.find((bound) => bound.port !== undefined);
+    assert.ok(tcp?.port !== undefined);
+    port = tcp.port;
+  });
+
+  after(async () => {
+    await daemon?.stop(0);
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  /** Connects, optionally sends the HTTP/2 preface, then neither writes nor answers; resolves once the server closed the connection. */
+  function silentConnection(target: { path: string } | { port: number; host: string }, sendPreface: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(target, () => {
+        if (sendPreface) socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      });
+      // Reads what the server sends (its SETTINGS, pings, GOAWAY), so the close is seen, but never answers.
+      socket.resume();
+      socket.once('error', reject);
+      socket.once('close', () => resolve());
+    });
+  }
+
+  test('the server closes connections that never send the HTTP/2 preface, or send it and go silent', async () => {
+    const targets = [{ path: socketPath }, { port, host: '127.0.0.1' }];
+    const closed = targets.flatMap((target) => Array.from({ length: 20 }, (_, index) => silentConnection(target, index % 2 === 0)));
+    await Promise.all(closed);
+  });
+
+  test('the server announces its bound on concurrent streams per connection', async () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      assert.equal(settings.maxConcurrentStreams, MAX_CONCURRENT_STREAMS);
+    } finally {
+      session.destroy();
+    }
   });
 });
