@@ -10,7 +10,7 @@ import type { BrokerConfig } from '../config/index.js';
 import { HttpTransport } from '../http/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
 import { openTokenStore } from '../store/index.js';
-import type { BoundAddress, ReloadOutcome } from '../server/index.js';
+import type { BoundAddress, ConnectionLimits, ReloadOutcome } from '../server/index.js';
 import { systemClock, systemScheduler } from '../time/index.js';
 import type { Clock, Scheduler } from '../time/index.js';
 import { ConfigFileWatcher } from './config-watcher.js';
@@ -30,6 +30,8 @@ export interface DaemonOptions {
   readonly watchConfig?: boolean;
   /** How often the token store is probed for grpc.health.v1; default 5 s. */
   readonly storeProbeIntervalMs?: number;
+  /** For tests: shorter connection timeouts of the gRPC server (default DEFAULT_CONNECTION_LIMITS). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningDaemon {
@@ -68,7 +70,13 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   // (and warms mailboxes that need no person) so no connector waits on a server.
   const sweeper = new SweepSchedule(() => void broker.sweep(), config.refresh.sweepIntervalSeconds, scheduler);
   // The server and the reloader know each other; the server only calls it once listening, after both exist.
-  const server: BrokerGrpcServer = new BrokerGrpcServer({ config: config.server, broker, logger, reload: () => reloader.reload('rpc') });
+  const server: BrokerGrpcServer = new BrokerGrpcServer({
+    config: config.server,
+    broker,
+    logger,
+    reload: () => reloader.reload('rpc'),
+    connectionLimits: options.connectionLimits,
+  });
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });

@@ -4,26 +4,38 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { TokenBroker } from '../broker/index.js';
 import { toTimestamp } from '../proto/index.js';
 import type { BrokerAdminGrpcHandlers, ReloadResponse, StartAuthorizationResponse } from '../proto/index.js';
-import type { ClientAuthenticator } from './client-auth.js';
+import type { AuthenticatedClient, ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage } from './messages.js';
 import type { ReloadHandler } from './reload-handler.js';
 import { invalidArgument, toStatus } from './to-status.js';
 
-/** The refusal of a caller that is not an admin client, or undefined. */
-function refuseNonAdminClient(auth: ClientAuthenticator, metadata: Metadata): Partial<ServiceError> | undefined {
+/** The admin caller, or the refusal of one that is not. */
+function adminClient(auth: ClientAuthenticator, metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
   const client = auth.authenticate(metadata);
-  if (!isAuthenticated(client)) return client;
-  if (!client.admin) return permissionDenied(client, 'call BrokerAdmin (admin: true is needed)');
-  return undefined;
+  if (isAuthenticated(client) && !client.admin) return permissionDenied(client, 'call BrokerAdmin (admin: true is needed)');
+  return client;
 }
 
-/** The admin caller's refusal, or undefined when the call about `mailbox` may go ahead. */
+/** The refusal of a caller that is not an admin client, or undefined. */
+function refuseNonAdminClient(auth: ClientAuthenticator, metadata: Metadata): Partial<ServiceError> | undefined {
+  const client = adminClient(auth, metadata);
+  return isAuthenticated(client) ? undefined : client;
+}
+
+/** The refusal of a non-admin caller, or of a malformed or unknown `mailbox`; undefined when the call about it may go ahead. */
 function refuseNonAdmin(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
-  const refused = refuseNonAdminClient(auth, metadata);
-  if (refused !== undefined) return refused;
-  if (mailbox === '') return invalidArgument(`${rpc}Request.mailbox is empty; give the mailbox name from the config.`);
-  return undefined;
+  const client = adminClient(auth, metadata);
+  return isAuthenticated(client) ? auth.refuseMailbox(client, mailbox, rpc, 'admin') : client;
+}
+
+/**
+ * Runs an engine call that answers with a promise, so that what it throws
+ * before returning one (a mailbox a reload just removed) is answered with its
+ * status too, not with the UNKNOWN grpc-js gives a handler that throws.
+ */
+function settle<T>(work: () => Promise<T>): Promise<T> {
+  return Promise.resolve().then(work);
 }
 
 /** `reload` is absent when the server runs without a config file behind it (tests): Reload is then UNIMPLEMENTED. */
@@ -48,7 +60,7 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
         callback(refused);
         return;
       }
-      broker.startAuthorization(call.request.mailbox).then(
+      settle(() => broker.startAuthorization(call.request.mailbox)).then(
         (started) =>
           callback(null, {
             authorization_url: started.authorizationUrl ?? '',
@@ -72,7 +84,7 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
         callback(invalidArgument('CompleteAuthorizationRequest needs redirect_url, or both code and state.'));
         return;
       }
-      broker.completeAuthorization(mailbox, { redirectUrl, code, state }).then(
+      settle(() => broker.completeAuthorization(mailbox, { redirectUrl, code, state })).then(
         (status) => callback(null, mailboxStatusMessage(status)),
         (error: unknown) => callback(toStatus(error)),
       );

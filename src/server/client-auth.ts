@@ -1,14 +1,19 @@
 // Who is calling, and may they read this mailbox? Implements server.clients:
 // a bearer key in the `authorization` metadata, matched in constant time
 // against each client's key digest, or else the subject of the verified mTLS
-// client certificate; then the client's mailbox patterns. The list is
-// replaced whole on reload; each call sees either the old or the new.
+// client certificate; then the client's mailbox patterns, resolved against
+// the configured mailboxes once per config. The list is replaced whole on
+// reload; each call sees either the old or the new.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { Metadata, ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerInterceptor, ServiceError } from '@grpc/grpc-js';
 import { canonicalCertificateSubject, formatCertificateSubject, subjectAttributesOf } from '../config/index.js';
 import type { ClientConfig } from '../config/index.js';
+import { clientText } from './client-text.js';
+import { MailboxAllowList } from './mailbox-allow-list.js';
+import { mailboxNameLimit, malformedMailbox, unknownMailbox } from './mailbox-request.js';
+import type { MailboxDirectory } from './mailbox-request.js';
 
 export interface AuthenticatedClient {
   readonly name: string;
@@ -29,15 +34,19 @@ interface ClientList {
   readonly clients: readonly KnownClient[] | undefined;
   readonly keyClients: readonly (KnownClient & { readonly digest: Buffer })[];
   readonly bySubject: ReadonlyMap<string, KnownClient>;
+  /** The longest mailbox name a request may carry (mailboxNameLimit). */
+  readonly nameLimit: number;
 }
 
-function clientList(configs: readonly ClientConfig[] | undefined): ClientList {
-  const known = configs?.map((config) => ({ config, client: knownClient(config) }));
+function clientList(configs: readonly ClientConfig[] | undefined, directory: MailboxDirectory): ClientList {
+  const configured = new Set(directory.mailboxNames());
+  const known = configs?.map((config) => ({ config, client: knownClient(config, configured) }));
   const clients = known?.map(({ client }) => client);
   return {
     clients,
     keyClients: (clients ?? []).filter((client): client is KnownClient & { readonly digest: Buffer } => client.digest !== undefined),
     bySubject: new Map((known ?? []).flatMap(({ config, client }) => (config.certificateSubject === undefined ? [] : [[config.certificateSubject, client] as const]))),
+    nameLimit: mailboxNameLimit(configured),
   };
 }
 
@@ -51,14 +60,22 @@ const peerCertificates = new WeakMap<Metadata, PeerCertificate>();
 export class ClientAuthenticator {
   /** Swapped whole on reload, so a call never sees half of one list and half of another. */
   #list: ClientList;
+  readonly #directory: MailboxDirectory;
 
-  constructor(clients: readonly ClientConfig[] | undefined) {
-    this.#list = clientList(clients);
+  /** `directory`: the engine, whose mailboxes the clients' patterns are resolved against. */
+  constructor(clients: readonly ClientConfig[] | undefined, directory: MailboxDirectory) {
+    this.#directory = directory;
+    this.#list = clientList(clients, directory);
   }
 
-  /** Applies a reloaded server.clients from the next call on; undefined (no list) trusts every caller again. */
+  /**
+   * Applies a reloaded server.clients from the next call on; undefined (no
+   * list) trusts every caller again. Call it after the engine applied the
+   * reload's mailboxes: the patterns are resolved against those. Until then a
+   * name the old resolution does not know is matched against the patterns.
+   */
   replace(clients: readonly ClientConfig[] | undefined): void {
-    this.#list = clientList(clients);
+    this.#list = clientList(clients, this.#directory);
   }
 
   get enforcing(): boolean {
@@ -110,6 +127,21 @@ export class ClientAuthenticator {
     }
     return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
   }
+
+  /**
+   * Why `client` may not make an `rpc` call about `mailbox`, or undefined:
+   * an empty or overlong name (INVALID_ARGUMENT, before any pattern sees it),
+   * then for `read` calls a name outside the client's patterns
+   * (PERMISSION_DENIED), then a name no mailbox has (NOT_FOUND). Admin calls
+   * (`admin`) may name any mailbox.
+   */
+  refuseMailbox(client: AuthenticatedClient, mailbox: string, rpc: string, access: 'read' | 'admin'): Partial<ServiceError> | undefined {
+    const malformed = malformedMailbox(rpc, mailbox, this.#list.nameLimit);
+    if (malformed !== undefined) return malformed;
+    if (access === 'read' && !client.mayRead(mailbox)) return permissionDenied(client, `read mailbox ${clientText(mailbox)}`);
+    if (!this.#directory.has(mailbox)) return unknownMailbox(mailbox);
+    return undefined;
+  }
 }
 
 function byCertificate(list: ClientList, certificate: PeerCertificate): AuthenticatedClient | Partial<ServiceError> {
@@ -134,26 +166,14 @@ function unauthenticated(details: string): Partial<ServiceError> {
   return { code: GrpcStatus.UNAUTHENTICATED, details, metadata: new Metadata() };
 }
 
-function knownClient(config: ClientConfig): KnownClient {
+function knownClient(config: ClientConfig, configured: ReadonlySet<string>): KnownClient {
   const digest =
     config.key !== undefined
       ? createHash('sha256').update(config.key.reveal(), 'utf8').digest()
       : config.keySha256 !== undefined
         ? Buffer.from(config.keySha256, 'hex')
         : undefined;
-  const patterns = config.mailboxes.map(globToRegExp);
-  const mayRead = (mailbox: string): boolean => patterns.some((pattern) => pattern.test(mailbox));
+  const allowList = new MailboxAllowList(config.mailboxes, configured);
+  const mayRead = (mailbox: string): boolean => allowList.mayRead(mailbox);
   return digest === undefined ? { name: config.name, admin: config.admin, mayRead } : { name: config.name, admin: config.admin, digest, mayRead };
-}
-
-/**
- * `*` any run of characters, `?` one character, everything else literal.
- * Written here rather than taken from a glob library: mailbox names are flat
- * identifiers, not paths, and path-glob rules (dotfiles, `/`) would only surprise.
- */
-export function globToRegExp(pattern: string): RegExp {
-  const body = [...pattern]
-    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`);
 }

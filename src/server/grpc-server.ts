@@ -3,7 +3,6 @@
 // (start, then graceful stop with a forced end after a grace period). Health
 // is SERVING only between start and stop, and while the daemon says the
 // broker can do its job (setServing).
-import { Server } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
@@ -14,10 +13,13 @@ import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME }
 import { brokerAdminService } from './broker-admin-service.js';
 import { CallTracker } from './call-tracker.js';
 import { ClientAuthenticator } from './client-auth.js';
+import { connectionOptions, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import { bindAll } from './listeners.js';
 import type { ReloadHandler } from './reload-handler.js';
 import type { BoundAddress } from './listeners.js';
 import { tokenBrokerService } from './token-broker-service.js';
+import { DecodeGuardedServer, undecodableRequestInterceptor } from './undecodable-request.js';
 import type { TokenBrokerHandlers } from './token-broker-service.js';
 
 const HEALTH_SERVICES = ['', TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME] as const;
@@ -28,6 +30,8 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   /** Serves the Reload RPC; without it Reload is UNIMPLEMENTED. */
   readonly reload?: ReloadHandler;
+  /** Overrides of DEFAULT_CONNECTION_LIMITS (tests: timeouts of a few hundred milliseconds). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
@@ -42,7 +46,7 @@ export interface StopOutcome {
 }
 
 export class BrokerGrpcServer {
-  readonly #server: Server;
+  readonly #server: DecodeGuardedServer;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING', [TOKEN_BROKER_SERVICE_NAME]: 'NOT_SERVING', [BROKER_ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   #healthStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   readonly #options: GrpcServerOptions;
@@ -57,11 +61,13 @@ export class BrokerGrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     const proto = loadBrokerProto();
-    this.#auth = new ClientAuthenticator(options.config.clients);
+    this.#auth = new ClientAuthenticator(options.config.clients, options.broker);
     // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
-    const interceptors = mutualTls ? [this.#calls.interceptor, this.#auth.interceptor] : [this.#calls.interceptor];
-    this.#server = new Server({ 'grpc.max_receive_message_length': 64 * 1024, interceptors });
+    // The call tracker first, so it sees the status of an undecodable request too.
+    const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+    this.#server = new DecodeGuardedServer({ ...connectionOptions(limits), interceptors });
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));
@@ -95,8 +101,10 @@ export class BrokerGrpcServer {
 
   /**
    * Applies a reloaded server.clients (undefined: no list, every caller
-   * trusted) from the next call on, and ends open WatchToken streams the new
-   * list no longer allows. Returns how many streams ended.
+   * trusted) from the next call on, resolving its patterns against the
+   * engine's mailboxes as they are now (so call it once the engine applied
+   * the reload), and ends open WatchToken streams the new list no longer
+   * allows. Returns how many streams ended.
    */
   replaceClients(clients: readonly ClientConfig[] | undefined): number {
     this.#auth.replace(clients);

@@ -2,6 +2,12 @@
 export { BrokerGrpcServer } from './grpc-server.js';
 export type { GrpcServerOptions } from './grpc-server.js';
 export type { BoundAddress } from './listeners.js';
+export { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+export type { ConnectionLimits } from './connection-limits.js';
 export type { ReloadHandler, ReloadOutcome } from './reload-handler.js';
 export { toStatus, ERROR_CODE_METADATA_KEY } from './to-status.js';
-export { globToRegExp } from './client-auth.js';
+export { clientText } from './client-text.js';
+export { compileGlob, countMatchSteps } from './glob-pattern.js';
+export type { GlobPattern } from './glob-pattern.js';
+export { MailboxAllowList } from './mailbox-allow-list.js';
+export { mailboxNameLimit } from './mailbox-request.js';

@@ -1,9 +1,14 @@
 // The one place where broker errors become gRPC statuses (CONTRACT.md).
-// Messages carry the operator's remediation line and never a secret.
+// Messages carry the operator's remediation line and never a secret, and
+// stay short whatever client input an engine message quotes.
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { BrokerError } from '../errors/index.js';
 import type { BrokerErrorCode } from '../errors/index.js';
+import { boundedMessage } from './client-text.js';
+
+/** The longest status message, before its ` [code]`: far above any message of the broker's own. */
+const MAX_DETAILS = 2_000;
 
 const STATUS_BY_CODE: Readonly<Record<BrokerErrorCode, GrpcStatus>> = {
   config_invalid: GrpcStatus.FAILED_PRECONDITION,
@@ -39,7 +44,7 @@ export function toStatus(error: unknown): Partial<ServiceError> {
   metadata.set(ERROR_CODE_METADATA_KEY, failure.displayCode);
   return {
     code: STATUS_BY_CODE[failure.code],
-    details: `${failure.describe()} [${failure.displayCode}]`,
+    details: `${boundedMessage(failure.describe(), MAX_DETAILS)} [${failure.displayCode}]`,
     metadata,
   };
 }

@@ -6,9 +6,9 @@ import type { IssuedToken, TokenBroker } from '../broker/index.js';
 import { DEFAULT_MIN_VALIDITY_SECONDS } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { ClientAuthenticator } from './client-auth.js';
-import { isAuthenticated, permissionDenied } from './client-auth.js';
+import { isAuthenticated } from './client-auth.js';
 import { mailboxStatusMessage, tokenMessage } from './messages.js';
-import { invalidArgument, toStatus } from './to-status.js';
+import { toStatus } from './to-status.js';
 
 /** The service's handlers, and a way to end its open WatchToken streams on shutdown. */
 export interface TokenBrokerHandlers {
@@ -133,11 +133,9 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
   };
 }
 
-/** The refusal for a caller that may not read `mailbox`, or undefined. */
+/** The refusal for a caller that may not read `mailbox`, or for a `mailbox` that is malformed or unknown; undefined when the call may go ahead. */
 function refuse(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
   const client = auth.authenticate(metadata);
   if (!isAuthenticated(client)) return client;
-  if (mailbox === '') return invalidArgument(`${rpc}Request.mailbox is empty; give the mailbox name from the config.`);
-  if (!client.mayRead(mailbox)) return permissionDenied(client, `read mailbox ${mailbox}`);
-  return undefined;
+  return auth.refuseMailbox(client, mailbox, rpc, 'read');
 }

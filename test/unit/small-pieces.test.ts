@@ -1,9 +1,8 @@
-// Pure helpers: SASL XOAUTH2, client mailbox patterns, Entra authority metadata, daemon address.
+// Pure helpers: SASL XOAUTH2, Entra authority metadata, daemon address (client mailbox patterns: client-patterns.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msalAuthorityOptions, saslXoauth2 } from '../../src/broker/index.js';
 import { resolveDaemonAddress } from '../../src/client/index.js';
-import { globToRegExp } from '../../src/server/index.js';
 import { TEST_SERVER } from '../support/mailbox.js';
 
 describe('saslXoauth2', () => {
@@ -15,25 +14,6 @@ describe('saslXoauth2', () => {
       'dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==',
     );
   });
-});
-
-describe('globToRegExp', () => {
-  const cases: [string, string, boolean][] = [
-    ['sales-*', 'sales-imap', true],
-    ['sales-*', 'sales-', true],
-    ['sales-*', 'presales-imap', false],
-    ['support', 'support', true],
-    ['support', 'support2', false],
-    ['box-?', 'box-1', true],
-    ['box-?', 'box-12', false],
-    ['a.b', 'aXb', false],
-    ['*', 'anything.at_all', true],
-  ];
-  for (const [pattern, name, expected] of cases) {
-    test(`${pattern} ${expected ? 'matches' : 'does not match'} ${name}`, () => {
-      assert.equal(globToRegExp(pattern).test(name), expected);
-    });
-  }
 });
 
 describe('msalAuthorityOptions', () => {
