@@ -30,6 +30,8 @@ export interface DaemonOptions {
   readonly watchConfig?: boolean;
   /** How often the token store is probed for grpc.health.v1; default 5 s. */
   readonly storeProbeIntervalMs?: number;
+  /** `serve --strict`: reloads load the config strictly too (LoadOptions.strict). */
+  readonly strictConfig?: boolean;
 }
 
 export interface RunningDaemon {
@@ -69,7 +71,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   const sweeper = new SweepSchedule(() => void broker.sweep(), config.refresh.sweepIntervalSeconds, scheduler);
   // The server and the reloader know each other; the server only calls it once listening, after both exist.
   const server: BrokerGrpcServer = new BrokerGrpcServer({ config: config.server, broker, logger, reload: () => reloader.reload('rpc') });
-  const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
+  const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger, strict: options.strictConfig === true });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
   let addresses: readonly BoundAddress[];
