@@ -6,6 +6,7 @@ import { CommandFailure, ExitCode } from './exit-codes.js';
 import type { Terminal } from './terminal.js';
 
 const CONFIG_HELP = 'config file (default: $TOKEN_BROKER_CONFIG, else /etc/token-broker/broker.yaml)';
+const STRICT_HELP = 'refuse secret files (and a config file holding secrets) that other users may read: errors (exit 78) instead of warnings';
 
 function withConnectionOptions(command: Command): Command {
   return command
@@ -32,13 +33,15 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
     .option('--config <file>', CONFIG_HELP)
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error (default: $TOKEN_BROKER_LOG_LEVEL, else info)'))
     .option('--no-watch-config', 'do not reload when the config file changes (SIGHUP and token-broker reload still do)')
-    .action(async (options: { config?: string; logLevel?: string; watchConfig?: boolean }) => run(async () => (await import('./commands/serve.js')).serveCommand(options, terminal))());
+    .option('--strict', `${STRICT_HELP}; reloads too`)
+    .action(async (options: { config?: string; logLevel?: string; watchConfig?: boolean; strict?: boolean }) => run(async () => (await import('./commands/serve.js')).serveCommand(options, terminal))());
 
   program
     .command('validate')
     .description('print every problem of the config file; exit 0 when valid, 78 when not')
     .option('--config <file>', CONFIG_HELP)
-    .action(async (options: { config?: string }) => run(async () => (await import('./commands/validate.js')).validateCommand(options, terminal))());
+    .option('--strict', STRICT_HELP)
+    .action(async (options: { config?: string; strict?: boolean }) => run(async () => (await import('./commands/validate.js')).validateCommand(options, terminal))());
 
   program
     .command('audit')

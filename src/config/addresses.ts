@@ -1,6 +1,7 @@
 // Network addresses in the config: listen URLs, host:port pairs, and which
 // hosts count as loopback (where plain TCP and plain HTTP are acceptable).
 import { isIP } from 'node:net';
+import { posix } from 'node:path';
 import type { ListenAddress } from './types.js';
 
 export function isLoopbackHost(host: string): boolean {
@@ -23,11 +24,24 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   return { host, port };
 }
 
+/** Folders the kernel fills: binding there fails, or worse, lands somewhere no one looks. */
+const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
+
+/** The kernel folder `path` is in, once `..` and `//` are settled; undefined for any other path. */
+function kernelFolderOf(path: string): string | undefined {
+  const normal = posix.normalize(path);
+  return KERNEL_FOLDERS.find((folder) => normal === folder || normal.startsWith(`${folder}/`));
+}
+
 /** `unix:///abs/path` or `tcp://host:port`; a string saying what is wrong otherwise. */
 export function parseListenAddress(text: string): ListenAddress | string {
   if (text.startsWith('unix://')) {
     const path = text.slice('unix://'.length);
     if (!path.startsWith('/')) return 'a unix socket path must be absolute, e.g. unix:///run/token-broker/broker.sock';
+    const kernelFolder = kernelFolderOf(path);
+    if (kernelFolder !== undefined) {
+      return `a unix socket cannot live under ${kernelFolder} (a file system of the kernel, not a place for the broker's files); use a path such as unix:///run/token-broker/broker.sock`;
+    }
     return { kind: 'unix', path, url: text };
   }
   if (text.startsWith('tcp://')) {

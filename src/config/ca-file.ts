@@ -2,6 +2,7 @@
 // proxy, an internal IdP). Read at load time; every block must parse.
 import { X509Certificate } from 'node:crypto';
 import { invalidField, readFileField } from './file-field.js';
+import { CERTIFICATE_FILE } from './files.js';
 import type { Field, MappingReader } from './reader.js';
 
 export interface CaBundle {
@@ -12,7 +13,7 @@ export interface CaBundle {
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export async function readCaFile(reader: MappingReader, key: string): Promise<Field<CaBundle>> {
-  const field = await readFileField(reader, key);
+  const field = await readFileField(reader, key, CERTIFICATE_FILE);
   if (field.state !== 'ok') return field;
   const invalid = invalidField(field);
   const { file, data } = field.value;

@@ -19,6 +19,30 @@ export const secretText = z
   .string({ error: (issue) => `must be a string, not ${kindOf(issue.input)}; put the value in quotes` })
   .min(1, { error: 'must not be empty' });
 
+/**
+ * A mailbox identity (username, sharedMailbox). It becomes the `user=` of the
+ * SASL XOAUTH2 string, `user=...^Aauth=Bearer ...^A^A`, where a control
+ * character (^A above all, or CR LF) would add fields of its own.
+ */
+export const mailboxIdentity = text.superRefine((value, ctx) => {
+  const found = controlCharacter(value);
+  if (found === undefined) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must not contain control characters (${found.codePoint} at character ${found.position}): they would inject fields into the SASL XOAUTH2 string; give the plain mailbox address`,
+  });
+});
+
+/** The first control character (Unicode Cc: C0, DEL, C1) of `value`, as U+XXXX and its 1-based position in characters. */
+function controlCharacter(value: string): { codePoint: string; position: number } | undefined {
+  let position = 0;
+  for (const character of value) {
+    position += 1;
+    if (/\p{Cc}/u.test(character)) return { codePoint: `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`, position };
+  }
+  return undefined;
+}
+
 export const filePath = z.string({ error: mustBe('a file path') }).min(1, { error: 'must not be empty; give a file path' });
 
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

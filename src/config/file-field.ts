@@ -1,8 +1,13 @@
-// A config key that names a file read at load time (caFile, tls.certFile,
-// tls.keyFile): the path resolved against the config's folder and the bytes
-// read, or the problem reported on the key.
+// A config key that names a file read at load time (a secret's `xFile`,
+// caFile, tls.certFile, tls.keyFile, certificate.file, the store's key
+// files): the path resolved against the config's folder and the bytes read
+// through files.ts, or the problem reported on the key.
 import { filePath } from './fields.js';
-import { readConfigFile, resolveConfigPath, unreadable } from './files.js';
+import { checkSecretFileMode } from './file-permissions.js';
+import type { KeyPlace } from './file-permissions.js';
+import { readConfigFile, resolveConfigPath, unusable } from './files.js';
+import type { FileRule } from './files.js';
+import type { LoadContext } from './context.js';
 import type { Field, MappingReader } from './reader.js';
 import type { Position } from './problems.js';
 
@@ -12,17 +17,29 @@ export interface ReadFile {
   readonly data: Buffer;
 }
 
-/** The field, resolved and read; an unreadable file is reported and comes back `invalid`. */
-export async function readFileField(reader: MappingReader, key: string): Promise<Field<ReadFile>> {
+/**
+ * Reads `file`, named by `key`, under `rule`; why it cannot be used (and, for
+ * a secret, that others may read it) is reported on the key. Undefined when
+ * it cannot be used.
+ */
+export async function readNamedFile(ctx: LoadContext, key: KeyPlace, file: string, rule: FileRule): Promise<Buffer | undefined> {
+  const read = await readConfigFile(file, rule);
+  if (!read.ok) {
+    ctx.sink.error(key.path, unusable(file, read), key.valueAt);
+    return undefined;
+  }
+  if (rule.secret) checkSecretFileMode(ctx, key, file, read.mode);
+  return read.data;
+}
+
+/** The field, resolved and read; an unusable file is reported and comes back `invalid`. */
+export async function readFileField(reader: MappingReader, key: string, rule: FileRule): Promise<Field<ReadFile>> {
   const field = reader.field(key, filePath);
   if (field.state !== 'ok') return field;
   const file = resolveConfigPath(reader.ctx.baseDir, field.value);
-  const read = await readConfigFile(file);
-  if (!read.ok) {
-    reader.ctx.sink.error(field.path, unreadable(file, read.reason), field.valueAt);
-    return invalidField(field);
-  }
-  return { ...field, value: { file, data: read.data } };
+  const data = await readNamedFile(reader.ctx, field, file, rule);
+  if (data === undefined) return invalidField(field);
+  return { ...field, value: { file, data } };
 }
 
 /** The same field, marked invalid after its content was found wrong. */

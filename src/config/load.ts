@@ -1,10 +1,10 @@
 // Loading a config: read the file, parse it with positions, read every
 // section (each reports its own problems and goes on), and hand back either
 // the validated BrokerConfig or every problem found.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { LoadContext } from './context.js';
-import { osReason } from './files.js';
+import { checkConfigFileMode } from './file-permissions.js';
+import { CONFIG_FILE, readConfigFile } from './files.js';
 import { ProblemSink } from './problems.js';
 import { kindOfNode, MappingReader } from './reader.js';
 import { readAuthorizationServers } from './sections/authorization-servers.js';
@@ -28,26 +28,44 @@ export interface LoadOptions {
    * false: with nothing else to do (start-up, validate) parsing in place is faster.
    */
   readonly offThread?: boolean;
+  /**
+   * `--strict` (serve, validate): a secret file other users may read, or a
+   * config file every user may read that holds a secret itself, is an
+   * error rather than a warning.
+   */
+  readonly strict?: boolean;
 }
 
 const TOP_LEVEL_KEYS = ['server', 'store', 'metrics', 'refresh', 'authorizationServers', 'proxies', 'mailboxes'];
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<ConfigLoadResult> {
   const source = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(source, 'utf8');
-  } catch (error) {
-    return { ok: false, problems: [{ severity: 'error', path: '', message: `cannot read config file ${source} (${osReason(error)}); ${readHint(error)}` }] };
+  const read = await readConfigFile(source, CONFIG_FILE);
+  if (!read.ok) {
+    const message = 'problem' in read ? `config file ${read.problem}` : `cannot read config file ${source} (${read.reason}); ${readHint(read.code)}`;
+    return { ok: false, problems: [{ severity: 'error', path: '', message }] };
   }
-  return loadConfigFromText(text, { ...options, file: source });
+  return loadText(read.data.toString('utf8'), { ...options, file: source }, read.mode);
 }
 
 /** `file` names the config in messages and is where relative paths start (its folder). */
-export async function loadConfigFromText(text: string, options: LoadOptions & { readonly file: string }): Promise<ConfigLoadResult> {
+export function loadConfigFromText(text: string, options: LoadOptions & { readonly file: string }): Promise<ConfigLoadResult> {
+  return loadText(text, options, undefined);
+}
+
+/** `mode`: the permission bits of the config file, when the text came from one. */
+async function loadText(text: string, options: LoadOptions & { readonly file: string }, mode: number | undefined): Promise<ConfigLoadResult> {
   const source = resolve(options.file);
   const sink = new ProblemSink();
-  const ctx: LoadContext = { sink, env: options.env ?? process.env, baseDir: dirname(source), now: options.now ?? Date.now };
+  const ctx: LoadContext = {
+    sink,
+    env: options.env ?? process.env,
+    baseDir: dirname(source),
+    now: options.now ?? Date.now,
+    strict: options.strict === true,
+    filesReported: new Set(),
+    inlineSecrets: [],
+  };
   const failed = (): ConfigLoadResult => ({ ok: false, problems: sink.sorted() });
 
   const root = await parseYamlSourceOffThread(text, sink, { offThread: options.offThread === true && text.length >= OFF_THREAD_MIN_LENGTH });
@@ -64,9 +82,10 @@ export async function loadConfigFromText(text: string, options: LoadOptions & { 
   const mailboxes = await readMailboxes(ctx, mailboxSection, servers, proxies);
   const mailboxNames = new Set(mailboxSection.state === 'ok' ? mailboxSection.value.node.entries.keys() : []);
   const server = await readServerSection(ctx, top.mapping('server', SERVER_KEYS, true), mailboxNames);
-  const store = readStore(ctx, top.mapping('store', STORE_KEYS, true));
+  const store = await readStore(ctx, top.mapping('store', STORE_KEYS, true));
   const metrics = readMetrics(top.mapping('metrics', METRICS_KEYS, true));
   const refresh = readRefresh(top.mapping('refresh', REFRESH_KEYS, true));
+  if (mode !== undefined) checkConfigFileMode(ctx, source, mode);
 
   if (sink.errorCount > 0) return failed();
   const config: BrokerConfig = {
@@ -82,10 +101,8 @@ export async function loadConfigFromText(text: string, options: LoadOptions & { 
   return { ok: true, config, warnings: sink.sorted() };
 }
 
-function readHint(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+function readHint(code: string | undefined): string {
   if (code === 'ENOENT') return 'create it, or point --config (or TOKEN_BROKER_CONFIG) at the config file';
   if (code === 'EACCES' || code === 'EPERM') return "make it readable by the broker's user";
-  if (code === 'EISDIR') return 'give the path of the YAML file, not of a folder';
   return 'check the path and its permissions';
 }

@@ -2,7 +2,9 @@
 // `${ENV}`) or as `xFile`, a file read at load time. Either way it becomes a
 // Secret whose origin names the key, so nothing downstream can print it.
 import { filePath, secretText } from './fields.js';
-import { readConfigFile, resolveConfigPath, unreadable } from './files.js';
+import { readNamedFile } from './file-field.js';
+import { noteInlineSecret } from './file-permissions.js';
+import { resolveConfigPath, SECRET_FILE } from './files.js';
 import type { Field, MappingReader } from './reader.js';
 import { Secret } from './secret.js';
 
@@ -21,19 +23,18 @@ export async function readSecret(reader: MappingReader, key: string): Promise<Fi
   }
   if (file === undefined) {
     const field = reader.field(key, secretText);
-    return field.state === 'ok' ? { ...field, value: new Secret(field.value, field.path) } : field;
+    if (field.state !== 'ok') return field;
+    if (inline?.value.kind === 'scalar' && typeof inline.value.value === 'string') noteInlineSecret(reader.ctx, field.path, inline.value.value, field.valueAt);
+    return { ...field, value: new Secret(field.value, field.path) };
   }
   const field = reader.field(fileKey, filePath);
   if (field.state !== 'ok') return field;
   const path = resolveConfigPath(reader.ctx.baseDir, field.value);
-  const read = await readConfigFile(path);
+  const data = await readNamedFile(reader.ctx, field, path, SECRET_FILE);
   const invalid = { state: 'invalid', path: field.path, at: field.at, valueAt: field.valueAt } as const;
-  if (!read.ok) {
-    reader.ctx.sink.error(field.path, unreadable(path, read.reason), field.valueAt);
-    return invalid;
-  }
+  if (data === undefined) return invalid;
   // One trailing newline is what `echo secret > file` and editors add; more would be deliberate.
-  const value = read.data.toString('utf8').replace(/\r?\n$/, '');
+  const value = data.toString('utf8').replace(/\r?\n$/, '');
   if (value === '') {
     reader.ctx.sink.error(field.path, `${path} is empty; write the secret into it`, field.valueAt);
     return invalid;

@@ -32,6 +32,8 @@ export interface DaemonOptions {
   readonly storeProbeIntervalMs?: number;
   /** For tests: shorter connection timeouts of the gRPC server (default DEFAULT_CONNECTION_LIMITS). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** `serve --strict`: reloads load the config strictly too (LoadOptions.strict). */
+  readonly strictConfig?: boolean;
 }
 
 export interface RunningDaemon {
@@ -77,7 +79,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     reload: () => reloader.reload('rpc'),
     connectionLimits: options.connectionLimits,
   });
-  const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger });
+  const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger, strict: options.strictConfig === true });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
   let addresses: readonly BoundAddress[];

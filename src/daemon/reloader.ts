@@ -23,6 +23,8 @@ export interface ConfigReloaderOptions {
   readonly clients: { replaceClients(clients: readonly ClientConfig[] | undefined): number };
   readonly sweep: Pick<SweepSchedule, 'reschedule'>;
   readonly logger: Logger;
+  /** `serve --strict`: a reload is held to the same rule as the start (LoadOptions.strict). */
+  readonly strict?: boolean;
 }
 
 export class ConfigReloader {
@@ -63,7 +65,7 @@ export class ConfigReloader {
     log.info(`reloading the configuration (${TRIGGER_NAMES[trigger]})`);
 
     // In a worker thread when the file is big: GetToken keeps being answered while a 10,000-mailbox file is parsed (about 1 s).
-    const result = await loadConfig(file, { offThread: true });
+    const result = await loadConfig(file, { offThread: true, strict: this.#options.strict === true });
     if (!result.ok) {
       const errors: string[] = [];
       for (const problem of result.problems) {

@@ -8,13 +8,23 @@ import { describe, test } from 'node:test';
 import { formatProblem, loadConfig } from '../../src/config/index.js';
 import { configOf, FIXTURES, problemsOf, tempDir } from '../support/config-helpers.js';
 
+/**
+ * The problems of a fixture loaded in place, without the warning that a
+ * world-readable config file holds secrets: the fixtures do (inline secrets
+ * are their point), and whether a checkout makes them world-readable is the
+ * umask's choice. config-secret-files.test.ts tests that warning.
+ */
+function problemsInPlace(result: Awaited<ReturnType<typeof loadConfig>>): ReturnType<typeof problemsOf> {
+  return problemsOf(result).filter((problem) => !(problem.severity === 'warning' && problem.message.startsWith('the config file ')));
+}
+
 describe('config fixtures', () => {
   test('valid-client-credentials.yaml validates with an empty environment, from any folder', async () => {
     const dir = await tempDir();
     await copyFile(join(FIXTURES, 'valid-client-credentials.yaml'), join(dir, 'broker.yaml'));
     for (const file of [join(FIXTURES, 'valid-client-credentials.yaml'), join(dir, 'broker.yaml')]) {
       const result = await loadConfig(file, { env: {} });
-      assert.deepEqual(problemsOf(result), []);
+      assert.deepEqual(problemsInPlace(result), []);
       const config = configOf(result);
       assert.equal(config.source, file);
       const m = config.mailboxes.get('sales-imap');
@@ -30,7 +40,7 @@ describe('config fixtures', () => {
     const result = await loadConfig(file, { env: {} });
     assert.equal(result.ok, false);
     assert.deepEqual(
-      problemsOf(result).map((p) => formatProblem(p, 'many-mistakes.yaml')),
+      problemsInPlace(result).map((p) => formatProblem(p, 'many-mistakes.yaml')),
       [
         'many-mistakes.yaml:5:7: error: server.listen[0]: plain TCP on 0.0.0.0 would expose tokens and client keys to the network; configure server.tls, or listen on a loopback address (127.0.0.1, ::1, localhost) or a unix socket',
         'many-mistakes.yaml:6:15: error: server.socketMode: must be an octal mode in quotes, such as "0660", not a number (YAML reads an unquoted 0660 as the number 660)',
@@ -78,7 +88,7 @@ describe('config unreadable files', () => {
     await mkdir(join(dir, 'broker.yaml'));
     const result = await loadConfig(join(dir, 'broker.yaml'));
     assert.deepEqual(problemsOf(result), [
-      { severity: 'error', path: '', message: `cannot read config file ${join(dir, 'broker.yaml')} (EISDIR: illegal operation on a directory); give the path of the YAML file, not of a folder` },
+      { severity: 'error', path: '', message: `config file ${join(dir, 'broker.yaml')} is a directory, not a regular file; give the path of a regular file` },
     ]);
   });
 

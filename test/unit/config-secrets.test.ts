@@ -173,7 +173,7 @@ describe('config secrets from files (xFile)', () => {
     {
       name: 'a folder instead of a file',
       mailbox: ccMailbox({ clientSecret: undefined, clientSecretFile: 'secrets' }),
-      expect: (dir) => [['mailboxes.m.clientSecretFile', `cannot read ${join(dir, 'secrets')} (EISDIR: illegal operation on a directory); check the path and that the broker's user may read it`]],
+      expect: (dir) => [['mailboxes.m.clientSecretFile', `${join(dir, 'secrets')} is a directory, not a regular file; give the path of a regular file`]],
     },
     {
       name: 'an empty file',

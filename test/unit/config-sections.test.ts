@@ -11,6 +11,8 @@ import type { Expected } from '../support/config-helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MAILBOX = { protocol: 'imap', grantType: 'client-credentials', tenantId: TENANT, clientId: CLIENT, clientSecret: 'x', username: 'u@contoso.example' };
+const KERNEL_FOLDER = (folder: string): string =>
+  `a unix socket cannot live under ${folder} (a file system of the kernel, not a place for the broker's files); use a path such as unix:///run/token-broker/broker.sock`;
 const UNREADABLE = (path: string): string => `cannot read ${path} (ENOENT: no such file or directory); check the path and that the broker's user may read it`;
 
 interface SectionCase {
@@ -143,6 +145,16 @@ describe('config server.listen and socketMode', () => {
     { name: 'listen: a LAN address without tls', config: { server: { listen: 'tcp://10.0.0.5:50051' } }, expect: [['error', 'server.listen[0]', plainTcp('10.0.0.5')]] },
     { name: 'listen: :: without tls', config: { server: { listen: ['tcp://[::]:50051'] } }, expect: [['error', 'server.listen[0]', plainTcp('::')]] },
     { name: 'listen: relative unix path', config: { server: { listen: ['unix://run/b.sock'] } }, expect: [['error', 'server.listen[0]', 'a unix socket path must be absolute, e.g. unix:///run/token-broker/broker.sock']] },
+    {
+      name: 'listen: a unix path under /proc, /sys or /dev, however written',
+      config: { server: { listen: ['unix:///proc/self/broker.sock', 'unix:///sys/b.sock', 'unix:///run/../dev/b.sock', 'unix:///dev', 'unix:///procedures/b.sock'] } },
+      expect: [
+        ['error', 'server.listen[0]', KERNEL_FOLDER('/proc')],
+        ['error', 'server.listen[1]', KERNEL_FOLDER('/sys')],
+        ['error', 'server.listen[2]', KERNEL_FOLDER('/dev')],
+        ['error', 'server.listen[3]', KERNEL_FOLDER('/dev')],
+      ],
+    },
     {
       name: 'listen: port out of range',
       config: { server: { listen: ['tcp://127.0.0.1:70000'] } },

@@ -92,3 +92,41 @@ describe('config store.previousEncryptionKeyFiles', () => {
     assert.match(JSON.stringify(triples(result)), /decodes to 24 bytes, not 32/);
   });
 });
+
+describe('config store.encryptionKeyFile', () => {
+  async function load(store: Record<string, unknown>, files: Record<string, string> = {}): Promise<{ dir: string; result: Awaited<ReturnType<typeof loadObject>> }> {
+    const dir = await tempDir('store-key-config-');
+    await writeFiles(dir, files);
+    return { dir, result: await loadObject({ store, mailboxes: { m: MAILBOX } }, { dir }) };
+  }
+
+  test('a good key file passes', async () => {
+    const { result } = await load({ url: 'sqlite://tokens.sqlite', encryptionKeyFile: 'store.key' }, { 'store.key': `${randomBytes(32).toString('base64')}\n` });
+    assert.deepEqual(triples(result), []);
+  });
+
+  test('a missing key file passes: serve creates it', async () => {
+    const { result } = await load({ url: 'sqlite://tokens.sqlite', encryptionKeyFile: 'keys/store.key' });
+    assert.deepEqual(triples(result), []);
+  });
+
+  test('a file that is no key is an error, as serve would find it (exit 78)', async () => {
+    const { dir, result } = await load({ url: 'sqlite://tokens.sqlite', encryptionKeyFile: 'store.key' }, { 'store.key': 'not a key\n' });
+    assert.deepEqual(triples(result), [['error', 'store.encryptionKeyFile', `${join(dir, 'store.key')} is not a store encryption key (it is not base64); ${RULE}`]]);
+  });
+
+  test('the default store (sqlite) checks it too', async () => {
+    const { dir, result } = await load({ encryptionKeyFile: 'store.key' }, { 'store.key': `${randomBytes(16).toString('base64')}\n` });
+    assert.deepEqual(triples(result), [['error', 'store.encryptionKeyFile', `${join(dir, 'store.key')} is not a store encryption key (it decodes to 16 bytes, not 32); ${RULE}`]]);
+  });
+
+  test('a folder is an error naming it', async () => {
+    const { dir, result } = await load({ url: 'redis://127.0.0.1:6379/0', encryptionKeyFile: '.' });
+    assert.deepEqual(triples(result), [['error', 'store.encryptionKeyFile', `${dir} is a directory, not a regular file; give the path of a regular file`]]);
+  });
+
+  test('memory: uses no key file, so none is read', async () => {
+    const { result } = await load({ url: 'memory:', encryptionKeyFile: '.' });
+    assert.deepEqual(triples(result), []);
+  });
+});

@@ -13,6 +13,8 @@ export interface ServeOptions {
   readonly logLevel?: string;
   /** Reload when the config file changes; default true (`--no-watch-config` turns it off). */
   readonly watchConfig?: boolean;
+  /** `--strict`: secret files others may read are errors (exit 78; a reload is refused), not warnings. */
+  readonly strict?: boolean;
 }
 
 export async function serveCommand(options: ServeOptions, terminal: Terminal): Promise<ExitCode> {
@@ -42,7 +44,8 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   process.on('SIGTERM', stopSignal);
   process.on('SIGINT', stopSignal);
   const file = configPath(options.config);
-  const result = await loadConfig(file);
+  const strictConfig = options.strict === true;
+  const result = await loadConfig(file, { strict: strictConfig });
   if (stopRequested !== undefined) return ExitCode.ok;
   if (!result.ok) {
     for (const problem of result.problems) terminal.err(formatProblem(problem, file));
@@ -55,7 +58,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
 
   let daemon;
   try {
-    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true, storeProbeIntervalMs });
+    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true, storeProbeIntervalMs, strictConfig });
   } catch (error) {
     const message = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ code: error instanceof BrokerError ? error.code : 'internal' }, message);

@@ -4,9 +4,9 @@ import { ExitCode } from '../exit-codes.js';
 import type { Terminal } from '../terminal.js';
 import { configPath } from '../config-path.js';
 
-export async function validateCommand(options: { config?: string }, terminal: Terminal): Promise<ExitCode> {
+export async function validateCommand(options: { config?: string; strict?: boolean }, terminal: Terminal): Promise<ExitCode> {
   const file = configPath(options.config);
-  const result = await loadConfig(file);
+  const result = await loadConfig(file, { strict: options.strict === true });
   if (!result.ok) {
     for (const problem of result.problems) terminal.err(formatProblem(problem, file));
     const errors = result.problems.filter((problem) => problem.severity === 'error').length;

@@ -5,7 +5,8 @@
 import { inspectCertificate } from '../certificate.js';
 import type { CertificateInfo } from '../certificate.js';
 import type { LoadContext } from '../context.js';
-import { readConfigFile, unreadable } from '../files.js';
+import { readNamedFile } from '../file-field.js';
+import { SECRET_FILE } from '../files.js';
 import { CERTIFICATE_GRANTS } from '../grant-rules.js';
 import { joinPath } from '../problems.js';
 import type { MailboxDraft, MailboxFacts } from './check.js';
@@ -20,12 +21,10 @@ export async function checkCertificateFile(mailbox: MailboxDraft, facts: Mailbox
   const { file, thumbprint, password, path, at } = mailbox.certificate.value;
   if (file.state !== 'ok' || password.state === 'invalid') return undefined;
 
-  const read = await readConfigFile(file.value);
-  if (!read.ok) {
-    sink.error(file.path, unreadable(file.value, read.reason), file.valueAt);
-    return undefined;
-  }
-  const info = inspectCertificate(read.data, file.value, password.state === 'ok' ? password.value.reveal() : undefined);
+  // The file holds the private key: a secret file, with a secret's size cap and permission check.
+  const data = await readNamedFile(ctx, file, file.value, SECRET_FILE);
+  if (data === undefined) return undefined;
+  const info = inspectCertificate(data, file.value, password.state === 'ok' ? password.value.reveal() : undefined);
   if ('message' in info) {
     if (info.field === 'file') sink.error(file.path, info.message, file.valueAt);
     else if (password.state === 'ok') sink.error(password.path, info.message, password.valueAt);

@@ -5,7 +5,7 @@ import type { CertificateInfo } from '../certificate.js';
 import { checkCertificateFile, MAILBOX_CHECKS, resolveFacts } from '../checks/index.js';
 import type { CertificateDraft, MailboxDraft, MailboxFacts } from '../checks/index.js';
 import type { LoadContext } from '../context.js';
-import { absoluteUrl, filePath, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList, tenantId, text, thumbprint } from '../fields.js';
+import { absoluteUrl, filePath, mailboxIdentity, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList, tenantId, text, thumbprint } from '../fields.js';
 import { resolveConfigPath } from '../files.js';
 import { withOptional } from '../optional.js';
 import { MappingReader, valueOf } from '../reader.js';
@@ -85,9 +85,9 @@ async function readDraft(reader: MappingReader, name: string): Promise<MailboxDr
     redirectUri: reader.field('redirectUri', absoluteUrl),
     redirectPlatform: reader.field('redirectPlatform', oneOf(REDIRECT_PLATFORMS)),
     scopes: reader.field('scopes', scopeList),
-    username: reader.field('username', text),
+    username: reader.field('username', mailboxIdentity),
     password: await readSecret(reader, 'password'),
-    sharedMailbox: reader.field('sharedMailbox', text),
+    sharedMailbox: reader.field('sharedMailbox', mailboxIdentity),
     proxy: reader.field('proxy', text),
   };
 }

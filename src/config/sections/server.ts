@@ -11,6 +11,7 @@ import type { LoadContext } from '../context.js';
 import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
 import { flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
 import { invalidField, readFileField } from '../file-field.js';
+import { SECRET_FILE } from '../files.js';
 import { withOptional } from '../optional.js';
 import { isPresent, kindOfNode, MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
@@ -94,7 +95,7 @@ async function readTls(server: MappingReader): Promise<Field<TlsConfig>> {
 }
 
 async function readPrivateKey(reader: MappingReader, name: string): Promise<Field<{ file: string; key: KeyObject }>> {
-  const field = await readFileField(reader, name);
+  const field = await readFileField(reader, name, SECRET_FILE);
   if (field.state !== 'ok') return field;
   const { file, data } = field.value;
   try {

@@ -1,12 +1,14 @@
 // `store`: where tokens are kept (sqlite, redis or memory) and the files with
 // the keys they are encrypted with. A relative sqlite path counts from the
 // config's folder, like every other path in the file.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_ENCRYPTION_KEY_FILE, DEFAULT_STORE_URL } from '../defaults.js';
 import { filePath, text } from '../fields.js';
-import { osReason, resolveConfigPath, unreadable } from '../files.js';
+import { checkSecretFileMode, noteInlineSecret } from '../file-permissions.js';
+import type { KeyPlace } from '../file-permissions.js';
+import { readNamedFile } from '../file-field.js';
+import { readConfigFile, resolveConfigPath, SECRET_FILE, unusable } from '../files.js';
 import { kindOf, valueOf } from '../reader.js';
 import type { Field, MappingReader } from '../reader.js';
 import type { StoreConfig } from '../types.js';
@@ -33,45 +35,69 @@ const filePathList = z.array(filePath, { error: (issue) => `must be a list of fi
 
 export const STORE_KEYS = ['url', 'encryptionKeyFile', 'previousEncryptionKeyFiles'];
 
-export function readStore(ctx: LoadContext, section: Field<MappingReader>): StoreConfig {
+/** A redis URL's password, when written in the file itself (`redis://:secret@host`) rather than as `${NAME}`. */
+const URL_PASSWORD = /^rediss?:\/\/[^/@]*:([^/@]*)@/;
+
+export async function readStore(ctx: LoadContext, section: Field<MappingReader>): Promise<StoreConfig> {
   const reader = valueOf(section);
-  const url = reader === undefined ? undefined : valueOf(reader.field('url', storeUrl(ctx.baseDir)));
-  const keyFile = reader === undefined ? undefined : valueOf(reader.field('encryptionKeyFile', filePath));
+  const urlField = reader?.field('url', storeUrl(ctx.baseDir));
+  const url = urlField === undefined ? undefined : valueOf(urlField);
+  const rawUrl = reader?.entry('url')?.value;
+  if (urlField?.state === 'ok' && rawUrl?.kind === 'scalar' && typeof rawUrl.value === 'string') {
+    const password = URL_PASSWORD.exec(rawUrl.value)?.[1];
+    if (password !== undefined) noteInlineSecret(ctx, urlField.path, password, urlField.valueAt);
+  }
+  const keyField = reader?.field('encryptionKeyFile', filePath);
+  const keyFile = keyField === undefined ? undefined : valueOf(keyField);
+  const encryptionKeyFile = keyFile === undefined ? DEFAULT_ENCRYPTION_KEY_FILE : resolveConfigPath(ctx.baseDir, keyFile);
+  // A memory store makes a key of its own and reads no file; an unusable url has been reported already.
+  if ((url ?? DEFAULT_STORE_URL) !== 'memory:' && urlField?.state !== 'invalid' && keyField?.state !== 'invalid') {
+    await checkCurrentKeyFile(ctx, keyField?.state === 'ok' ? keyField : { path: reader?.childPath('encryptionKeyFile') ?? 'store.encryptionKeyFile' }, encryptionKeyFile);
+  }
   return withOptional<StoreConfig>(
-    {
-      url: url ?? DEFAULT_STORE_URL,
-      encryptionKeyFile: keyFile === undefined ? DEFAULT_ENCRYPTION_KEY_FILE : resolveConfigPath(ctx.baseDir, keyFile),
-    },
-    { previousEncryptionKeyFiles: reader === undefined ? undefined : readPreviousKeyFiles(ctx, reader) },
+    { url: url ?? DEFAULT_STORE_URL, encryptionKeyFile },
+    { previousEncryptionKeyFiles: reader === undefined ? undefined : await readPreviousKeyFiles(ctx, reader) },
   );
+}
+
+/**
+ * The current key file, checked as serve's store will read it (so that
+ * `validate` finds what would make `serve` exit 78): absent is fine, serve
+ * creates it; anything else must be a regular file holding a key.
+ */
+async function checkCurrentKeyFile(ctx: LoadContext, key: KeyPlace, file: string): Promise<void> {
+  const read = await readConfigFile(file, SECRET_FILE);
+  if (!read.ok) {
+    // ENOTDIR: a parent is a file, so the key file does not exist either; creating it then says why it cannot.
+    if (read.code === 'ENOENT' || read.code === 'ENOTDIR') return;
+    ctx.sink.error(key.path, unusable(file, read), key.valueAt);
+    return;
+  }
+  checkSecretFileMode(ctx, key, file, read.mode);
+  const problem = keyFileProblem(file, read.data);
+  if (problem !== undefined) ctx.sink.error(key.path, problem, key.valueAt);
 }
 
 /**
  * Old keys are only ever needed to read what is already stored, so a file
  * that is missing or damaged is reported now rather than when a record under
- * it is first read. The current key file is not checked here: the store
- * creates it when absent, and reports it (store_key_invalid) when damaged.
- * Read synchronously because readStore is (these files are a few bytes).
+ * it is first read.
  */
-function readPreviousKeyFiles(ctx: LoadContext, reader: MappingReader): string[] | undefined {
+async function readPreviousKeyFiles(ctx: LoadContext, reader: MappingReader): Promise<string[] | undefined> {
   const field = reader.field('previousEncryptionKeyFiles', filePathList);
   if (field.state !== 'ok') return undefined;
   const node = reader.entry('previousEncryptionKeyFiles')?.value;
   const files = field.value.map((file) => resolveConfigPath(ctx.baseDir, file));
-  files.forEach((file, index) => {
-    const problem = keyFileProblem(file);
-    if (problem !== undefined) ctx.sink.error(`${field.path}[${index}]`, problem, node?.kind === 'seq' ? node.items[index]?.at : node?.at);
-  });
+  for (const [index, file] of files.entries()) {
+    const key = { path: `${field.path}[${index}]`, valueAt: node?.kind === 'seq' ? node.items[index]?.at : node?.at };
+    const data = await readNamedFile(ctx, key, file, SECRET_FILE);
+    const problem = data === undefined ? undefined : keyFileProblem(file, data);
+    if (problem !== undefined) ctx.sink.error(key.path, problem, key.valueAt);
+  }
   return files;
 }
 
-function keyFileProblem(file: string): string | undefined {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (error) {
-    return unreadable(file, osReason(error));
-  }
+function keyFileProblem(file: string, data: Buffer): string | undefined {
   const problem = encryptionKeyProblem(data);
   return problem === undefined ? undefined : `${file} is not a store encryption key (it ${problem}); ${ENCRYPTION_KEY_RULE}`;
 }
