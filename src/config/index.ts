@@ -8,6 +8,7 @@ export { builtinAuthorizationServers } from './builtin-servers.js';
 export { Secret } from './secret.js';
 export { AUTHENTICATION_MODES, AUTHORIZATION_SERVER_TYPES, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from './types.js';
 export type {
+  AuditConfig,
   AuthenticationMode,
   AuthorizationServerConfig,
   AuthorizationServerType,

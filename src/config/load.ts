@@ -9,6 +9,7 @@ import { ProblemSink } from './problems.js';
 import { kindOfNode, MappingReader } from './reader.js';
 import { readAuthorizationServers } from './sections/authorization-servers.js';
 import { readMailboxes } from './sections/mailboxes.js';
+import { AUDIT_KEYS, readAudit } from './sections/audit.js';
 import { METRICS_KEYS, readMetrics } from './sections/metrics.js';
 import { readProxies } from './sections/proxies.js';
 import { readRefresh, REFRESH_KEYS } from './sections/refresh.js';
@@ -36,7 +37,7 @@ export interface LoadOptions {
   readonly strict?: boolean;
 }
 
-const TOP_LEVEL_KEYS = ['server', 'store', 'metrics', 'refresh', 'authorizationServers', 'proxies', 'mailboxes'];
+const TOP_LEVEL_KEYS = ['server', 'store', 'metrics', 'audit', 'refresh', 'authorizationServers', 'proxies', 'mailboxes'];
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<ConfigLoadResult> {
   const source = resolve(file);
@@ -84,6 +85,7 @@ async function loadText(text: string, options: LoadOptions & { readonly file: st
   const server = await readServerSection(ctx, top.mapping('server', SERVER_KEYS, true), mailboxNames);
   const store = await readStore(ctx, top.mapping('store', STORE_KEYS, true));
   const metrics = readMetrics(top.mapping('metrics', METRICS_KEYS, true));
+  const audit = readAudit(ctx, top.mapping('audit', AUDIT_KEYS));
   const refresh = readRefresh(top.mapping('refresh', REFRESH_KEYS, true));
   if (mode !== undefined) checkConfigFileMode(ctx, source, mode);
 
@@ -93,6 +95,7 @@ async function loadText(text: string, options: LoadOptions & { readonly file: st
     server,
     store,
     ...(metrics === undefined ? {} : { metrics }),
+    ...(audit === undefined ? {} : { audit }),
     refresh,
     authorizationServers: new Map<string, AuthorizationServerConfig>([...servers.servers].map(([name, entry]) => [name, entry.config])),
     proxies: proxies.proxies,

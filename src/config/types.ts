@@ -139,6 +139,8 @@ export interface BrokerConfig {
   readonly server: ServerConfig;
   readonly store: StoreConfig;
   readonly metrics?: { readonly listen: string };
+  /** Absent: no audit log. */
+  readonly audit?: AuditConfig;
   readonly refresh: RefreshConfig;
   readonly authorizationServers: ReadonlyMap<string, AuthorizationServerConfig>;
   readonly proxies: ReadonlyMap<string, ProxyConfig>;
@@ -159,3 +161,11 @@ export interface ConfigProblem {
 export type ConfigLoadResult =
   | { readonly ok: true; readonly config: BrokerConfig; readonly warnings: readonly ConfigProblem[] }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** Where the audit log goes: exactly one of the two. */
+export interface AuditConfig {
+  /** Absolute path of the file lines are appended to (created 0600). */
+  readonly file?: string;
+  /** Lines go to standard output (the broker's log is on stderr). */
+  readonly stdout?: boolean;
+}

@@ -362,6 +362,23 @@ describe('config store, metrics, refresh', () => {
   ]);
 });
 
+describe('config audit', () => {
+  test('audit.file counts from the config folder; audit.stdout: true; no section means no audit log', async () => {
+    const dir = await tempDir();
+    const withFile = configOf(await loadObject({ audit: { file: 'logs/audit.jsonl' }, mailboxes: { m: MAILBOX } }, { dir }));
+    assert.deepEqual(withFile.audit, { file: join(dir, 'logs', 'audit.jsonl') });
+    assert.deepEqual(configOf(await loadObject({ audit: { stdout: true }, mailboxes: { m: MAILBOX } })).audit, { stdout: true });
+    assert.equal('audit' in configOf(await loadObject({ mailboxes: { m: MAILBOX } })), false);
+    assert.equal('audit' in configOf(await loadObject({ audit: { stdout: false }, mailboxes: { m: MAILBOX } })), false);
+  });
+
+  runCases([
+    { name: 'audit: both file and stdout', config: { audit: { file: '/var/log/audit.jsonl', stdout: true } }, expect: [['error', 'audit.stdout', 'give either audit.file or audit.stdout: true, not both; the audit log has one destination']] },
+    { name: 'audit: neither', config: { audit: {} }, expect: [['error', 'audit.file', 'required in an audit section; set file: /var/log/token-broker/audit.jsonl, or stdout: true']] },
+    { name: 'audit: an unknown key', config: { audit: { file: 'a.jsonl', rotate: true } }, expect: [['error', 'audit.rotate', "unknown key; expected one of: file, stdout"]] },
+  ]);
+});
+
 describe('config proxies', () => {
   test('a proxy with credentials', async () => {
     const config = configOf(
