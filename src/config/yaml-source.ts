@@ -2,8 +2,9 @@
 // sits (1-based line:column), so each problem can point into the file.
 // Duplicate keys, aliases and `<<` merge keys are settled here, once.
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode, Pair } from 'yaml';
+import type { Document, Node as YamlNode, Pair, YAMLError } from 'yaml';
 import type { Position, ProblemSink } from './problems.js';
+import { describeYamlError } from './yaml-errors.js';
 
 export interface SourceScalar {
   readonly kind: 'scalar';
@@ -35,6 +36,9 @@ export type SourceNode = SourceScalar | SourceMap | SourceSeq;
 /** More nodes than any sane config has: stops alias bombs ("billion laughs"). */
 const NODE_BUDGET = 100_000;
 
+/** Syntax errors (and warnings) listed one by one; a file with more is broken throughout, and the list would only bury the first. */
+const MAX_LISTED = 20;
+
 /**
  * Parses `text`; on a YAML syntax error, or an empty file, reports it and
  * returns undefined, because validating a half-parsed file would only add
@@ -47,8 +51,8 @@ export function parseYamlSource(text: string, sink: ProblemSink): SourceNode | u
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  for (const error of doc.errors) sink.error('', `YAML syntax error: ${error.message}`, position(error.pos[0]));
-  for (const warning of doc.warnings) sink.warning('', `YAML: ${warning.message}`, position(warning.pos[0]));
+  report(doc.errors, (at, message) => sink.error('', `YAML syntax error: ${message}`, at), position);
+  report(doc.warnings, (at, message) => sink.warning('', `YAML: ${message}`, at), position);
   if (doc.errors.length > 0) return undefined;
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     sink.error('', 'the file is empty; a config needs at least a mailboxes section');
@@ -56,6 +60,13 @@ export function parseYamlSource(text: string, sink: ProblemSink): SourceNode | u
   }
   const walker = new Walker(doc, text, position, sink);
   return walker.node(doc.contents, '');
+}
+
+/** Each error in our words at its position (describeYamlError: never the file's text); past MAX_LISTED, one line with the count. */
+function report(errors: readonly YAMLError[], add: (at: Position, message: string) => void, position: (offset: number) => Position): void {
+  errors.slice(0, MAX_LISTED).forEach((error) => add(position(error.pos[0]), describeYamlError(error)));
+  const unlisted = errors[MAX_LISTED];
+  if (unlisted !== undefined) add(position(unlisted.pos[0]), `and ${errors.length - MAX_LISTED} more from here on, not listed; fix the ones above first`);
 }
 
 class Walker {
