@@ -52,7 +52,7 @@ function parseInWorker(text: string): Promise<ParsedYaml | undefined> {
   return new Promise((resolve) => {
     let answer: ParsedYaml | undefined;
     worker.once('message', (message: ParsedYaml) => (answer = message));
-    // An uncaught error (a stack overflow on absurd nesting) also ends in 'exit': the caller parses in place and gets the same error there.
+    // parseYamlSource throws for no text (it bounds nesting and aliases); should the worker still die (out of memory), 'exit' comes without an answer and the caller parses in place.
     worker.once('error', () => undefined);
     worker.once('exit', () => resolve(answer));
   });

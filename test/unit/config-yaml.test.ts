@@ -26,12 +26,20 @@ describe('config yaml: syntax and structure', () => {
     {
       name: 'an unterminated flow sequence',
       text: 'server:\n  listen: [unix:///run/a.sock\nmailboxes: {}\n',
-      expect: [{ severity: 'error', path: '', message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]', line: 3, column: 1 }],
+      expect: [
+        {
+          severity: 'error',
+          path: '',
+          message: 'YAML syntax error: a [ ] or { } is not closed, or a line inside it is not indented more than its key; close it with ] or }, or indent the line',
+          line: 3,
+          column: 1,
+        },
+      ],
     },
     {
       name: 'a missing closing quote',
       text: 'mailboxes:\n  a:\n    clientId: "abc\n',
-      expect: [{ severity: 'error', path: '', message: 'YAML syntax error: Missing closing "quote', line: 4, column: 1 }],
+      expect: [{ severity: 'error', path: '', message: 'YAML syntax error: a double-quoted value is not closed; add the closing "', line: 4, column: 1 }],
     },
     {
       name: 'a top-level list',
@@ -72,9 +80,17 @@ describe('config yaml: syntax and structure', () => {
     });
   }
 
-  test('an unresolved tag is a warning with its position', async () => {
+  test('an unresolved tag is a warning with its position (the tag is not quoted: a value may start with !)', async () => {
     const result = await loadText(`mailboxes:\n${VALID_MAILBOX}    sharedMailbox: !vault shared@contoso.example\n`);
-    assert.deepEqual(problemsOf(result), [{ severity: 'warning', path: '', message: 'YAML: Unresolved tag: !vault', line: 9, column: 20 }]);
+    assert.deepEqual(problemsOf(result), [
+      {
+        severity: 'warning',
+        path: '',
+        message: 'YAML: a tag (!) that the broker does not know; the value is read as if it had none: remove the tag, or quote a value that starts with !',
+        line: 9,
+        column: 20,
+      },
+    ]);
   });
 
   test('a missing key is reported at the key of its mapping', async () => {
