@@ -118,6 +118,12 @@ export class TokenLine {
    * holds a newer one (another instance).
    */
   #rotation: { readonly token: StoredToken | undefined; readonly obtainedAt: number } | undefined;
+  /**
+   * The lifetime (ms) of the last token this line obtained from the server,
+   * as issued: what a new request would get. A caller asking for more
+   * validity than that cannot be satisfied by any request (min_validity).
+   */
+  #issuedLifetimeMs: number | undefined;
   /** The record the latest save carries: a failure of an older save must not shelve it over a newer one. */
   #latestSave: MailboxRecord | undefined;
   /**
@@ -242,6 +248,16 @@ export class TokenLine {
     return this.acquire(rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
   }
 
+  /**
+   * The lifetime (ms) the server gave the last token this line obtained
+   * from it; undefined before the first (a token taken from the store, or
+   * from another instance, does not count). A new request would get about
+   * as much, so a caller asking for more validity cannot be satisfied.
+   */
+  get issuedLifetimeMs(): number | undefined {
+    return this.#issuedLifetimeMs;
+  }
+
   /** What status reports, for a member whose own token is valid (`hasValidToken`) or not. */
   status(hasValidToken: boolean): LineStatus {
     const hasRefreshToken = this.#grantState.refreshToken !== undefined;
@@ -283,6 +299,7 @@ export class TokenLine {
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
+    this.#issuedLifetimeMs ??= previous.#issuedLifetimeMs;
     this.#unsaved ??= previous.#unsaved;
     if (previous.#rotation !== undefined && this.#rotation === undefined) {
       this.#rotation = previous.#rotation;
@@ -451,6 +468,7 @@ export class TokenLine {
     if (this.#grantState.refreshToken !== undefined) this.#refreshTokenUsedAt = now;
     this.#lastRefreshAt = now;
     const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
+    this.#issuedLifetimeMs = stored.expiresAt - now;
     // This answer's record supersedes any pending one: it carries the newest refresh token.
     this.#rotation = undefined;
     const failure = await this.#save(this.#record(undefined, stored));
