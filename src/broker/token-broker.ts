@@ -235,13 +235,27 @@ export class TokenBroker {
   }
 
   /**
-   * Calls `watcher` with every new token of the mailbox (and its `end` when a
-   * reload removes the mailbox); returns the unsubscribe function. Throws unknown_mailbox.
+   * Calls `watcher` with every new token of the mailbox that is valid for at
+   * least `minValiditySeconds` when it arrives, as GetToken would judge it
+   * (a shorter one is not pushed: the watcher waits for the next), and
+   * calls its `end` when a reload removes the mailbox. Returns the
+   * unsubscribe function. Throws unknown_mailbox.
    */
-  watch(mailbox: string, watcher: TokenWatcher | ((token: IssuedToken) => void)): () => void {
+  watch(mailbox: string, watcher: TokenWatcher | ((token: IssuedToken) => void), minValiditySeconds = 0): () => void {
     const slot = this.#registry.slot(mailbox);
     slot.lastUsedAt = this.#clock.now();
-    const subscription = typeof watcher === 'function' ? { next: watcher } : watcher;
+    const original: TokenWatcher = typeof watcher === 'function' ? { next: watcher } : watcher;
+    const subscription: TokenWatcher = {
+      next: (token) => {
+        const leftMs = token.expiresAt - this.#clock.now();
+        if (leftMs >= minValiditySeconds * 1000) {
+          original.next(token);
+          return;
+        }
+        this.#logger.debug({ mailbox, leftMs, minValiditySeconds }, 'a new token is not pushed to a watcher: it is valid for less than the watch asked for');
+      },
+      ...(original.end === undefined ? {} : { end: (reason: BrokerError) => original.end?.(reason) }),
+    };
     slot.watch(subscription);
     // Reloads may replace the slot: unsubscribe from whichever slot holds the watcher then.
     return () => {

@@ -21,6 +21,14 @@ import type { RefreshTiming } from './refresh-timing.js';
 /** ReportRejected forces at most one refresh per token line in this interval. */
 export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
 
+/**
+ * A token from the server valid for no more than this on arrival (expires_in
+ * 0 or 1) satisfies no caller: the smallest min_validity_seconds is 1 s. It is
+ * the server's failure (authorization_server_error, with backoff), never a
+ * token to serve nor the caller's invalid request.
+ */
+export const EXPIRED_ON_ARRIVAL_MS = 1_000;
+
 /** The end of every message about a rotated refresh token the store refused: what the broker does, and what an operator must not. */
 const UNSTORED_ROTATION_ADVICE =
   'The broker keeps the new refresh token in memory and writes it again, with backoff, until the store takes it; ' +
@@ -455,7 +463,9 @@ export class TokenLine {
    * losing the new one would mean authorizing the mailbox again. So when the
    * store refuses a record that carries a NEW refresh token, the access token
    * is withheld (#rotation) and the store's failure thrown; the new refresh
-   * token is kept in memory all the same, as the one to use next.
+   * token is kept in memory all the same, as the one to use next. A token
+   * already expired on arrival is the server's failure (thrown after its
+   * refresh token is kept).
    */
   async install(result: TokenResult): Promise<void> {
     const { clock, logger } = this.#dependencies;
@@ -467,15 +477,20 @@ export class TokenLine {
     if (result.refreshToken !== undefined) this.#grantState = { refreshToken: result.refreshToken };
     if (this.#grantState.refreshToken !== undefined) this.#refreshTokenUsedAt = now;
     this.#lastRefreshAt = now;
-    const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
-    this.#issuedLifetimeMs = stored.expiresAt - now;
+    const expired = this.#expiredOnArrival(result, now);
+    const stored: StoredToken | undefined = expired
+      ? undefined
+      : { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
+    if (stored !== undefined) this.#issuedLifetimeMs = stored.expiresAt - now;
     // This answer's record supersedes any pending one: it carries the newest refresh token.
     this.#rotation = undefined;
     const failure = await this.#save(this.#record(undefined, stored));
     if (failure !== undefined && atStake) {
       this.#rotation = { token: stored, obtainedAt: now };
-      throw this.#withheld(failure);
+      throw expired ?? this.#withheld(failure);
     }
+    if (expired !== undefined) throw expired;
+    if (stored === undefined) return;
     this.#clearFailure();
     logger.info(
       {
@@ -486,6 +501,25 @@ export class TokenLine {
       'token acquired',
     );
     for (const slot of this.#members) slot.setToken(stored, true);
+  }
+
+  /** The server's failure when `result` is no token any caller could use (valid for at most EXPIRED_ON_ARRIVAL_MS), else undefined. */
+  #expiredOnArrival(result: TokenResult, now: number): BrokerError | undefined {
+    const validMs = result.expiresAt - now;
+    if (validMs > EXPIRED_ON_ARRIVAL_MS) return undefined;
+    const leader = this.leader.config;
+    const server = leader.authorizationServer.name;
+    const expiresIn = Math.max(0, Math.round(validMs / 1000));
+    return new BrokerError(
+      `mailbox ${leader.name}: authorization server ${server} answered with an access token that is already expired or about to (expires_in ${expiresIn}), which no client can use; the broker asks again later, with backoff.`,
+      {
+        code: 'authorization_server_error',
+        permanent: false,
+        mailbox: leader.name,
+        authorizationServer: server,
+        remediation: `Check the access token lifetime that ${server} issues for this application (a token lifetime policy), and that this host's clock is right.`,
+      },
+    );
   }
 
   /** What the waiters of an acquisition get when the store refused the record of the rotated refresh token it brought. */

@@ -84,15 +84,20 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       call.on('cancelled', end);
       call.on('close', end);
       try {
-        // Subscribed before the current token is fetched: no new token can slip between the two.
-        unsubscribe = broker.watch(mailbox, {
-          next: send,
-          // A reload removed the mailbox: NOT_FOUND tells the client to stop, not to reconnect.
-          end: (reason) => {
-            end();
-            call.emit('error', toStatus(reason));
+        // Subscribed before the current token is fetched: no new token can slip between the two. A pushed token
+        // honours the stream's min_validity as GetToken does (the broker skips one valid for less).
+        unsubscribe = broker.watch(
+          mailbox,
+          {
+            next: send,
+            // A reload removed the mailbox: NOT_FOUND tells the client to stop, not to reconnect.
+            end: (reason) => {
+              end();
+              call.emit('error', toStatus(reason));
+            },
           },
-        });
+          minValidity,
+        );
       } catch (error) {
         call.emit('error', toStatus(error));
         return;

@@ -3,6 +3,10 @@
 // - a request no token can satisfy (longer than the tokens the server
 //   issues) costs one request per token lifetime, not one per call;
 // - more than a day is refused before any request (INVALID_ARGUMENT);
+// - WatchToken pushes no token valid for less than the stream's min_validity;
+// - a token the server issues already expired (expires_in 0 or 1) is the
+//   server's fault: a transient authorization_server_error with backoff,
+//   never the caller's INVALID_ARGUMENT.
 // The engine runs on a manual clock; the gRPC cases go through the real
 // server on a unix socket.
 import assert from 'node:assert/strict';
@@ -10,16 +14,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { TokenBroker } from '../../src/broker/index.js';
 import type { Grant, GrantState, TokenResult } from '../../src/broker/index.js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { HttpTransport } from '../../src/http/index.js';
 import { silentLogger } from '../../src/logging/index.js';
+import { loadBrokerProto } from '../../src/proto/index.js';
+import type { TokenMessage__Output } from '../../src/proto/index.js';
 import { BrokerGrpcServer } from '../../src/server/index.js';
 import { ManualClock } from '../../src/time/index.js';
-import { rejection } from '../support/assertions.js';
+import { eventually, rejection } from '../support/assertions.js';
 import { memoryStore, testMailbox } from '../support/mailbox.js';
 
 const HOUR = 3_600_000;
@@ -130,4 +136,51 @@ describe('min_validity_seconds', () => {
       await server.stop();
     }
   });
+
+  test('WatchToken never pushes a token valid for less than the stream asked for', async () => {
+    // The first token lives an hour, the second 1.5 s, the third an hour.
+    const { clock, broker: starting } = newBroker([HOUR, 1_500, HOUR]);
+    const broker = await starting;
+    const server = await serve(broker);
+    const proto = loadBrokerProto();
+    const raw = new proto.TokenBrokerClient(server.address, credentials.createInsecure());
+    const pushed: string[] = [];
+    const stream = raw.WatchToken({ mailbox: 'sales', min_validity_seconds: 2 });
+    stream.on('data', (token: TokenMessage__Output) => pushed.push(token.access_token));
+    stream.on('error', () => undefined);
+    try {
+      await eventually(() => assert.deepEqual(pushed, ['tok-1']));
+      // Refreshes the engine makes while the stream is open: the 1.5 s token, then a good one.
+      assert.equal((await broker.reportRejected('sales', 'tok-1', 'test')).accessToken, 'tok-2');
+      clock.advance(31_000);
+      assert.equal((await broker.reportRejected('sales', 'tok-2', 'test')).accessToken, 'tok-3');
+      await eventually(() => assert.ok(pushed.includes('tok-3')));
+      assert.deepEqual(pushed, ['tok-1', 'tok-3'], 'the 1.5 s token is not pushed to a stream that asked for 2 s');
+    } finally {
+      stream.cancel();
+      raw.close();
+      await server.stop();
+    }
+  });
+
+  for (const expiresIn of [0, 1]) {
+    test(`a token with expires_in ${expiresIn} is the server's fault: transient, with backoff, and its refresh token kept`, async () => {
+      const { clock, broker: starting, grant } = newBroker([expiresIn * 1000, HOUR]);
+      const broker = await starting;
+      const failure = await rejection(broker.getToken('sales', 1));
+      assert.equal(failure.code, 'authorization_server_error', 'not the caller\'s invalid_request');
+      assert.equal(failure.permanent, false);
+      assert.equal(failure.authorizationServer, 'microsoft');
+      assert.match(failure.message, /authorization server microsoft/);
+      assert.match(failure.message, new RegExp(`expires_in ${expiresIn}\\b`));
+      assert.equal(broker.status('sales').lastError?.code, 'authorization_server_error');
+      // The pause after a failure: no new request at once.
+      await assert.rejects(broker.getToken('sales', 1), { code: 'authorization_server_error' });
+      assert.equal(grant.calls, 1);
+      clock.advance(10_000);
+      assert.equal((await broker.getToken('sales', 1)).accessToken, 'tok-2');
+      assert.deepEqual(grant.refreshTokensUsed, [undefined, 'rt-1'], 'the refresh token that came with the expired token was kept');
+      assert.equal(broker.status('sales').state, 'READY');
+    });
+  }
 });
