@@ -1,5 +1,5 @@
 // The broker engine: tokens per mailbox, acquisition, state.
-export { TokenBroker, DEFAULT_MIN_VALIDITY_SECONDS } from './token-broker.js';
+export { TokenBroker, DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS, requestedMinValidity } from './token-broker.js';
 export type { TokenBrokerOptions, ReloadableConfig, ReloadSummary } from './token-broker.js';
 export { issueToken, saslXoauth2 } from './issued-token.js';
 export type { IssuedToken } from './issued-token.js';

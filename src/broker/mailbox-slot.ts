@@ -102,9 +102,19 @@ export class MailboxSlot implements LineMember {
     return token;
   }
 
-  /** A token from an interactive authorization (or a test): installed for the whole line. */
-  install(result: TokenResult): Promise<void> {
-    return this.line.install(result);
+  /**
+   * A token from an interactive authorization (or a test): installed for the
+   * whole line. A token the line does not hand out (the store refused its
+   * new refresh token; the server sent it already expired) is recorded as
+   * the line's failure, so the status that the authorization answers with
+   * says why; it does not throw (a device-code completion has no caller).
+   */
+  async install(result: TokenResult): Promise<void> {
+    try {
+      await this.line.install(result);
+    } catch (error) {
+      this.line.recordFailure(error);
+    }
   }
 
   recordFailure(error: unknown): BrokerError {

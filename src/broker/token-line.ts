@@ -21,6 +21,19 @@ import type { RefreshTiming } from './refresh-timing.js';
 /** ReportRejected forces at most one refresh per token line in this interval. */
 export const REJECTION_REFRESH_INTERVAL_MS = 30_000;
 
+/**
+ * A token from the server valid for no more than this on arrival (expires_in
+ * 0 or 1) satisfies no caller: the smallest min_validity_seconds is 1 s. It is
+ * the server's failure (authorization_server_error, with backoff), never a
+ * token to serve nor the caller's invalid request.
+ */
+export const EXPIRED_ON_ARRIVAL_MS = 1_000;
+
+/** The end of every message about a rotated refresh token the store refused: what the broker does, and what an operator must not. */
+const UNSTORED_ROTATION_ADVICE =
+  'The broker keeps the new refresh token in memory and writes it again, with backoff, until the store takes it; ' +
+  'a restart before then loses it, and the mailbox must then be authorized again.';
+
 /** What a line needs of a mailbox on it (MailboxSlot). */
 export interface LineMember {
   readonly config: MailboxConfig;
@@ -37,8 +50,12 @@ export interface LineMember {
 }
 
 
-/** Why the sweep starts an acquisition: a line in use is refreshed when due, an idle one only keeps its refresh token alive. */
-export type SweepReason = 'refresh' | 'keep-alive';
+/**
+ * Why the sweep starts an acquisition: a line in use is refreshed when due,
+ * an idle one only keeps its refresh token alive, and a rotated refresh
+ * token the store refused is written again (`store`, no request to the server).
+ */
+export type SweepReason = 'refresh' | 'keep-alive' | 'store';
 
 /** What status reports of a line, as seen by a member with or without a valid token of its own. */
 export interface LineStatus {
@@ -91,11 +108,30 @@ export class TokenLine {
   #consecutiveFailures = 0;
   /**
    * The line's newest record that the store refused (a failed or timed-out
-   * batch): the token is served meanwhile, and the record is written again
-   * by saveUnsaved() (every sweep) until the store takes it, so a rotated
-   * refresh token is not lost to an outage of the store.
+   * batch), written again by saveUnsaved() (every sweep) until the store
+   * takes it. Its token is served meanwhile only when nothing durable is at
+   * stake (no new refresh token came with it); else see #rotation.
    */
   #unsaved: MailboxRecord | undefined;
+  /**
+   * Set while the refresh token in #grantState is a NEW one (rotated, or
+   * from an authorization) that the store has not taken. The server may
+   * have revoked the previous one, so this one lives only in memory: a
+   * restart now would cost an authorization. Meanwhile the access token that
+   * came with it (`token`; undefined when it was useless) is not handed out
+   * (stored before use), the status shows the store's failure, and every
+   * acquisition writes the record instead of asking the server: a request
+   * would rotate again on top of an unsaved rotation. Cleared once a record
+   * carrying that refresh token is in the store (#save), or when the store
+   * holds a newer one (another instance).
+   */
+  #rotation: { readonly token: StoredToken | undefined; readonly obtainedAt: number } | undefined;
+  /**
+   * The lifetime (ms) of the last token this line obtained from the server,
+   * as issued: what a new request would get. A caller asking for more
+   * validity than that cannot be satisfied by any request (min_validity).
+   */
+  #issuedLifetimeMs: number | undefined;
   /** The record the latest save carries: a failure of an older save must not shelve it over a newer one. */
   #latestSave: MailboxRecord | undefined;
   /**
@@ -188,13 +224,16 @@ export class TokenLine {
    * alone. In use (a member asked for within refresh.idleAfterHours, or
    * watched): refresh when due, and acquire when there is no valid token
    * although one can be had without a person. Idle: only redeem the refresh
-   * token every refresh.keepAliveDays.
+   * token every refresh.keepAliveDays. A rotated refresh token the store
+   * refused is written again after the pause, in use or idle.
    */
   dueForSweep(now: number): SweepReason | undefined {
     const leader = this.leader;
     // ropc-deprecated is the on-demand path (DOMAIN.md): never refreshed ahead.
     if (leader.config.grantType === 'ropc-deprecated') return undefined;
-    if (!this.mayStart(now) || this.#lastError?.permanent === true) return undefined;
+    if (!this.mayStart(now)) return undefined;
+    if (this.#rotation !== undefined) return 'store';
+    if (this.#lastError?.permanent === true) return undefined;
     const { idleAfterMs, keepAliveMs } = this.#dependencies.timing();
     const hasRefreshToken = this.#grantState.refreshToken !== undefined;
     if (this.#members.some((slot) => slot.watched || now - slot.lastUsedAt < idleAfterMs)) {
@@ -215,6 +254,16 @@ export class TokenLine {
     if (now - this.#lastForcedRefreshAt < REJECTION_REFRESH_INTERVAL_MS) return undefined;
     this.#lastForcedRefreshAt = now;
     return this.acquire(rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
+  }
+
+  /**
+   * The lifetime (ms) the server gave the last token this line obtained
+   * from it; undefined before the first (a token taken from the store, or
+   * from another instance, does not count). A new request would get about
+   * as much, so a caller asking for more validity cannot be satisfied.
+   */
+  get issuedLifetimeMs(): number | undefined {
+    return this.#issuedLifetimeMs;
   }
 
   /** What status reports, for a member whose own token is valid (`hasValidToken`) or not. */
@@ -250,14 +299,22 @@ export class TokenLine {
   /**
    * A reload replaced the line of a mailbox whose credentials did not change:
    * the refresh token, history and a record the store refused carry over
-   * (the same credentials' record, written where this line keeps it); failures do not.
+   * (the same credentials' record, written where this line keeps it); failures
+   * do not, except the store's refusal of a rotated refresh token, which still holds.
    */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
+    this.#issuedLifetimeMs ??= previous.#issuedLifetimeMs;
     this.#unsaved ??= previous.#unsaved;
+    if (previous.#rotation !== undefined && this.#rotation === undefined) {
+      this.#rotation = previous.#rotation;
+      this.#lastError = previous.#lastError;
+      this.#consecutiveFailures = previous.#consecutiveFailures;
+      this.#retryNotBefore = previous.#retryNotBefore;
+    }
   }
 
   /** When `token` is due for refresh under the current settings. */
@@ -373,6 +430,12 @@ export class TokenLine {
   async #acquire(options: AcquireOptions): Promise<void> {
     const { store, serverLimit } = this.#dependencies;
     try {
+      if (this.#rotation !== undefined) {
+        // No request on top of a rotated refresh token the store has not taken: it would rotate again, and the chain of
+        // refresh tokens that only this process knows would grow with every request. The record goes first.
+        await this.#storeRotation();
+        if (this.#serves(options)) return;
+      }
       const refresh = async (): Promise<void> => {
         const result = await serverLimit.run(() => this.grant.acquire(this.#grantState));
         await this.install(result);
@@ -397,23 +460,37 @@ export class TokenLine {
    * Takes a new token from the server. The line's record, with the new
    * refresh token, is written to the store before the access token is handed
    * to anyone: with rotation the previous refresh token is already dead, and
-   * losing the new one would mean authorizing the mailbox again.
+   * losing the new one would mean authorizing the mailbox again. So when the
+   * store refuses a record that carries a NEW refresh token, the access token
+   * is withheld (#rotation) and the store's failure thrown; the new refresh
+   * token is kept in memory all the same, as the one to use next. A token
+   * already expired on arrival is the server's failure (thrown after its
+   * refresh token is kept).
    */
   async install(result: TokenResult): Promise<void> {
     const { clock, logger } = this.#dependencies;
-    const grantState = result.refreshToken === undefined ? this.#grantState : { refreshToken: result.refreshToken };
     const now = clock.now();
-    const stored: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
-    const refreshTokenUsedAt = grantState.refreshToken === undefined ? undefined : now;
-    await this.#save({
-      fingerprint: this.#fingerprint(),
-      token: stored,
-      ...(grantState.refreshToken === undefined ? {} : { refreshToken: grantState.refreshToken, refreshTokenUsedAt: now }),
-      lastRefreshAt: now,
-    });
-    this.#grantState = grantState;
-    this.#refreshTokenUsedAt = refreshTokenUsedAt;
+    const rotated = result.refreshToken !== undefined && result.refreshToken !== this.#grantState.refreshToken;
+    // A refresh token not yet in the store, from an earlier answer, is still at stake if this answer repeats it.
+    const atStake = rotated || this.#rotation !== undefined;
+    // In memory at once, whatever the store says: the server may have revoked the previous one with this answer.
+    if (result.refreshToken !== undefined) this.#grantState = { refreshToken: result.refreshToken };
+    if (this.#grantState.refreshToken !== undefined) this.#refreshTokenUsedAt = now;
     this.#lastRefreshAt = now;
+    const expired = this.#expiredOnArrival(result, now);
+    const stored: StoredToken | undefined = expired
+      ? undefined
+      : { accessToken: result.accessToken, tokenType: result.tokenType, expiresAt: result.expiresAt, obtainedAt: now, scopes: [...result.scopes] };
+    if (stored !== undefined) this.#issuedLifetimeMs = stored.expiresAt - now;
+    // This answer's record supersedes any pending one: it carries the newest refresh token.
+    this.#rotation = undefined;
+    const failure = await this.#save(this.#record(undefined, stored));
+    if (failure !== undefined && atStake) {
+      this.#rotation = { token: stored, obtainedAt: now };
+      throw expired ?? this.#withheld(failure);
+    }
+    if (expired !== undefined) throw expired;
+    if (stored === undefined) return;
     this.#clearFailure();
     logger.info(
       {
@@ -424,6 +501,89 @@ export class TokenLine {
       'token acquired',
     );
     for (const slot of this.#members) slot.setToken(stored, true);
+  }
+
+  /** The server's failure when `result` is no token any caller could use (valid for at most EXPIRED_ON_ARRIVAL_MS), else undefined. */
+  #expiredOnArrival(result: TokenResult, now: number): BrokerError | undefined {
+    const validMs = result.expiresAt - now;
+    if (validMs > EXPIRED_ON_ARRIVAL_MS) return undefined;
+    const leader = this.leader.config;
+    const server = leader.authorizationServer.name;
+    const expiresIn = Math.max(0, Math.round(validMs / 1000));
+    return new BrokerError(
+      `mailbox ${leader.name}: authorization server ${server} answered with an access token that is already expired or about to (expires_in ${expiresIn}), which no client can use; the broker asks again later, with backoff.`,
+      {
+        code: 'authorization_server_error',
+        permanent: false,
+        mailbox: leader.name,
+        authorizationServer: server,
+        remediation: `Check the access token lifetime that ${server} issues for this application (a token lifetime policy), and that this host's clock is right.`,
+      },
+    );
+  }
+
+  /** What the waiters of an acquisition get when the store refused the record of the rotated refresh token it brought. */
+  #withheld(failure: BrokerError): BrokerError {
+    const leader = this.leader.config;
+    return new BrokerError(
+      `mailbox ${leader.name}: the new token from ${leader.authorizationServer.name} is not handed out: it came with a new refresh token, which must be stored before use, and ${failure.message}`,
+      {
+        code: 'store_unavailable',
+        permanent: false,
+        mailbox: leader.name,
+        authorizationServer: leader.authorizationServer.name,
+        remediation: `${failure.remediation === undefined ? '' : `${failure.remediation} `}${UNSTORED_ROTATION_ADVICE}`,
+        cause: failure,
+      },
+    );
+  }
+
+  /**
+   * Writes the record of a rotated refresh token the store refused (see
+   * #rotation), instead of a request to the server. On a shared store,
+   * under the line's lock, and only when the store holds nothing newer:
+   * another instance that refreshed since has the live refresh token.
+   * Throws store_unavailable while the store still refuses it.
+   */
+  async #storeRotation(): Promise<void> {
+    const { store } = this.#dependencies;
+    const write = async (): Promise<void> => {
+      const failure = await this.#save(this.#record(undefined));
+      if (failure === undefined || this.#rotation === undefined) return;
+      const leader = this.leader.config;
+      throw new BrokerError(
+        `mailbox ${leader.name}: the new refresh token is still not stored, so no token is handed out or requested for the mailbox until it is: ${failure.message}`,
+        {
+          code: 'store_unavailable',
+          permanent: false,
+          mailbox: leader.name,
+          authorizationServer: leader.authorizationServer.name,
+          remediation: `${failure.remediation === undefined ? '' : `${failure.remediation} `}${UNSTORED_ROTATION_ADVICE}`,
+          cause: failure,
+        },
+      );
+    };
+    if (!store.shared) {
+      await write();
+      return;
+    }
+    await store.withLock(this.id, async () => {
+      const rotation = this.#rotation;
+      if (rotation === undefined) return;
+      const current = await this.#readRecord();
+      if (current?.fingerprint === this.#fingerprint() && current.token !== undefined && current.token.obtainedAt > rotation.obtainedAt) {
+        this.#takeUp(current, current.token);
+        return;
+      }
+      await write();
+    });
+  }
+
+  /** After the rotation is stored: whether the line's current token answers this acquisition, so that no request is needed. */
+  #serves(options: AcquireOptions): boolean {
+    const token = this.#members[0]?.token;
+    const now = this.#dependencies.clock.now();
+    return token !== undefined && token.accessToken !== options.rejectedAccessToken && token.expiresAt > now && now < this.dueAt(token);
   }
 
   recordFailure(error: unknown): BrokerError {
@@ -444,9 +604,12 @@ export class TokenLine {
       { mailbox: leader.name, server: leader.authorizationServer.name, code: failure.displayCode, permanent: failure.permanent, retryInMs: delay },
       failure.describe(),
     );
-    // The error state lives beside the token, so `status` tells the truth after a restart too.
-    const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
-    void this.#save(this.#record(stored));
+    // The error state lives beside the token, so `status` tells the truth after a restart too. Not while a rotated
+    // refresh token waits for the store: its record (written by the next acquisition, after the pause) carries it.
+    if (this.#rotation === undefined) {
+      const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
+      void this.#save(this.#record(stored));
+    }
     return failure;
   }
 
@@ -460,10 +623,23 @@ export class TokenLine {
     const record = await this.#readRecord();
     if (record?.fingerprint !== this.#fingerprint() || record.token === undefined) return;
     if (!isNewer(record.token, this.leader.token)) return;
+    // Older than a rotation of ours the store refused: ours is the newer refresh token, still to be written.
+    if (this.#rotation !== undefined && record.token.obtainedAt <= this.#rotation.obtainedAt) return;
+    this.#takeUp(record, record.token);
+  }
+
+  /**
+   * Takes up a record another instance wrote, newer than anything this line
+   * holds: its token for every member, its refresh token (which may have
+   * rotated). A record of ours the store refused, rotated refresh token
+   * included, must not go over it: the live refresh token is the store's.
+   */
+  #takeUp(record: MailboxRecord, token: StoredToken): void {
     this.#unsaved = undefined;
+    this.#rotation = undefined;
     this.#takeRecordState(record);
-    if (record.token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
-    for (const slot of this.#members) slot.setToken(record.token, true);
+    if (token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
+    for (const slot of this.#members) slot.setToken(token, true);
   }
 
   /**
@@ -485,12 +661,8 @@ export class TokenLine {
       const stored = record.token;
       if (stored !== undefined && isNewer(stored, leader.token)) {
         if (!usable(stored)) return false;
-        this.#takeRecordState(record);
-        // The store holds a newer token than any record this line failed to write: that must not go over it.
-        this.#unsaved = undefined;
-        this.#clearFailure();
         this.#dependencies.logger.debug({ mailbox: leader.config.name }, 'token taken up from the store: another instance refreshed it');
-        for (const slot of this.#members) slot.setToken(stored, true);
+        this.#takeUp(record, stored);
         return true;
       }
     }
@@ -515,15 +687,19 @@ export class TokenLine {
     if (lastError?.code === 'needs_authorization') return 'NEEDS_AUTHORIZATION';
     // A permanent failure shows even while the last token is still served: it will not be replaced by itself.
     if (lastError?.permanent === true) return 'FAILING';
+    // Not READY while the newest refresh token lives only in memory, even with the last stored token still served.
+    if (this.#rotation !== undefined) return 'FAILING';
     if (hasValidToken) return 'READY';
     if (this.grant.interactive && !hasRefreshToken) return 'NEEDS_AUTHORIZATION';
     if (this.#inflight !== undefined) return 'ACQUIRING';
     return lastError === undefined ? 'IDLE' : 'FAILING';
   }
 
-  /** The record as the line holds it now, with `error` as its error state. */
-  #record(error: MailboxRecord['error']): MailboxRecord {
-    const token = this.leader.token;
+  /**
+   * The record as the line holds it now, with `error` as its error state;
+   * its token is `token`, else a withheld one (#rotation), else the members' current one.
+   */
+  #record(error: MailboxRecord['error'], token: RecordToken | undefined = this.#rotation?.token ?? this.leader.token): MailboxRecord {
     return {
       fingerprint: this.#fingerprint(),
       ...(token === undefined
@@ -543,10 +719,12 @@ export class TokenLine {
 
   /**
    * Writes again the record the store refused (see #unsaved). Skipped while
-   * an acquisition is in flight: it writes a newer record itself.
+   * an acquisition is in flight (it writes a newer record itself), and while
+   * a rotated refresh token waits for the store: acquisitions write that one,
+   * with the backoff of a failure (dueForSweep).
    */
   async saveUnsaved(): Promise<void> {
-    if (this.#inflight !== undefined || this.#unsaved === undefined) return;
+    if (this.#inflight !== undefined || this.#rotation !== undefined || this.#unsaved === undefined) return;
     const { store } = this.#dependencies;
     if (!store.shared) {
       await this.#save(this.#unsaved);
@@ -573,12 +751,14 @@ export class TokenLine {
   }
 
   /**
-   * Writes the line's record. A failure is logged, not thrown: the token is
-   * still served (it is valid), and the record is kept to be written again
-   * at the next sweep. Once the line's record is in the store, members'
-   * records of the previous layout (#legacy) go.
+   * Writes the line's record. A failure is logged and returned, not thrown:
+   * the record is kept to be written again (#unsaved), and the caller
+   * decides whether its token may be served meanwhile (install). A record
+   * that carries the line's refresh token ends a pending rotation (see
+   * #rotation). Once the line's record is in the store, members' records of
+   * the previous layout (#legacy) go.
    */
-  async #save(record: MailboxRecord): Promise<void> {
+  async #save(record: MailboxRecord): Promise<BrokerError | undefined> {
     this.#latestSave = record;
     const owner = this.#owner();
     try {
@@ -589,15 +769,28 @@ export class TokenLine {
       // Ops must know it is not durable until then.
       this.#dependencies.logger.error(
         { ...owner.logFields, code: failure.code },
-        `${failure.describe()} The broker keeps the record and writes it again at the next sweep.`,
+        `${failure.describe()} The broker keeps the record and writes it again${this.#rotation === undefined ? ' at the next sweep' : ', with backoff'}.`,
       );
-      return;
+      return failure;
     }
     if (this.#latestSave === record) {
       this.#unsaved = undefined;
       this.#latestSave = undefined;
     }
+    if (this.#rotation !== undefined && record.refreshToken === this.#grantState.refreshToken) this.#rotationStored();
     if (this.#legacy.size > 0) await this.#dropLegacy();
+    return undefined;
+  }
+
+  /** The store took the rotated refresh token (#rotation): the mailbox is READY again, and the token that came with it is handed out. */
+  #rotationStored(): void {
+    const rotation = this.#rotation;
+    if (rotation === undefined) return;
+    this.#rotation = undefined;
+    this.#clearFailure();
+    this.#dependencies.logger.info(this.#owner().logFields, 'the new refresh token is in the store now; the token that came with it is handed out');
+    const token = rotation.token;
+    if (token !== undefined && isNewer(token, this.#members[0]?.token)) for (const slot of this.#members) slot.setToken(token, true);
   }
 
   /** Deletes the members' records of the previous layout; one that cannot be deleted is tried again after the next write. */
@@ -648,6 +841,9 @@ export class TokenLine {
     return this.#members.map((slot) => slot.config.name);
   }
 }
+
+/** A token as #record copies it into a record: a stored one, or a member's issued one. */
+type RecordToken = Omit<StoredToken, 'scopes'> & { readonly scopes: readonly string[] };
 
 /** A record's place in the store and its name in messages: a member's mailbox record, or a shared line's record. */
 interface RecordOwner {

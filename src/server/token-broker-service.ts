@@ -3,7 +3,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { IssuedToken, TokenBroker } from '../broker/index.js';
-import { DEFAULT_MIN_VALIDITY_SECONDS } from '../broker/index.js';
+import { requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated } from './client-auth.js';
@@ -35,7 +35,14 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         return;
       }
       const { mailbox } = call.request;
-      const minValidity = call.request.min_validity_seconds === 0 ? DEFAULT_MIN_VALIDITY_SECONDS : call.request.min_validity_seconds;
+      let minValidity: number;
+      try {
+        // Checked before the cache: a request no token can satisfy is refused alike whatever the cache holds.
+        minValidity = requestedMinValidity(call.request.min_validity_seconds, 'GetTokenRequest.min_validity_seconds');
+      } catch (error) {
+        callback(toStatus(error));
+        return;
+      }
       const cached = broker.cachedToken(mailbox, minValidity);
       if (cached !== undefined) {
         callback(null, tokenMessage(cached));
@@ -54,7 +61,13 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         return;
       }
       const { mailbox } = call.request;
-      const minValidity = call.request.min_validity_seconds === 0 ? DEFAULT_MIN_VALIDITY_SECONDS : call.request.min_validity_seconds;
+      let minValidity: number;
+      try {
+        minValidity = requestedMinValidity(call.request.min_validity_seconds, 'WatchTokenRequest.min_validity_seconds');
+      } catch (error) {
+        call.emit('error', toStatus(error));
+        return;
+      }
       let unsubscribe: (() => void) | undefined;
       // The first acquisition reaches both the subscription and getToken below:
       // send each token once, and never an older one after a newer.
@@ -71,15 +84,20 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       call.on('cancelled', end);
       call.on('close', end);
       try {
-        // Subscribed before the current token is fetched: no new token can slip between the two.
-        unsubscribe = broker.watch(mailbox, {
-          next: send,
-          // A reload removed the mailbox: NOT_FOUND tells the client to stop, not to reconnect.
-          end: (reason) => {
-            end();
-            call.emit('error', toStatus(reason));
+        // Subscribed before the current token is fetched: no new token can slip between the two. A pushed token
+        // honours the stream's min_validity as GetToken does (the broker skips one valid for less).
+        unsubscribe = broker.watch(
+          mailbox,
+          {
+            next: send,
+            // A reload removed the mailbox: NOT_FOUND tells the client to stop, not to reconnect.
+            end: (reason) => {
+              end();
+              call.emit('error', toStatus(reason));
+            },
           },
-        });
+          minValidity,
+        );
       } catch (error) {
         call.emit('error', toStatus(error));
         return;
