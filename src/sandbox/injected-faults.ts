@@ -63,8 +63,9 @@ export function answerWithFault(response: ServerResponse, fault: InjectedFault, 
     }
     case 'echo': {
       const quoted = `${request.body}${request.authorization === undefined ? '' : ` (Authorization: ${request.authorization})`}`;
-      const body = renderEntraError({ status: 400, error: 'invalid_request', aadsts: 900144, message: `The request could not be processed: ${quoted}` }, errorContext);
-      sendJson(response, 400, { ...body, error_uri: `${body.error_uri}&request=${encodeURIComponent(request.body)}` });
+      const status = fault.status ?? 400;
+      const body = renderEntraError({ status, error: fault.error ?? 'invalid_request', aadsts: 900144, message: `The request could not be processed: ${quoted}` }, errorContext);
+      sendJson(response, status, { ...body, error_uri: `${body.error_uri}&request=${encodeURIComponent(request.body)}` });
       return;
     }
     default: {
@@ -78,12 +79,14 @@ function checkFault(fault: InjectedFault): void {
   if (fault.count !== undefined && (!Number.isInteger(fault.count) || fault.count < 1)) {
     throw new RangeError(`"count" must be a positive integer, got ${String(fault.count)}`);
   }
-  if (fault.kind === 'answer') {
-    if (typeof fault.body !== 'string') throw new TypeError('"body" must be a string');
-    if (fault.status !== undefined && (!Number.isInteger(fault.status) || fault.status < 200 || fault.status > 599)) {
-      throw new RangeError(`"status" must be an HTTP status (200-599), got ${String(fault.status)}`);
-    }
-  } else if (!['close', 'truncate', 'echo'].includes(fault.kind)) {
+  if (fault.kind === 'answer' && typeof fault.body !== 'string') throw new TypeError('"body" must be a string');
+  if (fault.kind === 'echo' && fault.error !== undefined && (typeof fault.error !== 'string' || fault.error.length === 0)) {
+    throw new TypeError('"error" must be a non-empty string');
+  }
+  if ((fault.kind === 'answer' || fault.kind === 'echo') && fault.status !== undefined && (!Number.isInteger(fault.status) || fault.status < 200 || fault.status > 599)) {
+    throw new RangeError(`"status" must be an HTTP status (200-599), got ${String(fault.status)}`);
+  }
+  if (!['answer', 'close', 'truncate', 'echo'].includes(fault.kind)) {
     throw new TypeError(`"kind" must be answer, close, truncate or echo, got ${String((fault as { kind?: unknown }).kind)}`);
   }
 }

@@ -145,11 +145,11 @@ export type InjectedFault =
   /** A 200 JSON answer announces its length, sends half of its body and closes the connection. */
   | { readonly kind: 'truncate'; readonly count?: number }
   /**
-   * Entra's error shape (400 invalid_request, AADSTS900144) whose
+   * Entra's error shape (AADSTS900144; by default 400 invalid_request) whose
    * error_description and error_uri quote the request back: its form body and
    * Authorization header, secrets and all, as a careless server or proxy does.
    */
-  | { readonly kind: 'echo'; readonly count?: number };
+  | { readonly kind: 'echo'; readonly status?: number; readonly error?: string; readonly count?: number };
 
 /** A server certificate and its key (PEM), for `useServerCertificate`. */
 export interface SandboxServerCertificate {
