@@ -34,7 +34,7 @@ export type BrokerErrorCode =
 export interface OAuthErrorDetails {
   /** OAuth `error`, e.g. `invalid_client`. */
   readonly error?: string;
-  /** OAuth `error_description`, as sent (it never contains the secret). */
+  /** OAuth `error_description`, as sent, but scrubbed of secrets (a server may echo the request: grants/scrubbed-grant.ts). */
   readonly errorDescription?: string;
   /** Entra's AADSTS number, e.g. `7000215`, when present. */
   readonly aadsts?: string;

@@ -92,11 +92,17 @@ export class HttpTransport {
     const dispatcher = this.#dispatcherFor(route);
     return async (url, init) => {
       try {
-        return await undiciFetch(url, {
+        const response = await undiciFetch(url, {
           ...init,
           dispatcher,
           signal: init?.signal ?? AbortSignal.timeout(this.#timeoutMs),
         });
+        // The whole body arrives here, while a failure can still be named: a
+        // body cut short would otherwise fail later inside openid-client, as
+        // a parse error of an answer it calls not OAuth. Reading a clone
+        // leaves the response's own body (now buffered) to its reader.
+        await response.clone().arrayBuffer();
+        return response;
       } catch (error) {
         throw classifyTransportError(error, contextFor(new URL(String(url)), route));
       }

@@ -12,13 +12,18 @@ import { instanceDiscovery, openIdConfiguration } from './discovery.js';
 import { entraErrors, renderEntraError } from './entra-errors.js';
 import type { EntraError } from './entra-errors.js';
 import { errorRedirectParams, renderEntraErrorPage } from './error-page.js';
-import { BodyTooLargeError, readBody, sendHtml, sendJson, sendRedirect } from './http-io.js';
+import { BodyTooLargeError, nonEmpty, readBody, sendHtml, sendJson, sendRedirect } from './http-io.js';
+import { answerWithFault } from './injected-faults.js';
+import type { FaultQueue } from './injected-faults.js';
+import { namedClientId } from './client-authentication.js';
 import { handleTokenRequest } from './token-endpoint.js';
 import type { TokenEndpointContext } from './token-endpoint.js';
 import type { SandboxHooks } from './types.js';
 
 export interface SandboxContext extends TokenEndpointContext, DeviceAuthorizationContext, AuthorizeContext {
   readonly hooks: SandboxHooks;
+  /** faultNext: applied to token requests before anything else, failNext included. */
+  readonly faults: FaultQueue;
 }
 
 export async function route(request: IncomingMessage, response: ServerResponse, context: SandboxContext): Promise<void> {
@@ -37,9 +42,16 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
 
   if (path === 'oauth2/v2.0/token') {
     if (method !== 'POST') return answerError(entraErrors.postOnly(method));
-    const params = await readForm(request, response);
-    if (params === undefined) return;
-    const outcome = handleTokenRequest(context, { tenant, params, authorization: request.headers.authorization, host: request.headers.host });
+    const form = await readForm(request, response);
+    if (form === undefined) return;
+    const { params } = form;
+    const authorization = request.headers.authorization;
+    const fault = context.faults.take();
+    if (fault !== undefined) {
+      context.stats.record(namedClientId(params, authorization), nonEmpty(params.get('grant_type')));
+      return answerWithFault(response, fault, { body: form.body, authorization }, errorContext);
+    }
+    const outcome = handleTokenRequest(context, { tenant, params, authorization, host: request.headers.host });
     if (outcome.kind === 'error') return answerError(outcome.error, outcome.headers);
     const hook = context.hooks.beforeTokenResponse;
     if (hook !== undefined) {
@@ -56,9 +68,9 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
 
   if (path === 'oauth2/v2.0/devicecode') {
     if (method !== 'POST') return answerError(entraErrors.postOnly(method));
-    const params = await readForm(request, response);
-    if (params === undefined) return;
-    const outcome = handleDeviceAuthorization(context, tenant, params);
+    const form = await readForm(request, response);
+    if (form === undefined) return;
+    const outcome = handleDeviceAuthorization(context, tenant, form.params);
     if (outcome.kind === 'error') return answerError(outcome.error);
     return sendJson(response, 200, outcome.body, { 'x-ms-request-id': randomUUID(), ...echo(correlationId) });
   }
@@ -100,8 +112,8 @@ const DEVICE_LOGIN_PAGE =
   '<h1>Enter code</h1>\n<p>This is the token broker sandbox: codes are approved by the test that runs it ' +
   '(Sandbox.approveDeviceCode), not on this page.</p>\n</body></html>\n';
 
-/** The form body of a POST; undefined when an answer (413) was already sent. */
-async function readForm(request: IncomingMessage, response: ServerResponse): Promise<URLSearchParams | undefined> {
+/** The form body of a POST, parsed and as sent; undefined when an answer (413) was already sent. */
+async function readForm(request: IncomingMessage, response: ServerResponse): Promise<{ params: URLSearchParams; body: string } | undefined> {
   let body: string;
   try {
     body = await readBody(request);
@@ -112,7 +124,7 @@ async function readForm(request: IncomingMessage, response: ServerResponse): Pro
     }
     throw error;
   }
-  return isFormEncoded(request) ? new URLSearchParams(body) : new URLSearchParams();
+  return { params: isFormEncoded(request) ? new URLSearchParams(body) : new URLSearchParams(), body };
 }
 
 function isFormEncoded(request: IncomingMessage): boolean {

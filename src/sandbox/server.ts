@@ -6,6 +6,7 @@ import { createTlsMaterial } from './certificates.js';
 import { DeviceCodeStore } from './device-codes.js';
 import { Directory, requireTenantId } from './directory.js';
 import { FailureQueue } from './failures.js';
+import { FaultQueue } from './injected-faults.js';
 import { checkInjectedFailure, throttleFailure } from './injected-failures.js';
 import { sendJson } from './http-io.js';
 import { TokenSigner } from './jwt.js';
@@ -18,12 +19,14 @@ import type {
   AccessTokenClaims,
   IdTokenClaims,
   InjectedFailure,
+  InjectedFault,
   InjectedThrottle,
   RegisteredSandboxUser,
   Sandbox,
   SandboxApplication,
   SandboxHooks,
   SandboxOptions,
+  SandboxServerCertificate,
   SandboxUser,
 } from './types.js';
 import { UserDirectory } from './users.js';
@@ -69,6 +72,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const deviceCodes = new DeviceCodeStore();
   const stats = new TokenRequestStats();
   const failures = new FailureQueue<InjectedFailure>(checkInjectedFailure);
+  const faults = new FaultQueue();
   context = {
     authorityUrl: url,
     hosts: ['localhost', '127.0.0.1', ...hostnames].map((name) => `${name}:${boundPort}`),
@@ -77,6 +81,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     signer,
     stats,
     failures,
+    faults,
     clock,
     accessTokenLifetimeSeconds: lifetime,
     deviceCodeIntervalSeconds: interval,
@@ -107,6 +112,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     throttleNext(throttle?: InjectedThrottle): void {
       failures.push(throttleFailure(throttle));
+    },
+    faultNext(fault: InjectedFault): void {
+      faults.push(fault);
+    },
+    useServerCertificate(certificate: SandboxServerCertificate | undefined): void {
+      const { keyPem, certificatePem } = certificate ?? { keyPem: tls.serverKeyPem, certificatePem: tls.serverCertificatePem };
+      server.setSecureContext({ key: keyPem, cert: certificatePem });
+      // A kept connection would go on with the certificate it was opened with.
+      server.closeIdleConnections();
     },
     verifyAccessToken(token: string): AccessTokenClaims | undefined {
       return verifyAccessToken(signer, clock, token);

@@ -132,6 +132,31 @@ export interface InjectedThrottle {
   count?: number;
 }
 
+/**
+ * What `faultNext` makes the token endpoint do instead of answering as Entra
+ * would: the answers of a broken server, a gateway or a careless proxy, and
+ * answers that never arrive. The request is counted in `stats` all the same.
+ */
+export type InjectedFault =
+  /** This answer, as is (default status 200 and `text/html`): a maintenance page, an empty or garbled body. */
+  | { readonly kind: 'answer'; readonly status?: number; readonly contentType?: string; readonly body: string; readonly count?: number }
+  /** The request is read, then the connection is closed without an answer (a crash, a load balancer timing out). */
+  | { readonly kind: 'close'; readonly count?: number }
+  /** A 200 JSON answer announces its length, sends half of its body and closes the connection. */
+  | { readonly kind: 'truncate'; readonly count?: number }
+  /**
+   * Entra's error shape (AADSTS900144; by default 400 invalid_request) whose
+   * error_description and error_uri quote the request back: its form body and
+   * Authorization header, secrets and all, as a careless server or proxy does.
+   */
+  | { readonly kind: 'echo'; readonly status?: number; readonly error?: string; readonly count?: number };
+
+/** A server certificate and its key (PEM), for `useServerCertificate`. */
+export interface SandboxServerCertificate {
+  readonly certificatePem: string;
+  readonly keyPem: string;
+}
+
 /** Counters of POSTs to any token endpoint, failed ones included. */
 export interface SandboxStats {
   readonly total: number;
@@ -251,6 +276,15 @@ export interface Sandbox {
   failNext(failure: InjectedFailure): void;
   /** Queues Entra's throttling answer (429 or 503, with the Retry-After asked for) like failNext. */
   throttleNext(throttle?: InjectedThrottle): void;
+  /** Queues a fault (see InjectedFault) for the next token request(s); applied before any queued failNext. */
+  faultNext(fault: InjectedFault): void;
+  /**
+   * Presents this certificate to new connections from now on (an IdP whose
+   * certificate was swapped for one from another CA); undefined goes back to
+   * the sandbox's own. Idle kept connections are closed, so every client
+   * meets the certificate at its next request.
+   */
+  useServerCertificate(certificate: SandboxServerCertificate | undefined): void;
   /** Claims of an access token this sandbox issued (app or user), if its signature holds and it has not expired; else undefined. */
   verifyAccessToken(token: string): AccessTokenClaims | undefined;
   /** Claims of an id_token this sandbox issued, if its signature holds and it has not expired; else undefined. */

@@ -47,10 +47,11 @@ describe('fromOpenIdClientError', () => {
     assert.equal(mapped.oauth?.httpStatus, 401);
   });
 
+  // An answer that is no OAuth answer needs no person yet, whatever its status: retried with backoff (issue 12).
   const nonOAuth: [number, boolean][] = [
     [502, false],
     [503, false],
-    [404, true],
+    [404, false],
   ];
   for (const [status, permanent] of nonOAuth) {
     test(`HTTP ${status} without an OAuth error: authorization_server_error, permanent=${String(permanent)}`, async () => {

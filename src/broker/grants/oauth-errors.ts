@@ -59,14 +59,25 @@ const AADSTS_REMEDIES: Readonly<Record<string, Remedy>> = {
   '1002012': { code: 'invalid_client', permanent: true, remediation: (c) => `The server rejected the scopes: check mailboxes.${c.mailbox}.scopes (client-credentials needs <resource>/.default).` },
 };
 
-/** OAuth `error` values and what they mean when no AADSTS number says more. */
+/**
+ * OAuth `error` values and what they mean when no AADSTS number says more.
+ * The permanent ones are the refusals a person must act on (RFC 6749 5.2,
+ * RFC 8628, OpenID Connect): asking again unchanged gets the same answer.
+ */
 const OAUTH_REMEDIES: Readonly<Record<string, Remedy>> = {
+  invalid_request: {
+    code: 'authorization_server_error',
+    permanent: true,
+    remediation: (c) => `The server found the request malformed: check mailboxes.${c.mailbox} (clientId, scopes, redirectUri) against the application's registration on ${c.authorizationServer}; if they are right, report it with the log lines around it.`,
+  },
   invalid_grant: { code: 'needs_authorization', permanent: true, remediation: (c) => `The server no longer accepts the grant. ${reauthorize(c)}` },
   invalid_client: { code: 'invalid_client', permanent: true, remediation: (c) => `The server did not accept the client credentials: check mailboxes.${c.mailbox}.clientId and its secret or certificate.` },
   unauthorized_client: { code: 'invalid_client', permanent: true, remediation: (c) => `The client may not use grant type ${c.grantType}: check the application's registration on ${c.authorizationServer}.` },
   invalid_scope: { code: 'invalid_client', permanent: true, remediation: (c) => `The server rejected the scopes: check mailboxes.${c.mailbox}.scopes.` },
   consent_required: { code: 'consent_missing', permanent: true, remediation: () => 'Consent is missing: grant consent for the application.' },
   interaction_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
+  login_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
+  account_selection_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
   access_denied: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
   unsupported_grant_type: { code: 'invalid_client', permanent: true, remediation: (c) => `${c.authorizationServer} does not support grant type ${c.grantType}.` },
   authorization_declined: { code: 'needs_authorization', permanent: true, remediation: (c) => `The user declined the sign-in. ${reauthorize(c)}` },
@@ -104,14 +115,19 @@ export function classifyOAuthError(details: OAuthErrorDetails, context: OAuthFai
       remediation: remedy.remediation(context),
     });
   }
+  // An error nobody documented, or a server_error: nothing says a person must
+  // act, and an hour's pause for a passing fault costs more than a few
+  // retries of a lasting one, so it is transient.
   const serverSide = details.httpStatus === undefined || details.httpStatus >= 500 || details.httpStatus === 429;
   return new BrokerError(message, {
     code: 'authorization_server_error',
-    permanent: !serverSide,
+    permanent: false,
     mailbox: context.mailbox,
     authorizationServer: context.authorizationServer,
     oauth,
-    remediation: serverSide ? 'The broker retries.' : `Check the settings of mailbox ${context.mailbox} against the server's documentation for this error.`,
+    remediation: serverSide
+      ? 'The broker retries.'
+      : `The broker retries with backoff. If it persists, check the settings of mailbox ${context.mailbox} against the server's documentation for this error.`,
   });
 }
 

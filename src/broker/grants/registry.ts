@@ -1,7 +1,9 @@
 // Picks the grant implementation for a mailbox: Microsoft servers through
 // msal-node, Google and generic servers through openid-client. The switches
 // are exhaustive: a grant type or server type added to the config without an
-// implementation fails to compile.
+// implementation fails to compile. Every grant made here reports its failures
+// scrubbed of secrets (scrubbed-grant.ts): this is the one place all grants
+// go through.
 import type { MailboxConfig } from '../../config/index.js';
 import { BrokerError } from '../../errors/index.js';
 import type { Grant, GrantDependencies } from './grant.js';
@@ -11,8 +13,13 @@ import { microsoftDeviceCodeGrant } from './microsoft-device-code.js';
 import { createOidcGrant } from './oidc/index.js';
 import { ropcGrant } from './ropc.js';
 import { ropcDeprecatedGrant } from './ropc-deprecated.js';
+import { withSecretsScrubbed } from './scrubbed-grant.js';
 
 export function createGrant(mailbox: MailboxConfig, dependencies: GrantDependencies): Grant {
+  return withSecretsScrubbed(createUnscrubbedGrant(mailbox, dependencies), mailbox);
+}
+
+function createUnscrubbedGrant(mailbox: MailboxConfig, dependencies: GrantDependencies): Grant {
   const serverType = mailbox.authorizationServer.type;
   switch (serverType) {
     case 'microsoft':

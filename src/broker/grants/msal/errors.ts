@@ -1,9 +1,11 @@
 // Maps what msal-node throws to BrokerErrors: server answers through the
 // shared OAuth classifier (on `error` and the AADSTS number), throttling and
 // server failures from the answer our network client kept from msal (with
-// status and Retry-After), transport failures to the BrokerError it attached.
+// status and Retry-After), transport failures to the BrokerError it attached,
+// or (when msal wrapped one in its own words) by the reason it quotes.
 import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { BrokerError } from '../../../errors/index.js';
+import { classifyTransportError, transportFailureCode } from '../../../http/index.js';
 import { classifyErrorAnswer, classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
 import { errorAnswerOf, transportFailureOf } from './network-client.js';
@@ -33,6 +35,10 @@ export function fromMsalError(error: unknown, context: OAuthFailureContext): Bro
   // post_request_failed with only the OAuth `error` as its message.
   if (error instanceof AuthError && error.errorCode === 'post_request_failed' && /^[a-z_]+$/.test(error.errorMessage.trim())) {
     return classifyOAuthError({ error: error.errorMessage.trim() }, context);
+  }
+  // msal's own network_error (the reason dropped), or a wrapper quoting Node's reason: a transport failure all the same.
+  if (transportFailureCode(error) !== undefined || (error instanceof AuthError && error.errorCode === 'network_error')) {
+    return classifyTransportError(error, { target: `authorization server ${context.authorizationServer}`, mailbox: context.mailbox, authorizationServer: context.authorizationServer });
   }
   const detail = error instanceof AuthError ? `${error.errorCode}: ${error.errorMessage}` : String(error);
   return new BrokerError(`mailbox ${context.mailbox}: msal-node failed to obtain a token from ${context.authorizationServer}: ${detail}`, {

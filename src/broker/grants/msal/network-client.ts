@@ -24,7 +24,8 @@ const BROKER_ERROR = Symbol('token-broker.brokerError');
 const ERROR_ANSWER = Symbol('token-broker.errorAnswer');
 
 function transportAuthError(brokerError: BrokerError): AuthError {
-  return Object.assign(new AuthError(brokerError.code, brokerError.message), { [BROKER_ERROR]: brokerError });
+  // AuthError(errorCode, correlationId, errorMessage): no correlation id of ours.
+  return Object.assign(new AuthError(brokerError.code, '', brokerError.message), { [BROKER_ERROR]: brokerError });
 }
 
 /** The BrokerError our network client threw through msal, if this is one. */
@@ -68,7 +69,7 @@ export class MsalNetworkClient implements INetworkModule {
       throw error;
     }
     if (msalWouldThrottle(response)) {
-      throw Object.assign(new AuthError('server_error', `HTTP ${response.status}`), { [ERROR_ANSWER]: errorAnswer(response, this.#clock.now()) });
+      throw Object.assign(new AuthError('server_error', '', `HTTP ${response.status}`), { [ERROR_ANSWER]: errorAnswer(response, this.#clock.now()) });
     }
     return { status: response.status, headers: response.headers, body: parseJsonBody<T>(response.body, response.status, url) };
   }
@@ -109,12 +110,14 @@ function parseJsonBody<T>(body: string, status: number, url: string): T {
   try {
     return JSON.parse(body) as T;
   } catch (cause) {
-    // A proxy's or load balancer's HTML error page: say so instead of a JSON syntax error.
+    // A maintenance page, a proxy's or load balancer's HTML error page, an
+    // empty or garbled body: say so instead of a JSON syntax error. The server
+    // was reached (not "unreachable"), and such answers pass: transient.
     throw transportAuthError(
       new BrokerError(`${new URL(url).host} answered HTTP ${status} with a body that is not JSON.`, {
-        code: 'server_unreachable',
+        code: 'authorization_server_error',
         oauth: { httpStatus: status },
-        remediation: 'Check that the authorization server URL is right and that no proxy rewrites the answer.',
+        remediation: 'The broker retries with backoff. If it lasts, check that the authorization server URL is right and that no proxy rewrites the answer.',
         cause,
       }),
     );

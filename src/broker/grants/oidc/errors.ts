@@ -7,7 +7,7 @@
 import { AuthorizationResponseError, ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { BrokerError } from '../../../errors/index.js';
 import type { OAuthErrorDetails } from '../../../errors/index.js';
-import { parseRetryAfter } from '../../../http/index.js';
+import { classifyTransportError, parseRetryAfter, transportFailureCode } from '../../../http/index.js';
 import { classifyErrorAnswer, classifyOAuthError } from '../oauth-errors.js';
 import type { OAuthFailureContext } from '../oauth-errors.js';
 
@@ -39,6 +39,10 @@ export async function fromOpenIdClientError(error: unknown, context: OAuthFailur
   }
   if (error instanceof WWWAuthenticateChallengeError) {
     return classifyErrorAnswer({ ...(await challengeDetails(error)), retryAfterMs: retryAfterOf(error.response, now) }, context, classify);
+  }
+  // A transport failure that did not come through our fetch (or lost our error on the way), wrapped in openid-client's words.
+  if (transportFailureCode(error) !== undefined) {
+    return classifyTransportError(error, { target: `authorization server ${context.authorizationServer}`, mailbox: context.mailbox, authorizationServer: context.authorizationServer });
   }
   // Most arrive as ClientError; a few synchronous helpers (buildAuthorizationUrl) throw oauth4webapi's coded errors as they are.
   const coded = error instanceof ClientError ? error : oauthCoded(error);
@@ -106,16 +110,15 @@ async function fromCodedError(error: CodedError, context: OAuthFailureContext, c
       if (response !== undefined && (response.status === 429 || response.status >= 500 || retryAfterMs !== undefined)) {
         return classifyErrorAnswer({ ...(await oauthErrorBody(response)), httpStatus: response.status, retryAfterMs }, context, classify);
       }
+      // No OAuth answer at all (a maintenance page, a proxy's error page, an
+      // empty or garbled body): nothing a person must act on yet, and such
+      // answers pass, so transient; a wrong endpoint URL shows as it recurs.
       const status = statusOf(error.cause);
-      const serverSide = status === undefined || status >= 500 || status === 429;
       return new BrokerError(`${where}${context.authorizationServer} answered the ${context.grantType} request with HTTP ${status ?? '?'} and no OAuth error${error.code === 'OAUTH_RESPONSE_IS_NOT_JSON' ? ' (not JSON)' : ''}.`, {
         ...base,
         code: 'authorization_server_error',
-        permanent: !serverSide,
         oauth: status === undefined ? undefined : { httpStatus: status },
-        remediation: serverSide
-          ? 'The broker retries.'
-          : `Check the endpoint URLs of authorization server ${context.authorizationServer}, and that no proxy rewrites the answer.`,
+        remediation: `The broker retries with backoff. If it lasts, check the endpoint URLs of authorization server ${context.authorizationServer}, and that no proxy rewrites the answer.`,
       });
     }
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED': {
