@@ -4,6 +4,7 @@
 // and stopped in reverse.
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { AuditLog } from '../audit/index.js';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
 import type { BrokerConfig } from '../config/index.js';
@@ -57,7 +58,15 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const scheduler = options.scheduler ?? systemScheduler;
-  const store = await openTokenStore(config.store, { logger, clock });
+  // Opened first: a file the broker may not write stops the start before anything is served without its record.
+  const audit = config.audit === undefined ? undefined : await AuditLog.open(config.audit, clock, logger);
+  let store;
+  try {
+    store = await openTokenStore(config.store, { logger, clock });
+  } catch (error) {
+    await audit?.close();
+    throw error;
+  }
   const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer });
   const broker = new TokenBroker({
     mailboxes: config.mailboxes.values(),
@@ -76,9 +85,16 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     config: config.server,
     broker,
     logger,
-    reload: () => reloader.reload('rpc'),
+    reload: () => reload('rpc'),
     connectionLimits: options.connectionLimits,
+    audit,
   });
+  // Every reload also reopens the audit file: logrotate's postrotate sends SIGHUP (systemctl reload) after moving it,
+  // and the file must be reopened even when the new config has errors.
+  const reload = (trigger: ReloadTrigger): Promise<ReloadOutcome> => {
+    audit?.reopen();
+    return reloader.reload(trigger);
+  };
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger, strict: options.strictConfig === true });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
@@ -91,18 +107,19 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     await server.stop(0);
     await transport.close();
     await store.close();
+    await audit?.close();
     throw error;
   }
   broker.sweep();
   sweeper.start();
   storeHealth.start();
-  const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, scheduler, onChange: () => reloader.reload('file') }) : undefined;
-  logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description, watchConfig: watcher !== undefined }, 'token-broker started');
+  const watcher = options.watchConfig === true ? await ConfigFileWatcher.start({ file: config.source, logger, scheduler, onChange: () => reload('file') }) : undefined;
+  logger.info({ mailboxes: config.mailboxes.size, config: config.source, store: store.description, watchConfig: watcher !== undefined, audit: audit?.description }, 'token-broker started');
 
   return {
     addresses,
     broker,
-    reload: (trigger) => reloader.reload(trigger),
+    reload,
     async stop(graceMs = 10_000, force?: AbortSignal) {
       // No reload may start (or be cut in half) while the parts it touches stop.
       await watcher?.stop();
@@ -117,6 +134,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
       if (await Promise.race([broker.drain().then(() => true), forced])) await transport.close();
       else logger.warn('not waiting for token requests still in flight (second signal): a refresh token rotated in such an answer is lost');
       await store.close();
+      await audit?.close();
       for (const address of config.server.listen) {
         if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
       }

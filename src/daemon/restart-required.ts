@@ -1,11 +1,11 @@
 // Which changes of a reloaded config only a restart applies: the listeners
-// (addresses, socket mode, TLS), the store and the metrics endpoint are set
-// up once at start. Everything else reloads.
+// (addresses, socket mode, TLS), the store, the metrics endpoint and the
+// audit log's destination are set up once at start. Everything else reloads.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { BrokerConfig, TlsConfig } from '../config/index.js';
 
-type Settings = Pick<BrokerConfig, 'server' | 'store' | 'metrics'>;
+type Settings = Pick<BrokerConfig, 'server' | 'store' | 'metrics' | 'audit'>;
 
 const COMPARED: readonly (readonly [key: string, value: (config: Settings) => unknown])[] = [
   ['server.listen', (config) => config.server.listen.map((address) => address.url)],
@@ -15,6 +15,7 @@ const COMPARED: readonly (readonly [key: string, value: (config: Settings) => un
   ['store.encryptionKeyFile', (config) => config.store.encryptionKeyFile],
   ['store.previousEncryptionKeyFiles', (config) => config.store.previousEncryptionKeyFiles ?? []],
   ['metrics.listen', (config) => config.metrics?.listen ?? null],
+  ['audit', (config) => config.audit ?? null],
 ];
 
 /** The dotted keys whose value differs between the running settings and the reloaded ones, in a fixed order. */

@@ -4,6 +4,7 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { TokenBroker } from '../broker/index.js';
 import { toTimestamp } from '../proto/index.js';
 import type { BrokerAdminGrpcHandlers, ReloadResponse, StartAuthorizationResponse } from '../proto/index.js';
+import type { CallAudit } from './call-audit.js';
 import type { AuthenticatedClient, ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated, permissionDenied } from './client-auth.js';
 import { mailboxStatusMessage } from './messages.js';
@@ -39,9 +40,10 @@ function settle<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** `reload` is absent when the server runs without a config file behind it (tests): Reload is then UNIMPLEMENTED. */
-export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator, reload?: ReloadHandler): BrokerAdminGrpcHandlers {
+export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticator, audit: CallAudit, reload?: ReloadHandler): BrokerAdminGrpcHandlers {
   return {
-    GetMailboxStatus(call, callback): void {
+    GetMailboxStatus(call, answer): void {
+      const callback = audit.unary('admin.status', call, call.request.mailbox, answer);
       const refused = refuseNonAdmin(auth, call.metadata, call.request.mailbox, 'GetMailboxStatus');
       if (refused !== undefined) {
         callback(refused);
@@ -54,7 +56,8 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       }
     },
 
-    StartAuthorization(call, callback): void {
+    StartAuthorization(call, answer): void {
+      const callback = audit.unary('authorization.start', call, call.request.mailbox, answer);
       const refused = refuseNonAdmin(auth, call.metadata, call.request.mailbox, 'StartAuthorization');
       if (refused !== undefined) {
         callback(refused);
@@ -73,7 +76,8 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    CompleteAuthorization(call, callback): void {
+    CompleteAuthorization(call, answer): void {
+      const callback = audit.unary('authorization.complete', call, call.request.mailbox, answer);
       const { mailbox, redirect_url: redirectUrl, code, state } = call.request;
       const refused = refuseNonAdmin(auth, call.metadata, mailbox, 'CompleteAuthorization');
       if (refused !== undefined) {
@@ -90,7 +94,8 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    Reload(call, callback): void {
+    Reload(call, answer): void {
+      const callback = audit.unary('admin.reload', call, undefined, answer);
       const refused = refuseNonAdminClient(auth, call.metadata);
       if (refused !== undefined) {
         callback(refused);

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import type { TokenBroker } from '../broker/index.js';
 import type { ClientConfig, ServerConfig } from '../config/index.js';
 import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { brokerAdminService } from './broker-admin-service.js';
+import { CallAudit } from './call-audit.js';
 import { CallTracker } from './call-tracker.js';
 import { ClientAuthenticator } from './client-auth.js';
 import { connectionOptions, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
@@ -32,6 +34,8 @@ export interface GrpcServerOptions {
   readonly reload?: ReloadHandler;
   /** Overrides of DEFAULT_CONNECTION_LIMITS (tests: timeouts of a few hundred milliseconds). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** Where tokens handed out, authorizations and admin calls are recorded (audit.file); none without. */
+  readonly audit?: AuditLog;
 }
 
 /** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
@@ -68,9 +72,10 @@ export class BrokerGrpcServer {
     const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
     this.#server = new DecodeGuardedServer({ ...connectionOptions(limits), interceptors });
-    this.#tokenBroker = tokenBrokerService(options.broker, this.#auth);
+    const audit = new CallAudit(options.audit, this.#auth);
+    this.#tokenBroker = tokenBrokerService(options.broker, this.#auth, audit);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
-    this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, options.reload));
+    this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, audit, options.reload));
     this.#health.addToServer(this.#server);
     // Health too, so grpcurl and other generic clients see every service served.
     new ReflectionService({ ...proto.packageDefinition, ...loadSync(healthProtoPath) }).addToServer(this.#server);

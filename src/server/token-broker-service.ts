@@ -5,6 +5,7 @@ import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplem
 import type { IssuedToken, TokenBroker } from '../broker/index.js';
 import { requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
+import type { CallAudit } from './call-audit.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { isAuthenticated } from './client-auth.js';
 import { mailboxStatusMessage, tokenMessage } from './messages.js';
@@ -23,12 +24,13 @@ export interface TokenBrokerHandlers {
   recheckWatches(): number;
 }
 
-export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator): TokenBrokerHandlers {
+export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator, audit: CallAudit): TokenBrokerHandlers {
   // Each open stream with the function that unsubscribes it.
   const watches = new Map<ServerWritableStream<WatchTokenRequest__Output, TokenMessage>, () => void>();
   // Typed by the generated handlers: the requests as decoded, the responses as sent.
   const implementation: TokenBrokerGrpcHandlers = {
-    GetToken(call, callback): void {
+    GetToken(call, answer): void {
+      const callback = audit.unary('token.get', call, call.request.mailbox, answer);
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'GetToken');
       if (refused !== undefined) {
         callback(refused);
@@ -57,6 +59,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     WatchToken(call): void {
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
       if (refused !== undefined) {
+        audit.watch(call, call.request.mailbox, refused);
         call.emit('error', refused);
         return;
       }
@@ -65,7 +68,9 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       try {
         minValidity = requestedMinValidity(call.request.min_validity_seconds, 'WatchTokenRequest.min_validity_seconds');
       } catch (error) {
-        call.emit('error', toStatus(error));
+        const status = toStatus(error);
+        audit.watch(call, mailbox, status);
+        call.emit('error', status);
         return;
       }
       let unsubscribe: (() => void) | undefined;
@@ -75,7 +80,9 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       const send = (token: IssuedToken): void => {
         if (lastSent !== undefined && (token.accessToken === lastSent.accessToken || token.obtainedAt < lastSent.obtainedAt)) return;
         lastSent = token;
-        call.write(tokenMessage(token));
+        const message = tokenMessage(token);
+        call.write(message);
+        audit.push(call, mailbox, message);
       };
       const end = (): void => {
         unsubscribe?.();
@@ -99,9 +106,12 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
           minValidity,
         );
       } catch (error) {
-        call.emit('error', toStatus(error));
+        const status = toStatus(error);
+        audit.watch(call, mailbox, status);
+        call.emit('error', status);
         return;
       }
+      audit.watch(call, mailbox);
       watches.set(call, end);
       broker.getToken(mailbox, minValidity).then(send, (error: unknown) => {
         end();
@@ -109,7 +119,8 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       });
     },
 
-    ReportRejected(call, callback): void {
+    ReportRejected(call, answer): void {
+      const callback = audit.unary('token.rejected', call, call.request.mailbox, answer, call.request.reason);
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'ReportRejected');
       if (refused !== undefined) {
         callback(refused);
@@ -121,7 +132,8 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       );
     },
 
-    ListMailboxes(call, callback): void {
+    ListMailboxes(call, answer): void {
+      const callback = audit.unary('admin.list', call, undefined, answer);
       const client = auth.authenticate(call.metadata);
       if (!isAuthenticated(client)) {
         callback(client);
