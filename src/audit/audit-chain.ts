@@ -28,7 +28,7 @@ export interface AuditEvent {
   readonly client: string;
   /** The mTLS certificate subject, when the client offered one. */
   readonly subject?: string;
-  /** The transport peer as gRPC reports it (e.g. ipv4:127.0.0.1:53122; empty on a unix socket). */
+  /** The transport peer as gRPC reports it (e.g. ipv4:127.0.0.1:53122; "unknown" on a unix socket). */
   readonly peer?: string;
   readonly mailbox?: string;
   /** "ok", or the error code the call was answered with. */
