@@ -4,7 +4,7 @@
 // GetToken serves thousands of times a second. Everything else (acquisition,
 // the sweep, reload, interactive authorization) goes through slots and lines.
 import type { Logger } from 'pino';
-import type { MailboxConfig, RefreshConfig } from '../config/index.js';
+import type { MailboxConfig, Protocol, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
 import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
@@ -132,6 +132,11 @@ export class TokenBroker {
 
   has(mailbox: string): boolean {
     return this.#registry.slots.has(mailbox);
+  }
+
+  /** The protocol of a configured mailbox (what its tokens are for); undefined for an unknown name. */
+  protocolOf(mailbox: string): Protocol | undefined {
+    return this.#registry.slots.get(mailbox)?.config.protocol;
   }
 
   mailboxNames(): IterableIterator<string> {

@@ -105,6 +105,14 @@ export interface ClientConfig {
   readonly certificateSubject?: string;
   readonly mailboxes: readonly string[];
   readonly admin: boolean;
+  /** Tokens only for mailboxes of these protocols (an SMTP sender gets no IMAP token); absent: every protocol. */
+  readonly protocols?: readonly Protocol[];
+  /** May open WatchToken streams; absent: true. */
+  readonly watch?: boolean;
+  /** WatchToken streams open at once; absent: no limit. */
+  readonly maxWatches?: number;
+  /** Calls per second (a token bucket holding two seconds' worth); absent: no limit. */
+  readonly callsPerSecond?: number;
 }
 
 export interface ServerConfig {

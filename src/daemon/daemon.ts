@@ -88,6 +88,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     reload: () => reload('rpc'),
     connectionLimits: options.connectionLimits,
     audit,
+    clock,
   });
   // Every reload also reopens the audit file: logrotate's postrotate sends SIGHUP (systemctl reload) after moving it,
   // and the file must be reopened even when the new config has errors.

@@ -13,7 +13,7 @@ import { invalidArgument, toStatus } from './to-status.js';
 
 /** The admin caller, or the refusal of one that is not. */
 function adminClient(auth: ClientAuthenticator, metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
-  const client = auth.authenticate(metadata);
+  const client = auth.admit(metadata);
   if (isAuthenticated(client) && !client.admin) return permissionDenied(client, 'call BrokerAdmin (admin: true is needed)');
   return client;
 }

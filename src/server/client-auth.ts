@@ -2,14 +2,19 @@
 // a bearer key in the `authorization` metadata, matched in constant time
 // against each client's key digest, or else the subject of the verified mTLS
 // client certificate; then the client's mailbox patterns, resolved against
-// the configured mailboxes once per config. The list is replaced whole on
-// reload; each call sees either the old or the new.
+// the configured mailboxes once per config, and its policy: the protocols it
+// may receive tokens for, whether and how many WatchToken streams it may
+// hold, and its call budget. The list is replaced whole on reload (budgets
+// start full again); each call sees either the old or the new.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { Metadata, ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerInterceptor, ServiceError } from '@grpc/grpc-js';
 import { canonicalCertificateSubject, formatCertificateSubject, subjectAttributesOf } from '../config/index.js';
-import type { ClientConfig } from '../config/index.js';
+import type { ClientConfig, Protocol } from '../config/index.js';
+import { systemClock } from '../time/index.js';
+import type { Clock } from '../time/index.js';
+import { CallBudget } from './call-budget.js';
 import { clientText } from './client-text.js';
 import { MailboxAllowList } from './mailbox-allow-list.js';
 import { mailboxNameLimit, malformedMailbox, unknownMailbox } from './mailbox-request.js';
@@ -19,10 +24,22 @@ export interface AuthenticatedClient {
   readonly name: string;
   readonly admin: boolean;
   mayRead(mailbox: string): boolean;
+  /** May receive tokens of mailboxes of `protocol` (server.clients[].protocols). */
+  mayReceive(protocol: Protocol): boolean;
+  /** server.clients[].protocols, for messages; undefined: every protocol. */
+  readonly protocols?: readonly Protocol[];
+  /** May open WatchToken streams (server.clients[].watch). */
+  readonly watch: boolean;
+  /** WatchToken streams it may hold open at once; undefined: no limit. */
+  readonly maxWatches?: number;
+  /** server.clients[].callsPerSecond, for messages; undefined: no limit. */
+  readonly callsPerSecond?: number;
+  /** Takes one call from its budget at `now` (ms): 0 when it may go ahead, else the ms until it may. */
+  takeCall(now: number): number;
 }
 
 /** Without server.clients every caller that can reach a listener is trusted (CONTRACT.md). */
-const TRUSTED: AuthenticatedClient = { name: 'local', admin: true, mayRead: () => true };
+const TRUSTED: AuthenticatedClient = { name: 'local', admin: true, mayRead: () => true, mayReceive: () => true, watch: true, takeCall: () => 0 };
 
 interface KnownClient extends AuthenticatedClient {
   /** SHA-256 of the key; absent for a client known by its certificate. */
@@ -61,11 +78,30 @@ export class ClientAuthenticator {
   /** Swapped whole on reload, so a call never sees half of one list and half of another. */
   #list: ClientList;
   readonly #directory: MailboxDirectory;
+  readonly #clock: Clock;
 
-  /** `directory`: the engine, whose mailboxes the clients' patterns are resolved against. */
-  constructor(clients: readonly ClientConfig[] | undefined, directory: MailboxDirectory) {
+  /** `directory`: the engine, whose mailboxes the clients' patterns are resolved against; `clock` times the call budgets. */
+  constructor(clients: readonly ClientConfig[] | undefined, directory: MailboxDirectory, clock: Clock = systemClock) {
     this.#directory = directory;
+    this.#clock = clock;
     this.#list = clientList(clients, directory);
+  }
+
+  /**
+   * authenticate(), then one call from the client's budget: what every
+   * handler calls once per call (the audit and re-checks of open streams use
+   * authenticate() alone, and take nothing).
+   */
+  admit(metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
+    const client = this.authenticate(metadata);
+    if (!isAuthenticated(client)) return client;
+    const waitMs = client.takeCall(this.#clock.now());
+    if (waitMs === 0) return client;
+    return {
+      code: GrpcStatus.RESOURCE_EXHAUSTED,
+      details: `client ${client.name} called more than ${client.callsPerSecond ?? 0} times a second (server.clients[].callsPerSecond); retry in ${waitMs} ms, and cache tokens: one lives about an hour.`,
+      metadata: resourceExhaustedMetadata(waitMs),
+    };
   }
 
   /**
@@ -139,7 +175,11 @@ export class ClientAuthenticator {
     const malformed = malformedMailbox(rpc, mailbox, this.#list.nameLimit);
     if (malformed !== undefined) return malformed;
     if (access === 'read' && !client.mayRead(mailbox)) return permissionDenied(client, `read mailbox ${clientText(mailbox)}`);
-    if (!this.#directory.has(mailbox)) return unknownMailbox(mailbox);
+    const protocol = this.#directory.protocolOf(mailbox);
+    if (protocol === undefined) return unknownMailbox(mailbox);
+    if (access === 'read' && !client.mayReceive(protocol)) {
+      return permissionDenied(client, `receive tokens for ${protocol} mailboxes such as ${clientText(mailbox)} (its protocols: ${(client.protocols ?? []).join(', ')})`);
+    }
     return undefined;
   }
 }
@@ -174,6 +214,25 @@ function knownClient(config: ClientConfig, configured: ReadonlySet<string>): Kno
         ? Buffer.from(config.keySha256, 'hex')
         : undefined;
   const allowList = new MailboxAllowList(config.mailboxes, configured);
-  const mayRead = (mailbox: string): boolean => allowList.mayRead(mailbox);
-  return digest === undefined ? { name: config.name, admin: config.admin, mayRead } : { name: config.name, admin: config.admin, digest, mayRead };
+  const protocols = config.protocols === undefined ? undefined : new Set(config.protocols);
+  const budget = config.callsPerSecond === undefined ? undefined : new CallBudget(config.callsPerSecond);
+  const client: AuthenticatedClient = {
+    name: config.name,
+    admin: config.admin,
+    mayRead: (mailbox) => allowList.mayRead(mailbox),
+    mayReceive: (protocol) => protocols === undefined || protocols.has(protocol),
+    ...(config.protocols === undefined ? {} : { protocols: config.protocols }),
+    watch: config.watch ?? true,
+    ...(config.maxWatches === undefined ? {} : { maxWatches: config.maxWatches }),
+    ...(config.callsPerSecond === undefined ? {} : { callsPerSecond: config.callsPerSecond }),
+    takeCall: (now) => budget?.take(now) ?? 0,
+  };
+  return digest === undefined ? client : { ...client, digest };
+}
+
+/** grpc-js clients retry RESOURCE_EXHAUSTED after this pushback when a retry policy allows it (gRFC A6). */
+function resourceExhaustedMetadata(waitMs: number): Metadata {
+  const metadata = new Metadata();
+  metadata.set('grpc-retry-pushback-ms', String(waitMs));
+  return metadata;
 }

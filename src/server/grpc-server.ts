@@ -11,6 +11,7 @@ import type { TokenBroker } from '../broker/index.js';
 import type { ClientConfig, ServerConfig } from '../config/index.js';
 import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
 import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../time/index.js';
 import { brokerAdminService } from './broker-admin-service.js';
 import { CallAudit } from './call-audit.js';
 import { CallTracker } from './call-tracker.js';
@@ -36,6 +37,8 @@ export interface GrpcServerOptions {
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** Where tokens handed out, authorizations and admin calls are recorded (audit.file); none without. */
   readonly audit?: AuditLog;
+  /** Times the clients' call budgets; default real time. */
+  readonly clock?: Clock;
 }
 
 /** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
@@ -65,7 +68,7 @@ export class BrokerGrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     const proto = loadBrokerProto();
-    this.#auth = new ClientAuthenticator(options.config.clients, options.broker);
+    this.#auth = new ClientAuthenticator(options.config.clients, options.broker, options.clock);
     // With mTLS the interceptor records each call's client certificate, so a reload may add certificate clients.
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
     // The call tracker first, so it sees the status of an undecodable request too.

@@ -3,6 +3,7 @@
 // the broker match 60,000 characters against every pattern, or echo them),
 // and configured. Every status shows the name only as a short excerpt.
 import type { ServiceError } from '@grpc/grpc-js';
+import type { Protocol } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
 import { clientText } from './client-text.js';
 import { invalidArgument, toStatus } from './to-status.js';
@@ -11,6 +12,8 @@ import { invalidArgument, toStatus } from './to-status.js';
 export interface MailboxDirectory {
   has(mailbox: string): boolean;
   mailboxNames(): Iterable<string>;
+  /** The protocol a configured mailbox's tokens are for; undefined for a name not configured. */
+  protocolOf(mailbox: string): Protocol | undefined;
 }
 
 /**

@@ -7,7 +7,8 @@ import { requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { CallAudit } from './call-audit.js';
 import type { ClientAuthenticator } from './client-auth.js';
-import { isAuthenticated } from './client-auth.js';
+import { isAuthenticated, permissionDenied } from './client-auth.js';
+import type { AuthenticatedClient } from './client-auth.js';
 import { mailboxStatusMessage, tokenMessage } from './messages.js';
 import { toStatus } from './to-status.js';
 
@@ -27,6 +28,8 @@ export interface TokenBrokerHandlers {
 export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator, audit: CallAudit): TokenBrokerHandlers {
   // Each open stream with the function that unsubscribes it.
   const watches = new Map<ServerWritableStream<WatchTokenRequest__Output, TokenMessage>, () => void>();
+  // Open WatchToken streams per client name, for server.clients[].maxWatches.
+  const openWatches = new Map<string, number>();
   // Typed by the generated handlers: the requests as decoded, the responses as sent.
   const implementation: TokenBrokerGrpcHandlers = {
     GetToken(call, answer): void {
@@ -57,12 +60,14 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     },
 
     WatchToken(call): void {
-      const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
+      const admitted = admitRead(auth, call.metadata, call.request.mailbox, 'WatchToken');
+      const refused = isAuthenticated(admitted) ? watchRefusal(admitted, openWatches.get(admitted.name) ?? 0) : admitted;
       if (refused !== undefined) {
         audit.watch(call, call.request.mailbox, refused);
         call.emit('error', refused);
         return;
       }
+      const client = admitted as AuthenticatedClient;
       const { mailbox } = call.request;
       let minValidity: number;
       try {
@@ -84,9 +89,18 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         call.write(message);
         audit.push(call, mailbox, message);
       };
+      // Counted from here until the stream ends, however it ends (once).
+      openWatches.set(client.name, (openWatches.get(client.name) ?? 0) + 1);
+      let counted = true;
       const end = (): void => {
         unsubscribe?.();
         watches.delete(call);
+        if (counted) {
+          counted = false;
+          const open = (openWatches.get(client.name) ?? 1) - 1;
+          if (open === 0) openWatches.delete(client.name);
+          else openWatches.set(client.name, open);
+        }
       };
       call.on('cancelled', end);
       call.on('close', end);
@@ -106,6 +120,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
           minValidity,
         );
       } catch (error) {
+        end();
         const status = toStatus(error);
         audit.watch(call, mailbox, status);
         call.emit('error', status);
@@ -134,7 +149,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
 
     ListMailboxes(call, answer): void {
       const callback = audit.unary('admin.list', call, undefined, answer);
-      const client = auth.authenticate(call.metadata);
+      const client = auth.admit(call.metadata);
       if (!isAuthenticated(client)) {
         callback(client);
         return;
@@ -152,7 +167,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     recheckWatches() {
       let ended = 0;
       for (const [call, end] of watches) {
-        const refused = refuse(auth, call.metadata, call.request.mailbox, 'WatchToken');
+        const refused = refuseOpenStream(auth, call.metadata, call.request.mailbox);
         if (refused === undefined) continue;
         end();
         call.emit('error', refused);
@@ -163,9 +178,35 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
   };
 }
 
+/** The caller admitted to read `mailbox` (one call taken from its budget), or the refusal to answer with. */
+function admitRead(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): AuthenticatedClient | Partial<ServiceError> {
+  const client = auth.admit(metadata);
+  if (!isAuthenticated(client)) return client;
+  return auth.refuseMailbox(client, mailbox, rpc, 'read') ?? client;
+}
+
 /** The refusal for a caller that may not read `mailbox`, or for a `mailbox` that is malformed or unknown; undefined when the call may go ahead. */
 function refuse(auth: ClientAuthenticator, metadata: Metadata, mailbox: string, rpc: string): Partial<ServiceError> | undefined {
+  const admitted = admitRead(auth, metadata, mailbox, rpc);
+  return isAuthenticated(admitted) ? undefined : admitted;
+}
+
+/** refuse() for an open stream after a reload: the same checks, without taking a call from the budget. */
+function refuseOpenStream(auth: ClientAuthenticator, metadata: Metadata, mailbox: string): Partial<ServiceError> | undefined {
   const client = auth.authenticate(metadata);
   if (!isAuthenticated(client)) return client;
-  return auth.refuseMailbox(client, mailbox, rpc, 'read');
+  if (!client.watch) return permissionDenied(client, 'open WatchToken streams (server.clients[].watch is false)');
+  return auth.refuseMailbox(client, mailbox, 'WatchToken', 'read');
+}
+
+/** Why `client`, holding `open` streams, may not open another WatchToken stream; undefined when it may. */
+function watchRefusal(client: AuthenticatedClient, open: number): Partial<ServiceError> | undefined {
+  if (!client.watch) return permissionDenied(client, 'open WatchToken streams (server.clients[].watch is false); call GetToken when a token is needed');
+  if (client.maxWatches !== undefined && open >= client.maxWatches) {
+    return {
+      code: GrpcStatus.RESOURCE_EXHAUSTED,
+      details: `client ${client.name} already holds ${open} WatchToken stream(s), its limit (server.clients[].maxWatches); cancel one first, or raise the limit.`,
+    };
+  }
+  return undefined;
 }

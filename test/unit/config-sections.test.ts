@@ -230,6 +230,28 @@ describe('config server.clients', () => {
     assert.deepEqual(c2, { name: 'c2', keySha256: 'ab'.repeat(32), mailboxes: ['*'], admin: true });
   });
 
+  test('client policy: protocols (each once), watch, maxWatches and callsPerSecond', async () => {
+    const config = configOf(
+      await loadObject({
+        server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['*'], protocols: ['smtp', 'imap', 'smtp'], watch: false, maxWatches: 3, callsPerSecond: '50' }] },
+        mailboxes: { m: MAILBOX },
+      }),
+    );
+    const [c1] = config.server.clients ?? [];
+    assert.deepEqual({ protocols: c1?.protocols, watch: c1?.watch, maxWatches: c1?.maxWatches, callsPerSecond: c1?.callsPerSecond }, { protocols: ['smtp', 'imap'], watch: false, maxWatches: 3, callsPerSecond: 50 });
+  });
+
+  runCases([
+    {
+      name: 'client policy: an unknown protocol, with a suggestion',
+      config: { server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['*'], protocols: ['imap', 'smpt'] }] } },
+      expect: [['error', 'server.clients[0].protocols[1]', 'must be one of: graph, imap, pop3, smtp (did you mean smtp?)']],
+    },
+    { name: 'client policy: no protocol at all', config: { server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['*'], protocols: [] }] } }, expect: [['error', 'server.clients[0].protocols', 'must name at least one protocol; to refuse every token, remove the client']] },
+    { name: 'client policy: maxWatches 0', config: { server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['*'], maxWatches: 0 }] } }, expect: [['error', 'server.clients[0].maxWatches', 'must be a whole number of 1 or more']] },
+    { name: 'client policy: callsPerSecond in words', config: { server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['*'], callsPerSecond: 'lots' }] } }, expect: [['error', 'server.clients[0].callsPerSecond', 'must be a whole number of 1 or more, not a string']] },
+  ]);
+
   test('a client known by its mTLS certificate subject', async () => {
     const dir = await tlsFolder();
     const config = configOf(

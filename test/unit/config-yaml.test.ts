@@ -127,12 +127,12 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'top level, with a suggestion',
       text: `mailbox:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'mailbox', message: 'unknown key (did you mean mailboxes?); expected one of: server, store, metrics, refresh, authorizationServers, proxies, mailboxes', line: 1, column: 1 },
+      expect: { severity: 'error', path: 'mailbox', message: 'unknown key (did you mean mailboxes?); expected one of: server, store, metrics, audit, refresh, authorizationServers, proxies, mailboxes', line: 1, column: 1 },
     },
     {
       name: 'top level, nothing close',
       text: `logging: {}\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'logging', message: 'unknown key; expected one of: server, store, metrics, refresh, authorizationServers, proxies, mailboxes', line: 1, column: 1 },
+      expect: { severity: 'error', path: 'logging', message: 'unknown key; expected one of: server, store, metrics, audit, refresh, authorizationServers, proxies, mailboxes', line: 1, column: 1 },
     },
     {
       name: 'in a mailbox, a misspelling',

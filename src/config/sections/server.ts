@@ -9,18 +9,21 @@ import { readCaFile } from '../ca-file.js';
 import { canonicalCertificateSubject, parseCertificateSubject } from '../certificate-subject.js';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
-import { flag, GLOB_PATTERN, octalMode, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE } from '../fields.js';
+import { flag, GLOB_PATTERN, octalMode, oneOf, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE, wholeNumber } from '../fields.js';
 import { invalidField, readFileField } from '../file-field.js';
 import { SECRET_FILE } from '../files.js';
 import { withOptional } from '../optional.js';
-import { isPresent, kindOfNode, MappingReader, valueOf } from '../reader.js';
+import { isPresent, kindOf, kindOfNode, MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
 import { readSecret, secretKeys } from '../secrets.js';
+import { PROTOCOLS } from '../types.js';
 import type { ClientConfig, ListenAddress, ServerConfig, TlsConfig } from '../types.js';
 
 export const SERVER_KEYS = ['listen', 'socketMode', 'tls', 'clients'];
 const TLS_KEYS = ['certFile', 'keyFile', 'clientCaFile'];
-const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'certificateSubject', 'mailboxes', 'admin'];
+const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'certificateSubject', 'mailboxes', 'admin', 'protocols', 'watch', 'maxWatches', 'callsPerSecond'];
+
+const protocolList = z.array(oneOf(PROTOCOLS), { error: (issue) => `must be a list of protocols (${PROTOCOLS.join(', ')}), not ${kindOf(issue.input)}` }).min(1, { error: 'must name at least one protocol; to refuse every token, remove the client' });
 
 const certificateSubjectField = z.string({ error: 'must be a distinguished name such as "CN=connector-1"' }).transform((value, ctx) => {
   const parsed = parseCertificateSubject(value);
@@ -150,13 +153,26 @@ async function readClients(server: MappingReader, mailboxNames: ReadonlySet<stri
     if (mailboxes.state === 'absent') reader.missing('mailboxes', 'required; list the mailbox names or glob patterns (e.g. "sales-*") this client may use');
     if (mailboxes.state === 'ok') warnAboutUnknownNames(reader, mailboxes.value, mailboxNames);
     const admin = reader.field('admin', flag);
+    const protocols = reader.field('protocols', protocolList);
+    const watch = reader.field('watch', flag);
+    const maxWatches = reader.field('maxWatches', wholeNumber(1));
+    const callsPerSecond = reader.field('callsPerSecond', wholeNumber(1));
     const nameValue = valueOf(name);
     const patterns = valueOf(mailboxes);
     if (nameValue === undefined || patterns === undefined || (key.state !== 'ok' && keySha256.state !== 'ok' && subject.state !== 'ok')) continue;
     clients.push(
       withOptional<ClientConfig>(
         { name: nameValue, mailboxes: patterns, admin: valueOf(admin) ?? false },
-        { key: valueOf(key), keySha256: valueOf(keySha256), certificateSubject: valueOf(subject) },
+        {
+          key: valueOf(key),
+          keySha256: valueOf(keySha256),
+          certificateSubject: valueOf(subject),
+          // Duplicates say nothing more: kept once, in the order given.
+          protocols: protocols.state === 'ok' ? [...new Set(protocols.value)] : undefined,
+          watch: valueOf(watch),
+          maxWatches: valueOf(maxWatches),
+          callsPerSecond: valueOf(callsPerSecond),
+        },
       ),
     );
   }

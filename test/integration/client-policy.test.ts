@@ -1,0 +1,145 @@
+// Client policy in server.clients[*] (issue 12, point 6): which protocols a
+// client may receive tokens for, whether it may watch and how many streams it
+// may hold, and its call budget; each refusal with its code. The daemon
+// in-process with a manual clock (the budget is timed by it), the sandbox as
+// the authorization server.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { TokenBrokerClient } from '../../src/client/index.js';
+import type { BrokerToken, TokenWatch } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startDaemon } from '../../src/daemon/index.js';
+import type { RunningDaemon } from '../../src/daemon/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { ManualClock } from '../../src/time/index.js';
+
+const KEYS = { sender: `sender-${randomUUID()}`, poller: `poller-${randomUUID()}`, watcher: `watcher-${randomUUID()}`, budgeted: `budgeted-${randomUUID()}` };
+
+function rejectsWith(promise: Promise<unknown>, code: GrpcStatus, pattern: RegExp): Promise<void> {
+  return assert.rejects(promise, (error: ServiceError) => {
+    assert.equal(error.code, code, `${GrpcStatus[error.code]}: ${error.details}`);
+    assert.match(error.details, pattern);
+    return true;
+  });
+}
+
+describe('client policy', () => {
+  let directory: string;
+  let sandbox: Sandbox;
+  let daemon: RunningDaemon;
+  let address: string;
+  const clock = new ManualClock(Date.now());
+  const clients: TokenBrokerClient[] = [];
+  const connect = (key: string): TokenBrokerClient => {
+    const client = new TokenBrokerClient({ address, key });
+    clients.push(client);
+    return client;
+  };
+
+  /** Opens a watch and resolves once its first token arrived (the stream is open on the server), or rejects with how it ended. */
+  function openWatch(client: TokenBrokerClient, mailbox: string): Promise<TokenWatch> {
+    return new Promise((resolve, reject) => {
+      const watch = client.watchToken(
+        mailbox,
+        (_token: BrokerToken) => resolve(watch),
+        (error) => reject(error ?? new Error('the watch ended without a token')),
+        { reconnect: false },
+      );
+    });
+  }
+
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'tb-policy-'));
+    sandbox = await startSandbox();
+    const tenantId = randomUUID();
+    const clientId = randomUUID();
+    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
+    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
+    for (const [name, key] of Object.entries(KEYS)) await writeFile(path.join(directory, `${name}.key`), `${key}\n`, { mode: 0o600 });
+    address = `unix://${path.join(directory, 'broker.sock')}`;
+    const mailbox = (name: string, protocol: string): string =>
+      `  ${name}:\n    protocol: ${protocol}\n    grantType: client-credentials\n    tenantId: ${tenantId}\n    clientId: ${clientId}\n    clientSecret: app-secret\n    username: ${name}@contoso.example\n`;
+    const configFile = path.join(directory, 'broker.yaml');
+    await writeFile(
+      configFile,
+      `server:
+  listen: ["${address}"]
+  clients:
+    - { name: sender, keyFile: sender.key, mailboxes: ["*"], protocols: [smtp] }
+    - { name: poller, keyFile: poller.key, mailboxes: ["*"], watch: false }
+    - { name: watcher, keyFile: watcher.key, mailboxes: ["*"], maxWatches: 2 }
+    - { name: budgeted, keyFile: budgeted.key, mailboxes: ["*"], callsPerSecond: 2 }
+store: { url: "memory:" }
+authorizationServers:
+  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+mailboxes:
+${mailbox('sales-imap', 'imap')}${mailbox('sales-smtp', 'smtp')}`,
+      { mode: 0o600 },
+    );
+    const loaded = await loadConfig(configFile);
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
+    daemon = await startDaemon(loaded.config, { logger: silentLogger(), clock });
+    await daemon.broker.getToken('sales-imap');
+    await daemon.broker.getToken('sales-smtp');
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await daemon?.stop(1_000);
+    await sandbox?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  test('protocols: an SMTP sender gets SMTP tokens and is refused IMAP ones, on every RPC that hands one out', async () => {
+    const sender = connect(KEYS.sender);
+    assert.equal((await sender.getToken('sales-smtp')).mailbox, 'sales-smtp');
+    const refusal = /client sender may not receive tokens for imap mailboxes such as sales-imap \(its protocols: smtp\)/;
+    await rejectsWith(sender.getToken('sales-imap'), GrpcStatus.PERMISSION_DENIED, refusal);
+    await rejectsWith(openWatch(sender, 'sales-imap'), GrpcStatus.PERMISSION_DENIED, refusal);
+    await rejectsWith(sender.reportRejected('sales-imap', 'x', 'AUTHENTICATE failed'), GrpcStatus.PERMISSION_DENIED, refusal);
+  });
+
+  test('watch: false refuses WatchToken and keeps GetToken', async () => {
+    const poller = connect(KEYS.poller);
+    assert.equal((await poller.getToken('sales-imap')).mailbox, 'sales-imap');
+    await rejectsWith(openWatch(poller, 'sales-imap'), GrpcStatus.PERMISSION_DENIED, /client poller may not open WatchToken streams \(server\.clients\[\]\.watch is false\)/);
+  });
+
+  test('maxWatches: a third stream is RESOURCE_EXHAUSTED; once one ends another may open', async () => {
+    const watcher = connect(KEYS.watcher);
+    const first = await openWatch(watcher, 'sales-imap');
+    await openWatch(watcher, 'sales-smtp');
+    await rejectsWith(openWatch(watcher, 'sales-imap'), GrpcStatus.RESOURCE_EXHAUSTED, /client watcher already holds 2 WatchToken stream\(s\), its limit \(server\.clients\[\]\.maxWatches\)/);
+    first.cancel();
+    // The server hears of the cancel on its own time: try until it has (each try is answered, nothing sleeps).
+    let reopened: TokenWatch | undefined;
+    for (let attempt = 0; attempt < 1_000 && reopened === undefined; attempt++) {
+      reopened = await openWatch(watcher, 'sales-imap').catch((error: ServiceError) => {
+        assert.equal(error.code, GrpcStatus.RESOURCE_EXHAUSTED, error.details);
+        return undefined;
+      });
+    }
+    assert.ok(reopened !== undefined, 'a stream ended, yet no new one may open');
+  });
+
+  test('callsPerSecond: two seconds of calls at once, then RESOURCE_EXHAUSTED saying when to retry; the budget refills with time', async () => {
+    const budgeted = connect(KEYS.budgeted);
+    for (let call = 0; call < 4; call++) assert.equal((await budgeted.getToken('sales-imap')).mailbox, 'sales-imap');
+    await rejectsWith(budgeted.getToken('sales-imap'), GrpcStatus.RESOURCE_EXHAUSTED, /client budgeted called more than 2 times a second \(server\.clients\[\]\.callsPerSecond\); retry in 500 ms/);
+    // Every RPC draws on the same budget, ListMailboxes included.
+    await rejectsWith(budgeted.listMailboxes(), GrpcStatus.RESOURCE_EXHAUSTED, /retry in 500 ms/);
+    clock.advance(500);
+    assert.equal((await budgeted.getToken('sales-imap')).mailbox, 'sales-imap');
+    await rejectsWith(budgeted.getToken('sales-imap'), GrpcStatus.RESOURCE_EXHAUSTED, /retry in 500 ms/);
+    // Another client's budget is its own.
+    assert.equal((await connect(KEYS.poller).getToken('sales-imap')).mailbox, 'sales-imap');
+  });
+});
