@@ -157,7 +157,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in a client',
       text: `server:\n  clients:\n    - name: c1\n      key: k\n      mailboxes: [sales]\n      isAdmin: true\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'server.clients[0].isAdmin', message: 'unknown key (did you mean admin?); expected one of: name, key, keyFile, keySha256, certificateSubject, mailboxes, admin', line: 6, column: 7 },
+      expect: { severity: 'error', path: 'server.clients[0].isAdmin', message: 'unknown key (did you mean admin?); expected one of: name, key, keyFile, keySha256, certificateSubject, mailboxes, admin, protocols, watch, maxWatches, callsPerSecond', line: 6, column: 7 },
     },
     {
       name: 'in store',
