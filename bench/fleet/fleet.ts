@@ -127,6 +127,8 @@ authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
 ${yaml.join('')}`,
+      // As ops keep a config that holds secrets (validate warns about a file others may read).
+      { mode: 0o600 },
     );
     return {
       options,

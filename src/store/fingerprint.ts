@@ -57,6 +57,25 @@ export function credentialFingerprint(mailbox: MailboxConfig): string {
   return createHash('sha256').update(JSON.stringify(inputs), 'utf8').digest('hex');
 }
 
+/**
+ * Digests of secrets seen lately. A fleet shares secrets widely (7,000
+ * mailboxes over 200 application secrets, and each client-credentials
+ * mailbox is fingerprinted twice: as itself and as its application's line),
+ * so a start of 10,000 mailboxes hashed the same few hundred secrets 17,000
+ * times. The keys are secrets already held in memory by the config; the map
+ * is emptied when it grows past a bound, so reloads cannot make it grow without end.
+ */
+const secretDigests = new Map<string, string>();
+const SECRET_DIGESTS_LIMIT = 50_000;
+
 function secretDigest(name: string, value: string | undefined): string | null {
-  return value === undefined ? null : createHash('sha256').update(`${FORMAT}\0${name}\0${value}`, 'utf8').digest('hex');
+  if (value === undefined) return null;
+  const input = `${FORMAT}\0${name}\0${value}`;
+  let digest = secretDigests.get(input);
+  if (digest === undefined) {
+    if (secretDigests.size >= SECRET_DIGESTS_LIMIT) secretDigests.clear();
+    digest = createHash('sha256').update(input, 'utf8').digest('hex');
+    secretDigests.set(input, digest);
+  }
+  return digest;
 }
