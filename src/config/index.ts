@@ -26,6 +26,7 @@ export type {
   RefreshConfig,
   ScopesByProtocol,
   ServerConfig,
+  ServerLimitsConfig,
   StoreConfig,
   TlsConfig,
 } from './types.js';

@@ -121,6 +121,18 @@ export interface ServerConfig {
   readonly socketMode: number;
   readonly tls?: TlsConfig;
   readonly clients?: readonly ClientConfig[];
+  /** Bounds on what one connection may send and hold; absent keys keep the server's defaults. */
+  readonly limits?: ServerLimitsConfig;
+}
+
+/** server.limits (an addition to the contract); applied at start, a change needs a restart. */
+export interface ServerLimitsConfig {
+  /** The largest request message; larger ones are RESOURCE_EXHAUSTED. Default 65536. */
+  readonly maxRequestBytes?: number;
+  /** Calls open at once on one connection. Default 1000. */
+  readonly maxStreamsPerConnection?: number;
+  /** A connection with no call open this long is closed. Default 300. */
+  readonly idleConnectionSeconds?: number;
 }
 
 export interface StoreConfig {

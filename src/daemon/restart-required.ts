@@ -1,5 +1,5 @@
 // Which changes of a reloaded config only a restart applies: the listeners
-// (addresses, socket mode, TLS), the store, the metrics endpoint and the
+// (addresses, socket mode, TLS, connection limits), the store, the metrics endpoint and the
 // audit log's destination are set up once at start. Everything else reloads.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ const COMPARED: readonly (readonly [key: string, value: (config: Settings) => un
   ['server.listen', (config) => config.server.listen.map((address) => address.url)],
   ['server.socketMode', (config) => config.server.socketMode],
   ['server.tls', (config) => tlsPaths(config.server.tls)],
+  ['server.limits', (config) => config.server.limits ?? null],
   ['store.url', (config) => config.store.url],
   ['store.encryptionKeyFile', (config) => config.store.encryptionKeyFile],
   ['store.previousEncryptionKeyFiles', (config) => config.store.previousEncryptionKeyFiles ?? []],

@@ -8,7 +8,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { TokenBroker } from '../broker/index.js';
-import type { ClientConfig, ServerConfig } from '../config/index.js';
+import type { ClientConfig, ServerConfig, ServerLimitsConfig } from '../config/index.js';
 import { loadBrokerProto, TOKEN_BROKER_SERVICE_NAME, BROKER_ADMIN_SERVICE_NAME } from '../proto/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../time/index.js';
@@ -73,7 +73,7 @@ export class BrokerGrpcServer {
     const mutualTls = options.config.tls?.clientCaFile !== undefined;
     // The call tracker first, so it sees the status of an undecodable request too.
     const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
-    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...limitsOf(options.config.limits), ...options.connectionLimits };
     this.#server = new DecodeGuardedServer({ ...connectionOptions(limits), interceptors });
     const audit = new CallAudit(options.audit, this.#auth);
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth, audit);
@@ -164,4 +164,14 @@ function aborted<T>(signal: AbortSignal | undefined, value: T): Promise<T> {
     if (signal?.aborted === true) resolve(value);
     else signal?.addEventListener('abort', () => resolve(value), { once: true });
   });
+}
+
+/** The connection limits server.limits sets (the rest keep their defaults). */
+function limitsOf(config: ServerLimitsConfig | undefined): Partial<ConnectionLimits> {
+  if (config === undefined) return {};
+  return {
+    ...(config.maxRequestBytes === undefined ? {} : { maxReceiveMessageBytes: config.maxRequestBytes }),
+    ...(config.maxStreamsPerConnection === undefined ? {} : { maxConcurrentStreams: config.maxStreamsPerConnection }),
+    ...(config.idleConnectionSeconds === undefined ? {} : { idleMs: config.idleConnectionSeconds * 1000 }),
+  };
 }

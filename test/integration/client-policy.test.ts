@@ -1,6 +1,7 @@
 // Client policy in server.clients[*] (issue 12, point 6): which protocols a
 // client may receive tokens for, whether it may watch and how many streams it
-// may hold, and its call budget; each refusal with its code. The daemon
+// may hold, and its call budget; each refusal with its code. And the
+// configurable request size (server.limits). The daemon
 // in-process with a manual clock (the budget is timed by it), the sandbox as
 // the authorization server.
 import assert from 'node:assert/strict';
@@ -72,6 +73,7 @@ describe('client policy', () => {
       configFile,
       `server:
   listen: ["${address}"]
+  limits: { maxRequestBytes: 2048 }
   clients:
     - { name: sender, keyFile: sender.key, mailboxes: ["*"], protocols: [smtp] }
     - { name: poller, keyFile: poller.key, mailboxes: ["*"], watch: false }
@@ -141,5 +143,11 @@ ${mailbox('sales-imap', 'imap')}${mailbox('sales-smtp', 'smtp')}`,
     await rejectsWith(budgeted.getToken('sales-imap'), GrpcStatus.RESOURCE_EXHAUSTED, /retry in 500 ms/);
     // Another client's budget is its own.
     assert.equal((await connect(KEYS.poller).getToken('sales-imap')).mailbox, 'sales-imap');
+  });
+
+  test('server.limits.maxRequestBytes: a request over it is RESOURCE_EXHAUSTED before any handler reads it', async () => {
+    const poller = connect(KEYS.poller);
+    await rejectsWith(poller.getToken('x'.repeat(3_000)), GrpcStatus.RESOURCE_EXHAUSTED, /larger than max/i);
+    assert.equal((await poller.getToken('sales-imap')).mailbox, 'sales-imap');
   });
 });

@@ -1,4 +1,4 @@
-// The sections besides mailboxes: server (listen, socketMode, tls, clients),
+// The sections besides mailboxes: server (listen, socketMode, tls, clients, limits),
 // store, metrics, refresh, proxies and authorizationServers; their defaults
 // and each of their rules, with exact messages.
 import assert from 'node:assert/strict';
@@ -207,6 +207,20 @@ describe('config server.tls', () => {
 const LOOPBACK = ['tcp://127.0.0.1:50051'];
 const TLS_WITH_CLIENT_CA = { certFile: 'server.pem', keyFile: 'server.key', clientCaFile: 'ca.pem' };
 const MTLS_NEEDED = 'needs mTLS: set server.tls.clientCaFile to the CA that issues client certificates, or give this client a key, keyFile or keySha256';
+
+describe('config server.limits', () => {
+  test('read when given; absent keys keep the defaults', async () => {
+    const config = configOf(await loadObject({ server: { limits: { maxRequestBytes: 4096, idleConnectionSeconds: '60' } }, mailboxes: { m: MAILBOX } }));
+    assert.deepEqual(config.server.limits, { maxRequestBytes: 4096, idleConnectionSeconds: 60 });
+    assert.equal('limits' in configOf(await loadObject({ mailboxes: { m: MAILBOX } })).server, false);
+  });
+
+  runCases([
+    { name: 'limits: a request bound too small', config: { server: { limits: { maxRequestBytes: 100 } } }, expect: [['error', 'server.limits.maxRequestBytes', 'must be a whole number of 1024 or more']] },
+    { name: 'limits: a request bound too big', config: { server: { limits: { maxRequestBytes: 5_000_000 } } }, expect: [['error', 'server.limits.maxRequestBytes', 'must be at most 4,194,304 bytes (4 MiB)']] },
+    { name: 'limits: an unknown key', config: { server: { limits: { maxCalls: 3 } } }, expect: [['error', 'server.limits.maxCalls', 'unknown key; expected one of: maxRequestBytes, maxStreamsPerConnection, idleConnectionSeconds']] },
+  ]);
+});
 
 describe('config server.clients', () => {
   test('clients are read with their defaults', async () => {

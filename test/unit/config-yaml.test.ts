@@ -147,7 +147,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in server',
       text: `server:\n  listens: []\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'server.listens', message: 'unknown key (did you mean listen?); expected one of: listen, socketMode, tls, clients', line: 2, column: 3 },
+      expect: { severity: 'error', path: 'server.listens', message: 'unknown key (did you mean listen?); expected one of: listen, socketMode, tls, clients, limits', line: 2, column: 3 },
     },
     {
       name: 'in server.tls',

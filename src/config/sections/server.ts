@@ -17,9 +17,11 @@ import { isPresent, kindOf, kindOfNode, MappingReader, valueOf } from '../reader
 import type { Field } from '../reader.js';
 import { readSecret, secretKeys } from '../secrets.js';
 import { PROTOCOLS } from '../types.js';
-import type { ClientConfig, ListenAddress, ServerConfig, TlsConfig } from '../types.js';
+import type { ClientConfig, ListenAddress, ServerConfig, ServerLimitsConfig, TlsConfig } from '../types.js';
 
-export const SERVER_KEYS = ['listen', 'socketMode', 'tls', 'clients'];
+export const SERVER_KEYS = ['listen', 'socketMode', 'tls', 'clients', 'limits'];
+
+const LIMIT_KEYS = ['maxRequestBytes', 'maxStreamsPerConnection', 'idleConnectionSeconds'];
 const TLS_KEYS = ['certFile', 'keyFile', 'clientCaFile'];
 const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'certificateSubject', 'mailboxes', 'admin', 'protocols', 'watch', 'maxWatches', 'callsPerSecond'];
 
@@ -55,6 +57,7 @@ export async function readServerSection(ctx: LoadContext, section: Field<Mapping
   // Unknown (undefined) when server.tls has errors of its own: no second error about it.
   const mtls = tls === undefined || tls.state === 'absent' ? false : tls.state === 'ok' ? tls.value.clientCaFile !== undefined : undefined;
   const clients = reader === undefined ? undefined : await readClients(reader, mailboxNames, mtls);
+  const limits = reader === undefined ? undefined : readLimits(reader);
 
   const addresses: readonly ListenAddress[] = valueOf(listen) ?? [{ kind: 'unix', path: DEFAULT_LISTEN.slice('unix://'.length), url: DEFAULT_LISTEN }];
   if (listen.state === 'ok' && reader !== undefined && tls?.state === 'absent') {
@@ -73,8 +76,26 @@ export async function readServerSection(ctx: LoadContext, section: Field<Mapping
   }
   return withOptional<ServerConfig>(
     { listen: addresses, socketMode: (socketMode === undefined ? undefined : valueOf(socketMode)) ?? DEFAULT_SOCKET_MODE },
-    { tls: tls === undefined ? undefined : valueOf(tls), clients },
+    { tls: tls === undefined ? undefined : valueOf(tls), clients, limits },
   );
+}
+
+/** server.limits; undefined when absent or empty. The bounds keep a typo from disabling a limit (0) or making one useless. */
+function readLimits(server: MappingReader): ServerLimitsConfig | undefined {
+  const section = server.mapping('limits', LIMIT_KEYS);
+  const reader = valueOf(section);
+  if (reader === undefined) return undefined;
+  const bounded = (min: number, max: number, unit: string) =>
+    wholeNumber(min).pipe(z.number().max(max, { error: `must be at most ${max.toLocaleString('en-US')} ${unit}` }));
+  const limits = withOptional<ServerLimitsConfig>(
+    {},
+    {
+      maxRequestBytes: valueOf(reader.field('maxRequestBytes', bounded(1_024, 4 * 1024 * 1024, 'bytes (4 MiB)'))),
+      maxStreamsPerConnection: valueOf(reader.field('maxStreamsPerConnection', bounded(1, 100_000, 'streams'))),
+      idleConnectionSeconds: valueOf(reader.field('idleConnectionSeconds', bounded(10, 86_400, 'seconds (a day)'))),
+    },
+  );
+  return Object.keys(limits).length === 0 ? undefined : limits;
 }
 
 async function readTls(server: MappingReader): Promise<Field<TlsConfig>> {
