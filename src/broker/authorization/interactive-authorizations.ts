@@ -135,6 +135,17 @@ export class InteractiveAuthorizations {
         { code: 'invalid_request', permanent: true, mailbox: config.name, remediation: `Paste the URL of the latest sign-in, or run: token-broker authorize ${config.name}` },
       );
     }
+    const code = callbackUrl.searchParams.get('code');
+    if ((code === null || code === '') && !callbackUrl.searchParams.has('error')) {
+      // The right state but no code (a URL cut short when copied): the operator's slip, not an answer of the
+      // server. The authorization stays in progress, so the whole address can still be pasted.
+      throw new BrokerError(`mailbox ${config.name}: the redirect URL has no "code" parameter (nor an "error"); the authorization in progress is kept.`, {
+        code: 'invalid_request',
+        permanent: true,
+        mailbox: config.name,
+        remediation: 'Paste the whole address the browser shows after signing in, starting with the redirect URI.',
+      });
+    }
     // Single use: a replayed redirect finds nothing in progress.
     this.#inProgress.delete(config.name);
     inProgress?.listener?.close();
