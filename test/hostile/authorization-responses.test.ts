@@ -6,21 +6,15 @@
 // authorization in progress, and leaves that authorization usable.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
-import { silentLogger } from '../../src/logging/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+import type { TokenBrokerClient } from '../../src/client/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { signInRedirect } from '../support/browser.js';
+import { startInProcessBroker } from '../support/in-process-broker.js';
+import type { InProcessBroker } from '../support/in-process-broker.js';
 
 const SEED = process.env.FC_SEED === undefined ? 20261205 : Number(process.env.FC_SEED);
 const RUNS = (fallback: number): number => (process.env.FC_RUNS === undefined ? fallback : Number(process.env.FC_RUNS));
@@ -31,25 +25,21 @@ const WEB_SECRET = `web-${randomUUID()}`;
 const WEB_REDIRECT = 'https://broker.contoso.example/oauth/callback';
 
 describe('hostile authorization responses', () => {
-  let directory: string;
+  let broker: InProcessBroker;
   let sandbox: Sandbox;
-  let daemon: RunningDaemon;
   let client: TokenBrokerClient;
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-hostile-authz-'));
-    sandbox = await startSandbox();
-    sandbox.registerApplication({ tenantId: TENANT, clientId: WEB_APP, clientSecret: WEB_SECRET, redirectUris: [WEB_REDIRECT] });
-    sandbox.registerUser({ tenantId: TENANT, username: 'alice@contoso.example', password: `pw-${randomUUID()}` });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    const address = `unix://${path.join(directory, 'broker.sock')}`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server: { listen: ["${address}"] }
+    broker = await startInProcessBroker({
+      prefix: 'tb-hostile-authz-',
+      setup: (world) => {
+        world.registerApplication({ tenantId: TENANT, clientId: WEB_APP, clientSecret: WEB_SECRET, redirectUris: [WEB_REDIRECT] });
+        world.registerUser({ tenantId: TENANT, username: 'alice@contoso.example', password: `pw-${randomUUID()}` });
+      },
+      config: ({ sandbox: world, address }) => `server: { listen: ["${address}"] }
 store: { url: "memory:" }
 authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+  microsoft: { authorityHost: "${world.url}", caFile: ca.pem }
 mailboxes:
   pasted:
     protocol: imap
@@ -61,19 +51,13 @@ mailboxes:
     redirectPlatform: web
     username: alice@contoso.example
 `,
-      { mode: 0o600 },
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
-    client = new TokenBrokerClient({ address });
+    });
+    sandbox = broker.sandbox;
+    client = broker.connect();
   });
 
   after(async () => {
-    client?.close();
-    await daemon?.stop(1_000);
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   test('random redirect URLs, codes and states: refused briefly, nothing redeemed, the real redirect still completes', async () => {

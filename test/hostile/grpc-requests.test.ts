@@ -6,21 +6,16 @@
 // serializers, so the bytes reach the server exactly as generated.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
+import type { TokenBrokerClient } from '../../src/client/index.js';
 import { loadBrokerProto } from '../../src/proto/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
-import { silentLogger } from '../../src/logging/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import { clientCredentialsMailbox, startInProcessBroker } from '../support/in-process-broker.js';
+import type { InProcessBroker } from '../support/in-process-broker.js';
 
 const SEED = process.env.FC_SEED === undefined ? 20261205 : Number(process.env.FC_SEED);
 const RUNS = (fallback: number): number => (process.env.FC_RUNS === undefined ? fallback : Number(process.env.FC_RUNS));
@@ -64,59 +59,36 @@ interface Answer {
 }
 
 describe('hostile bytes on every RPC', () => {
-  let directory: string;
-  let sandbox: Sandbox;
-  let daemon: RunningDaemon;
-  let address: string;
+  let broker: InProcessBroker;
   let raw: Client;
   let good: TokenBrokerClient;
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-hostile-grpc-'));
-    sandbox = await startSandbox();
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    await writeFile(path.join(directory, 'admin.key'), `${ADMIN_KEY}\n`, { mode: 0o600 });
-    address = `unix://${path.join(directory, 'broker.sock')}`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server:
+    const app = { tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 'app-secret' };
+    broker = await startInProcessBroker({
+      prefix: 'tb-hostile-grpc-',
+      setup: async (sandbox, directory) => {
+        sandbox.registerApplication(app);
+        await writeFile(path.join(directory, 'admin.key'), `${ADMIN_KEY}\n`, { mode: 0o600 });
+      },
+      config: ({ sandbox, address }) => `server:
   listen: ["${address}"]
   clients:
-    - name: ops
-      keyFile: admin.key
-      mailboxes: ["*"]
-      admin: true
+    - { name: ops, keyFile: admin.key, mailboxes: ["*"], admin: true }
 store: { url: "memory:" }
 authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
-  sales-imap:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${tenantId}
-    clientId: ${clientId}
-    clientSecret: app-secret
-    username: sales@contoso.example
-`,
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
-    raw = new Client(address, credentials.createInsecure());
-    good = new TokenBrokerClient({ address, key: ADMIN_KEY });
+${clientCredentialsMailbox('sales-imap', app)}`,
+    });
+    raw = new Client(broker.address, credentials.createInsecure());
+    good = broker.connect(ADMIN_KEY);
     await good.getToken('sales-imap');
   });
 
   after(async () => {
     raw?.close();
-    good?.close();
-    await daemon?.stop(1_000);
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   const identity = (value: Buffer): Buffer => value;
@@ -201,6 +173,6 @@ mailboxes:
 
   test('after all of it the daemon serves a real mailbox', async () => {
     const token = await good.getToken('sales-imap');
-    assert.ok(sandbox.verifyAccessToken(token.accessToken));
+    assert.ok(broker.sandbox.verifyAccessToken(token.accessToken));
   });
 });

@@ -6,22 +6,19 @@
 // and a file moved away by logrotate is followed by a new one on reload.
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { verifyAuditFiles } from '../../src/audit/index.js';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import type { BrokerToken } from '../../src/client/index.js';
+import type { BrokerToken, TokenBrokerClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
 import { silentLogger } from '../../src/logging/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
 import { runCli } from '../support/daemon-process.js';
+import { clientCredentialsMailbox, startInProcessBroker } from '../support/in-process-broker.js';
+import type { InProcessBroker } from '../support/in-process-broker.js';
 
 const CONNECTOR_KEY = `connector-${randomUUID()}`;
 const ADMIN_KEY = `admin-${randomUUID()}`;
@@ -40,31 +37,23 @@ interface Line {
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 describe('audit log', () => {
+  let broker: InProcessBroker;
   let directory: string;
-  let sandbox: Sandbox;
-  let daemon: RunningDaemon | undefined;
   let auditFile: string;
   let connector: TokenBrokerClient;
   let admin: TokenBrokerClient;
   const handedOut: BrokerToken[] = [];
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-audit-'));
-    sandbox = await startSandbox();
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    await writeFile(path.join(directory, 'connector.key'), `${CONNECTOR_KEY}\n`, { mode: 0o600 });
-    await writeFile(path.join(directory, 'admin.key'), `${ADMIN_KEY}\n`, { mode: 0o600 });
-    auditFile = path.join(directory, 'audit', 'audit.jsonl');
-    const address = `unix://${path.join(directory, 'broker.sock')}`;
-    const mailbox = (name: string): string =>
-      `  ${name}:\n    protocol: imap\n    grantType: client-credentials\n    tenantId: ${tenantId}\n    clientId: ${clientId}\n    clientSecret: app-secret\n    username: ${name}@contoso.example\n`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server:
+    const app = { tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 'app-secret' };
+    broker = await startInProcessBroker({
+      prefix: 'tb-audit-',
+      setup: async (sandbox, folder) => {
+        sandbox.registerApplication(app);
+        await writeFile(path.join(folder, 'connector.key'), `${CONNECTOR_KEY}\n`, { mode: 0o600 });
+        await writeFile(path.join(folder, 'admin.key'), `${ADMIN_KEY}\n`, { mode: 0o600 });
+      },
+      config: ({ sandbox, address }) => `server:
   listen: ["${address}"]
   clients:
     - { name: connector-1, keyFile: connector.key, mailboxes: ["sales-*"] }
@@ -74,22 +63,16 @@ audit: { file: audit/audit.jsonl }
 authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
-${mailbox('sales-imap')}${mailbox('finance')}`,
-      { mode: 0o600 },
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
-    connector = new TokenBrokerClient({ address, key: CONNECTOR_KEY });
-    admin = new TokenBrokerClient({ address, key: ADMIN_KEY });
+${clientCredentialsMailbox('sales-imap', app)}${clientCredentialsMailbox('finance', app)}`,
+    });
+    directory = broker.directory;
+    auditFile = path.join(directory, 'audit', 'audit.jsonl');
+    connector = broker.connect(CONNECTOR_KEY);
+    admin = broker.connect(ADMIN_KEY);
   });
 
   after(async () => {
-    connector?.close();
-    admin?.close();
-    await daemon?.stop(1_000);
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   async function readLines(file: string): Promise<Line[]> {
@@ -102,9 +85,7 @@ ${mailbox('sales-imap')}${mailbox('finance')}`,
   test('every token handed out, refusal and admin call is one chained line naming the client; no token in the file', async () => {
     handedOut.push(await connector.getToken('sales-imap'));
     await assert.rejects(connector.getToken('finance'), (error: ServiceError) => error.code === GrpcStatus.PERMISSION_DENIED);
-    const stranger = new TokenBrokerClient({ address: `unix://${path.join(directory, 'broker.sock')}`, key: 'wrong' });
-    await assert.rejects(stranger.getToken('sales-imap'), (error: ServiceError) => error.code === GrpcStatus.UNAUTHENTICATED);
-    stranger.close();
+    await assert.rejects(broker.connect('wrong').getToken('sales-imap'), (error: ServiceError) => error.code === GrpcStatus.UNAUTHENTICATED);
     // A watch: opened, one push, cancelled.
     await new Promise<void>((resolve, reject) => {
       const watch = connector.watchToken(
@@ -120,8 +101,8 @@ ${mailbox('sales-imap')}${mailbox('finance')}`,
     handedOut.push(await connector.reportRejected('sales-imap', handedOut[0]!.accessToken, 'AUTHENTICATE failed'));
     await admin.getMailboxStatus('finance');
     assert.equal((await admin.reload()).applied, true);
-    await daemon!.stop(1_000);
-    daemon = undefined;
+    await broker.daemon?.stop(1_000);
+    broker.daemon = undefined;
 
     const text = await readFile(auditFile, 'utf8');
     for (const token of handedOut) assert.ok(!text.includes(token.accessToken), 'an access token in the audit log');
@@ -165,17 +146,17 @@ ${mailbox('sales-imap')}${mailbox('finance')}`,
   });
 
   test('after logrotate moves the file, a reload starts a new one that continues the chain', async () => {
-    const configFile = path.join(directory, 'broker.yaml');
-    const loaded = await loadConfig(configFile);
+    const loaded = await loadConfig(broker.configFile);
     assert.ok(loaded.ok);
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+    const daemon = await startDaemon(loaded.config, { logger: silentLogger() });
+    broker.daemon = daemon;
     await connector.getToken('sales-imap');
     const rotated = `${auditFile}.1`;
     await rename(auditFile, rotated);
     assert.equal((await daemon.reload('sighup')).applied, true);
     await connector.getToken('sales-imap');
     await daemon.stop(1_000);
-    daemon = undefined;
+    broker.daemon = undefined;
     const older = await readLines(rotated);
     const newer = await readLines(auditFile);
     assert.ok(newer.length >= 1, 'nothing was written to the new file');

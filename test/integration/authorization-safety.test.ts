@@ -6,22 +6,16 @@
 // Entra-shaped sandbox, with the daemon in-process on a unix socket.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { fetch } from 'undici';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
-import { silentLogger } from '../../src/logging/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+import type { TokenBrokerClient } from '../../src/client/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { freePort, signInRedirect } from '../support/browser.js';
+import { startInProcessBroker } from '../support/in-process-broker.js';
+import type { InProcessBroker } from '../support/in-process-broker.js';
 
 const TENANT = randomUUID();
 const WEB_APP = randomUUID();
@@ -51,32 +45,28 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 describe('authorization flow safety', () => {
-  let directory: string;
+  let broker: InProcessBroker;
   let sandbox: Sandbox;
-  let daemon: RunningDaemon;
   let client: TokenBrokerClient;
   let loopbackPort: number;
   let loopbackRedirect: string;
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-authz-safety-'));
-    sandbox = await startSandbox();
     loopbackPort = await freePort();
     loopbackRedirect = `http://127.0.0.1:${loopbackPort}/callback`;
-    sandbox.registerApplication({ tenantId: TENANT, clientId: WEB_APP, clientSecret: WEB_SECRET, redirectUris: [WEB_REDIRECT] });
-    sandbox.registerApplication({ tenantId: TENANT, clientId: PUBLIC_APP, publicClient: true, redirectUris: [loopbackRedirect] });
-    sandbox.registerUser({ tenantId: TENANT, username: ALICE, password: `pw-${randomUUID()}` });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    const address = `unix://${path.join(directory, 'broker.sock')}`;
     const web = (name: string): string =>
       `  ${name}:\n    protocol: imap\n    grantType: authorization-code\n    tenantId: ${TENANT}\n    clientId: ${WEB_APP}\n    clientSecret: ${WEB_SECRET}\n    redirectUri: ${WEB_REDIRECT}\n    redirectPlatform: web\n    username: ${ALICE}\n`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server: { listen: ["${address}"] }
+    broker = await startInProcessBroker({
+      prefix: 'tb-authz-safety-',
+      setup: (world) => {
+        world.registerApplication({ tenantId: TENANT, clientId: WEB_APP, clientSecret: WEB_SECRET, redirectUris: [WEB_REDIRECT] });
+        world.registerApplication({ tenantId: TENANT, clientId: PUBLIC_APP, publicClient: true, redirectUris: [loopbackRedirect] });
+        world.registerUser({ tenantId: TENANT, username: ALICE, password: `pw-${randomUUID()}` });
+      },
+      config: ({ sandbox: world, address }) => `server: { listen: ["${address}"] }
 store: { url: "memory:" }
 authorizationServers:
-  microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
+  microsoft: { authorityHost: "${world.url}", caFile: ca.pem }
 mailboxes:
 ${web('alpha')}${web('beta')}${web('gamma')}  loopback:
     protocol: imap
@@ -87,18 +77,13 @@ ${web('alpha')}${web('beta')}${web('gamma')}  loopback:
     redirectPlatform: desktop
     username: ${ALICE}
 `,
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger() });
-    client = new TokenBrokerClient({ address });
+    });
+    sandbox = broker.sandbox;
+    client = broker.connect();
   });
 
   after(async () => {
-    client?.close();
-    await daemon?.stop(1_000);
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   test('a redirect URL of another site, or another path of the same site, is refused and the authorization stays in progress', async () => {

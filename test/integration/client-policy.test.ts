@@ -6,21 +6,15 @@
 // the authorization server.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
-import { TokenBrokerClient } from '../../src/client/index.js';
-import type { BrokerToken, TokenWatch } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
-import { silentLogger } from '../../src/logging/index.js';
-import { startSandbox } from '../../src/sandbox/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import type { BrokerToken, TokenBrokerClient, TokenWatch } from '../../src/client/index.js';
 import { ManualClock } from '../../src/time/index.js';
+import { clientCredentialsMailbox, startInProcessBroker } from '../support/in-process-broker.js';
+import type { InProcessBroker } from '../support/in-process-broker.js';
 
 const KEYS = { sender: `sender-${randomUUID()}`, poller: `poller-${randomUUID()}`, watcher: `watcher-${randomUUID()}`, budgeted: `budgeted-${randomUUID()}` };
 
@@ -33,17 +27,9 @@ function rejectsWith(promise: Promise<unknown>, code: GrpcStatus, pattern: RegEx
 }
 
 describe('client policy', () => {
-  let directory: string;
-  let sandbox: Sandbox;
-  let daemon: RunningDaemon;
-  let address: string;
+  let broker: InProcessBroker;
   const clock = new ManualClock(Date.now());
-  const clients: TokenBrokerClient[] = [];
-  const connect = (key: string): TokenBrokerClient => {
-    const client = new TokenBrokerClient({ address, key });
-    clients.push(client);
-    return client;
-  };
+  const connect = (key: string): TokenBrokerClient => broker.connect(key);
 
   /** Opens a watch and resolves once its first token arrived (the stream is open on the server), or rejects with how it ended. */
   function openWatch(client: TokenBrokerClient, mailbox: string): Promise<TokenWatch> {
@@ -58,20 +44,15 @@ describe('client policy', () => {
   }
 
   before(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'tb-policy-'));
-    sandbox = await startSandbox();
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    sandbox.registerApplication({ tenantId, clientId, clientSecret: 'app-secret' });
-    await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-    for (const [name, key] of Object.entries(KEYS)) await writeFile(path.join(directory, `${name}.key`), `${key}\n`, { mode: 0o600 });
-    address = `unix://${path.join(directory, 'broker.sock')}`;
-    const mailbox = (name: string, protocol: string): string =>
-      `  ${name}:\n    protocol: ${protocol}\n    grantType: client-credentials\n    tenantId: ${tenantId}\n    clientId: ${clientId}\n    clientSecret: app-secret\n    username: ${name}@contoso.example\n`;
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server:
+    const app = { tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 'app-secret' };
+    broker = await startInProcessBroker({
+      prefix: 'tb-policy-',
+      daemon: { clock },
+      setup: async (sandbox, directory) => {
+        sandbox.registerApplication(app);
+        for (const [name, key] of Object.entries(KEYS)) await writeFile(path.join(directory, `${name}.key`), `${key}\n`, { mode: 0o600 });
+      },
+      config: ({ sandbox, address }) => `server:
   listen: ["${address}"]
   limits: { maxRequestBytes: 2048 }
   clients:
@@ -83,21 +64,14 @@ store: { url: "memory:" }
 authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
-${mailbox('sales-imap', 'imap')}${mailbox('sales-smtp', 'smtp')}`,
-      { mode: 0o600 },
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-    daemon = await startDaemon(loaded.config, { logger: silentLogger(), clock });
-    await daemon.broker.getToken('sales-imap');
-    await daemon.broker.getToken('sales-smtp');
+${clientCredentialsMailbox('sales-imap', app)}${clientCredentialsMailbox('sales-smtp', app, 'smtp')}`,
+    });
+    await broker.daemon?.broker.getToken('sales-imap');
+    await broker.daemon?.broker.getToken('sales-smtp');
   });
 
   after(async () => {
-    for (const client of clients) client.close();
-    await daemon?.stop(1_000);
-    await sandbox?.close();
-    await rm(directory, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   test('protocols: an SMTP sender gets SMTP tokens and is refused IMAP ones, on every RPC that hands one out', async () => {
