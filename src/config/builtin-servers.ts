@@ -1,31 +1,12 @@
 // The authorization servers every config has without writing them down
-// (`microsoft`, `google`), and the scopes Microsoft expects per protocol and
-// grant level (DOMAIN.md).
-import type { AuthorizationServerConfig, Protocol, ScopesByProtocol } from './types.js';
+// (`microsoft`, `google`) and Google's endpoints and scope; Microsoft's hosts
+// and scopes per cloud are in microsoft-clouds.ts (DOMAIN.md).
+import { MICROSOFT_CLOUD_HOSTS, microsoftDelegatedScopes } from './microsoft-clouds.js';
+import type { AuthorizationServerConfig, MicrosoftCloud, ScopesByProtocol } from './types.js';
 
-export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
-
-/** Delegated (user-level) scopes; offline_access so Entra hands out a refresh token. */
-export const MICROSOFT_DELEGATED_SCOPES: ScopesByProtocol = {
-  imap: ['https://outlook.office.com/IMAP.AccessAsUser.All', 'offline_access'],
-  pop3: ['https://outlook.office.com/POP.AccessAsUser.All', 'offline_access'],
-  smtp: ['https://outlook.office.com/SMTP.Send', 'offline_access'],
-  graph: ['https://graph.microsoft.com/Mail.ReadWrite', 'offline_access'],
-};
-
-/** Graph needs the Shared variant to reach another user's (shared) mailbox. */
-export const MICROSOFT_DELEGATED_SHARED_GRAPH_SCOPES: readonly string[] = ['https://graph.microsoft.com/Mail.ReadWrite.Shared', 'offline_access'];
-
-/** Application level (client credentials): the app's statically granted permissions. */
-export const MICROSOFT_APPLICATION_SCOPES: Readonly<Record<Protocol, readonly string[]>> = {
-  imap: ['https://outlook.office365.com/.default'],
-  pop3: ['https://outlook.office365.com/.default'],
-  smtp: ['https://outlook.office365.com/.default'],
-  graph: ['https://graph.microsoft.com/.default'],
-};
-
-/** ropc-deprecated always asks for the Graph default scope. */
-export const ROPC_DEPRECATED_SCOPES: readonly string[] = ['https://graph.microsoft.com/.default'];
+/** The built-in `microsoft` server and a microsoft server given neither cloud nor a known authorityHost: the global cloud. */
+export const MICROSOFT_DEFAULT_CLOUD: MicrosoftCloud = 'global';
+export const MICROSOFT_AUTHORITY_HOST = MICROSOFT_CLOUD_HOSTS[MICROSOFT_DEFAULT_CLOUD].authorityHosts[0];
 
 export const GOOGLE_ENDPOINTS = {
   authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
@@ -43,7 +24,12 @@ export const GOOGLE_SCOPES: ScopesByProtocol = {
 /** A fresh map each call, so no caller can change another's defaults. */
 export function builtinAuthorizationServers(): Map<string, AuthorizationServerConfig> {
   return new Map<string, AuthorizationServerConfig>([
-    ['microsoft', { name: 'microsoft', type: 'microsoft', authorityHost: MICROSOFT_AUTHORITY_HOST, scopes: MICROSOFT_DELEGATED_SCOPES, caCertificates: [] }],
+    ['microsoft', microsoftServer('microsoft', MICROSOFT_DEFAULT_CLOUD)],
     ['google', { name: 'google', type: 'google', ...GOOGLE_ENDPOINTS, scopes: GOOGLE_SCOPES, caCertificates: [] }],
   ]);
+}
+
+/** A microsoft server at a cloud's own authority, with that cloud's delegated scopes. */
+export function microsoftServer(name: string, cloud: MicrosoftCloud): AuthorizationServerConfig {
+  return { name, type: 'microsoft', authorityHost: MICROSOFT_CLOUD_HOSTS[cloud].authorityHosts[0], cloud, scopes: microsoftDelegatedScopes(cloud), caCertificates: [] };
 }

@@ -5,8 +5,10 @@ export type { LoadOptions } from './load.js';
 export { formatProblem } from './format.js';
 export { DEFAULT_CONFIG_PATH } from './defaults.js';
 export { builtinAuthorizationServers } from './builtin-servers.js';
+export { MICROSOFT_CLOUD_HOSTS, microsoftAuthority } from './microsoft-clouds.js';
+export type { MicrosoftAuthority, MicrosoftCloudHosts } from './microsoft-clouds.js';
 export { Secret } from './secret.js';
-export { AUTHENTICATION_MODES, AUTHORIZATION_SERVER_TYPES, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from './types.js';
+export { AUTHENTICATION_MODES, AUTHORIZATION_SERVER_TYPES, GRANT_TYPES, MICROSOFT_CLOUDS, PROTOCOLS, REDIRECT_PLATFORMS } from './types.js';
 export type {
   AuditConfig,
   AuthenticationMode,
@@ -20,6 +22,7 @@ export type {
   GrantTypeName,
   ListenAddress,
   MailboxConfig,
+  MicrosoftCloud,
   Protocol,
   ProxyConfig,
   RedirectPlatform,

@@ -12,6 +12,10 @@ export type GrantTypeName = (typeof GRANT_TYPES)[number];
 export const AUTHORIZATION_SERVER_TYPES = ['microsoft', 'google', 'generic'] as const;
 export type AuthorizationServerType = (typeof AUTHORIZATION_SERVER_TYPES)[number];
 
+/** Microsoft's cloud instances (a national cloud has its own authority and resource hosts: microsoft-clouds.ts). */
+export const MICROSOFT_CLOUDS = ['global', 'usgov', 'usgov-dod', 'china'] as const;
+export type MicrosoftCloud = (typeof MICROSOFT_CLOUDS)[number];
+
 export const AUTHENTICATION_MODES = ['client-secret', 'certificate'] as const;
 export type AuthenticationMode = (typeof AUTHENTICATION_MODES)[number];
 
@@ -26,6 +30,12 @@ export interface AuthorizationServerConfig {
   readonly type: AuthorizationServerType;
   /** microsoft only: https origin of the Entra ID instance, no trailing slash. */
   readonly authorityHost?: string;
+  /**
+   * microsoft only: the cloud instance whose resource hosts the default
+   * scopes name. Set on every microsoft server once loaded: as written, else
+   * derived from a known authorityHost, else global.
+   */
+  readonly cloud?: MicrosoftCloud;
   readonly issuer?: string;
   readonly authorizationEndpoint?: string;
   readonly tokenEndpoint?: string;

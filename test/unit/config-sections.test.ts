@@ -85,6 +85,7 @@ describe('config defaults', () => {
       name: 'microsoft',
       type: 'microsoft',
       authorityHost: 'https://login.microsoftonline.com',
+      cloud: 'global',
       scopes: {
         imap: ['https://outlook.office.com/IMAP.AccessAsUser.All', 'offline_access'],
         pop3: ['https://outlook.office.com/POP.AccessAsUser.All', 'offline_access'],
@@ -473,7 +474,9 @@ describe('config authorizationServers', () => {
     assert.equal(microsoft.caCertificates.length, 1);
     assert.match(microsoft.caCertificates[0] ?? '', /^-----BEGIN CERTIFICATE-----/);
     assert.deepEqual(microsoft.scopes.imap, ['https://outlook.office365.us/IMAP.AccessAsUser.All', 'offline_access']);
-    assert.deepEqual(microsoft.scopes.smtp, ['https://outlook.office.com/SMTP.Send', 'offline_access']);
+    // The other protocols follow the cloud of login.microsoftonline.us (config-clouds.test.ts).
+    assert.equal(microsoft.cloud, 'usgov');
+    assert.deepEqual(microsoft.scopes.smtp, ['https://outlook.office365.us/SMTP.Send', 'offline_access']);
     assert.equal(config.mailboxes.get('m')?.authorizationServer, microsoft);
     assert.deepEqual(config.mailboxes.get('m')?.scopes, ['https://outlook.office365.us/IMAP.AccessAsUser.All', 'offline_access']);
   });

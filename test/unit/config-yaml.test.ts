@@ -180,7 +180,7 @@ describe('config yaml: unknown keys', () => {
       expect: {
         severity: 'error',
         path: 'authorizationServers.acme.tokenUrl',
-        message: 'unknown key; expected one of: type, authorityHost, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile',
+        message: 'unknown key; expected one of: type, authorityHost, cloud, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile',
         line: 5,
         column: 5,
       },
