@@ -20,11 +20,26 @@ export interface UserScopes {
 const GRAPH = 'https://graph.microsoft.com';
 const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email', 'offline_access']);
 
-/** What `<resource>/.default` stands for: the permissions an admin would have consented for a mail connector. */
+const EXCHANGE_DEFAULT = ['IMAP.AccessAsUser.All', 'POP.AccessAsUser.All', 'SMTP.Send', 'User.Read'];
+const GRAPH_DEFAULT = ['Mail.ReadWrite', 'Mail.Send', 'User.Read'];
+
+/**
+ * What `<resource>/.default` stands for: the permissions an admin would have
+ * consented for a mail connector, on Exchange Online and Graph of every
+ * Microsoft cloud, so a test can play a national cloud's authority. (The
+ * broker's table of these hosts is src/config/microsoft-clouds.ts; the
+ * sandbox imports nothing of the broker, hence this copy.)
+ */
 const DEFAULT_PERMISSIONS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['https://outlook.office.com', ['IMAP.AccessAsUser.All', 'POP.AccessAsUser.All', 'SMTP.Send', 'User.Read']],
-  ['https://outlook.office365.com', ['IMAP.AccessAsUser.All', 'POP.AccessAsUser.All', 'SMTP.Send', 'User.Read']],
-  [GRAPH, ['Mail.ReadWrite', 'Mail.Send', 'User.Read']],
+  ['https://outlook.office.com', EXCHANGE_DEFAULT],
+  ['https://outlook.office365.com', EXCHANGE_DEFAULT],
+  ['https://outlook.office365.us', EXCHANGE_DEFAULT],
+  ['https://outlook-dod.office365.us', EXCHANGE_DEFAULT],
+  ['https://partner.outlook.cn', EXCHANGE_DEFAULT],
+  [GRAPH, GRAPH_DEFAULT],
+  ['https://graph.microsoft.us', GRAPH_DEFAULT],
+  ['https://dod-graph.microsoft.us', GRAPH_DEFAULT],
+  ['https://microsoftgraph.chinacloudapi.cn', GRAPH_DEFAULT],
 ]);
 
 /**

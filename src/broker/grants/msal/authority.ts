@@ -3,6 +3,7 @@
 // makes no discovery calls at all: no request to login.microsoftonline.com
 // for a national cloud or test authority, one request less per new client,
 // and nothing that bypasses our proxy seam.
+import { microsoftAuthority } from '../../../config/index.js';
 import type { AuthorizationServerConfig } from '../../../config/index.js';
 
 export interface EntraEndpoints {
@@ -18,10 +19,8 @@ export interface MsalAuthorityOptions extends EntraEndpoints {
   readonly knownAuthorities: string[];
 }
 
-export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
-
 export function entraEndpoints(server: AuthorizationServerConfig, tenant: string): EntraEndpoints {
-  const host = (server.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
+  const host = microsoftAuthority(server).host.replace(/\/+$/, '');
   const base = `${host}/${encodeURIComponent(tenant)}`;
   return {
     authority: base,
@@ -34,6 +33,9 @@ export function entraEndpoints(server: AuthorizationServerConfig, tenant: string
 export function msalAuthorityOptions(server: AuthorizationServerConfig, tenant: string): MsalAuthorityOptions {
   const endpoints = entraEndpoints(server, tenant);
   const hostAndPort = new URL(endpoints.authority).host;
+  // A cloud's other names for its authority (China's two) count as the same
+  // one in msal's cache; for any other host the list is just that host.
+  const aliases = microsoftAuthority(server).aliases;
   const base = endpoints.authority;
   const authorityMetadata = {
     token_endpoint: endpoints.tokenEndpoint,
@@ -49,7 +51,7 @@ export function msalAuthorityOptions(server: AuthorizationServerConfig, tenant: 
   const cloudDiscoveryMetadata = {
     tenant_discovery_endpoint: `${base}/v2.0/.well-known/openid-configuration`,
     'api-version': '1.1',
-    metadata: [{ preferred_network: hostAndPort, preferred_cache: hostAndPort, aliases: [hostAndPort] }],
+    metadata: [{ preferred_network: hostAndPort, preferred_cache: hostAndPort, aliases }],
   };
   return {
     ...endpoints,
