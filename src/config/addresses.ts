@@ -12,6 +12,23 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
+/**
+ * Where the broker listens for the browser coming back to `redirectUri`
+ * itself, or undefined when it cannot: an http URL on a loopback host
+ * (isLoopbackHost) with an explicit port. `localhost` binds 127.0.0.1 only,
+ * never every interface (and not ::1, which a name lookup may prefer: Entra
+ * sends the browser to the URI as registered); a literal address binds that
+ * address. The one answer for the daemon's listener and for
+ * `token-broker authorize`, which waits for that listener.
+ */
+export function loopbackRedirectAddress(redirectUri: string): { readonly host: string; readonly port: number } | undefined {
+  if (!URL.canParse(redirectUri)) return undefined;
+  const url = new URL(redirectUri);
+  if (url.protocol !== 'http:' || url.port === '' || !isLoopbackHost(url.hostname)) return undefined;
+  const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host: bare.toLowerCase() === 'localhost' ? '127.0.0.1' : bare, port: Number(url.port) };
+}
+
 /** `host:port` with an IPv6 host in brackets; undefined when malformed. */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
   const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);

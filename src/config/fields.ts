@@ -70,6 +70,14 @@ export function wholeNumber(min: number): z.ZodType<number> {
     .pipe(z.number().min(min, { error: `must be ${rule}` }));
 }
 
+/** Whole numbers from `min` to `max` (inclusive); `why` says what bounds them, for the message. */
+export function wholeNumberInRange(min: number, max: number, why: string): z.ZodType<number> {
+  const rule = `a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')} (${why})`;
+  return z
+    .union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)], { error: mustBe(rule) })
+    .pipe(z.number().min(min, { error: `must be ${rule}` }).max(max, { error: `must be ${rule}` }));
+}
+
 /** true/false; the strings "true"/"false" (e.g. from `${ADMIN}`) count too. */
 export const flag: z.ZodType<boolean> = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')], {
   error: mustBe('true or false'),

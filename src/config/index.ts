@@ -36,3 +36,4 @@ export type {
 export { canonicalCertificateSubject, formatCertificateSubject, parseCertificateSubject, subjectAttributesOf } from './certificate-subject.js';
 export type { SubjectAttribute } from './certificate-subject.js';
 export { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from './sections/store.js';
+export { isLoopbackHost, loopbackRedirectAddress } from './addresses.js';

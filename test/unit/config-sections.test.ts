@@ -380,9 +380,18 @@ describe('config store, metrics, refresh', () => {
   });
 
   test('metrics and refresh', async () => {
-    const config = configOf(await loadObject({ metrics: { listen: '[::1]:9464' }, refresh: { leadTimeSeconds: 0, maxConcurrentPerServer: '4', sweepIntervalSeconds: 120, idleAfterHours: 2, keepAliveDays: 365 }, mailboxes: { m: MAILBOX } }));
+    const config = configOf(await loadObject({ metrics: { listen: '[::1]:9464' }, refresh: { leadTimeSeconds: 120, maxConcurrentPerServer: '4', sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 }, mailboxes: { m: MAILBOX } }));
     assert.deepEqual(config.metrics, { listen: '[::1]:9464' });
-    assert.deepEqual(config.refresh, { leadTimeSeconds: 0, maxConcurrentPerServer: 4, sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 });
+    assert.deepEqual(config.refresh, { leadTimeSeconds: 120, maxConcurrentPerServer: 4, sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 });
+  });
+
+  test('a lead time shorter than two sweep intervals is a warning that says what to set', async () => {
+    const result = await loadObject({ refresh: { leadTimeSeconds: 15, sweepIntervalSeconds: 10 }, mailboxes: { m: MAILBOX } });
+    assert.equal(result.ok, true);
+    assert.deepEqual(
+      problemsOf(result).map((problem) => [problem.severity, problem.path, problem.message]),
+      [['warning', 'refresh.leadTimeSeconds', '15 s is less than two sweep intervals (refresh.sweepIntervalSeconds 10 s): tokens may be refreshed late, or only once a connector asks; set at least 20']],
+    );
   });
 
   const STORE_RULE = 'must be sqlite:///path/to/tokens.sqlite, redis://host:6379/0, rediss://host:6380/0 or memory:';
@@ -392,6 +401,8 @@ describe('config store, metrics, refresh', () => {
     { name: 'store: redis without a host', config: { store: { url: 'redis://' } }, expect: [['error', 'store.url', STORE_RULE]] },
     { name: 'metrics: listen missing', config: { metrics: {} }, expect: [['error', 'metrics.listen', 'required; set host:port, e.g. 127.0.0.1:9464']] },
     { name: 'metrics: a URL instead of host:port', config: { metrics: { listen: 'http://127.0.0.1:9464' } }, expect: [['error', 'metrics.listen', 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464']] },
+    { name: 'refresh: a sweep interval over 59 is refused, not clamped', config: { refresh: { sweepIntervalSeconds: 120 } }, expect: [['error', 'refresh.sweepIntervalSeconds', 'must be a whole number from 1 to 59 (the sweep is a cron step of seconds)']] },
+    { name: 'refresh: keepAliveDays over 80 is refused, not clamped', config: { refresh: { keepAliveDays: 365 } }, expect: [['error', 'refresh.keepAliveDays', 'must be a whole number from 1 to 80 (Microsoft ends refresh tokens unused for 90 days)']] },
     { name: 'refresh: negative lead time', config: { refresh: { leadTimeSeconds: -1 } }, expect: [['error', 'refresh.leadTimeSeconds', 'must be a whole number of 0 or more']] },
     { name: 'refresh: fractional lead time', config: { refresh: { leadTimeSeconds: 1.5 } }, expect: [['error', 'refresh.leadTimeSeconds', 'must be a whole number of 0 or more, not a number']] },
     { name: 'refresh: zero concurrency', config: { refresh: { maxConcurrentPerServer: 0 } }, expect: [['error', 'refresh.maxConcurrentPerServer', 'must be a whole number of 1 or more']] },

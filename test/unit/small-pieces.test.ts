@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msalAuthorityOptions, saslXoauth2 } from '../../src/broker/index.js';
 import { resolveDaemonAddress } from '../../src/client/index.js';
+import { isLoopbackRedirect } from '../../src/broker/authorization/loopback-listener.js';
+import { loopbackRedirectAddress } from '../../src/config/index.js';
 import { TEST_SERVER } from '../support/mailbox.js';
 
 describe('saslXoauth2', () => {
@@ -46,4 +48,26 @@ describe('resolveDaemonAddress', () => {
   test('anything else is refused with the accepted forms', () => {
     assert.throws(() => resolveDaemonAddress('http://x', {}), /use unix:\/\/\/path\/to\/broker\.sock or tcp:\/\/host:port/);
   });
+});
+
+describe('loopbackRedirectAddress: one answer for the listener and token-broker authorize', () => {
+  const cases: [string, { host: string; port: number } | undefined][] = [
+    ['http://localhost:8400/callback', { host: '127.0.0.1', port: 8400 }],
+    ['http://LOCALHOST:8400/callback', { host: '127.0.0.1', port: 8400 }],
+    ['http://127.0.0.1:8400/done', { host: '127.0.0.1', port: 8400 }],
+    ['http://127.0.0.2:8400/done', { host: '127.0.0.2', port: 8400 }],
+    ['http://[::1]:8400/done', { host: '::1', port: 8400 }],
+    // No port: nothing to bind that a browser would reach (port 80 needs privileges).
+    ['http://localhost/callback', undefined],
+    ['https://localhost:8400/callback', undefined],
+    ['http://broker.contoso.example:8400/callback', undefined],
+    ['http://10.0.0.5:8400/callback', undefined],
+    ['not a url', undefined],
+  ];
+  for (const [uri, expected] of cases) {
+    test(uri, () => {
+      assert.deepEqual(loopbackRedirectAddress(uri), expected);
+      assert.equal(isLoopbackRedirect(uri), expected !== undefined, 'the listener and the function disagree');
+    });
+  }
 });

@@ -1,21 +1,15 @@
 // A one-shot HTTP listener for a loopback redirect URI
 // (http://localhost:PORT/path, http://127.0.0.1:PORT/path): the browser comes
 // back to it after sign-in, it completes the authorization by itself, shows
-// the outcome, and closes. Bound to 127.0.0.1 only.
+// the outcome, and closes. Bound to the loopback address of the URI only
+// (127.0.0.1 for localhost): loopbackRedirectAddress.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { loopbackRedirectAddress } from '../../config/index.js';
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** True for http redirect URIs on this machine with an explicit port. */
+/** True for http redirect URIs on a loopback host with an explicit port (loopbackRedirectAddress). */
 export function isLoopbackRedirect(redirectUri: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(redirectUri);
-  } catch {
-    return false;
-  }
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '';
+  return loopbackRedirectAddress(redirectUri) !== undefined;
 }
 
 export interface RedirectOutcome {
@@ -38,6 +32,8 @@ export class LoopbackRedirectListener {
    */
   static start(redirectUri: string, onRedirect: (url: URL) => Promise<RedirectOutcome>, lifetimeMs: number): Promise<LoopbackRedirectListener> {
     const expected = new URL(redirectUri);
+    const address = loopbackRedirectAddress(redirectUri);
+    if (address === undefined) return Promise.reject(new Error(`${redirectUri} is not an http loopback redirect URI with a port`));
     return new Promise((resolve, reject) => {
       let listener: LoopbackRedirectListener | undefined;
       const server = createServer((request, response) => {
@@ -60,7 +56,7 @@ export class LoopbackRedirectListener {
         };
       });
       server.once('error', reject);
-      server.listen(Number(expected.port), '127.0.0.1', () => {
+      server.listen(address.port, address.host, () => {
         server.off('error', reject);
         listener = new LoopbackRedirectListener(server);
         const timer = setTimeout(() => listener?.close(), lifetimeMs);

@@ -5,13 +5,14 @@
 // completes it.
 import { createInterface } from 'node:readline';
 import type { BrokerMailboxStatus, TokenBrokerClient } from '../../client/index.js';
+// addresses.ts alone, not the config index: `authorize` need not load the YAML and schema modules.
+import { loopbackRedirectAddress } from '../../config/addresses.js';
 import { CommandFailure, ExitCode } from '../exit-codes.js';
 import { connect, explainRpcError } from '../daemon-connection.js';
 import type { ConnectionOptions } from '../daemon-connection.js';
 import type { Terminal } from '../terminal.js';
 
 const POLL_INTERVAL_MS = 1_000;
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface AuthorizeOptions extends ConnectionOptions {
   /** Complete with this redirect URL instead of waiting or asking. */
@@ -57,13 +58,9 @@ export async function authorizeCommand(mailbox: string, options: AuthorizeOption
   }
 }
 
+/** The daemon listens for this redirect itself (the same answer as its listener: loopbackRedirectAddress). */
 function isLoopback(redirectUri: string): boolean {
-  try {
-    const url = new URL(redirectUri);
-    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-  } catch {
-    return false;
-  }
+  return loopbackRedirectAddress(redirectUri) !== undefined;
 }
 
 /** Waits until the mailbox has a fresh refresh or a new error, showing progress. */
