@@ -355,12 +355,20 @@ export class TokenLine {
     this.#takeRecordState(record);
     if (record.error !== undefined) {
       this.#consecutiveFailures = record.error.transientFailures;
+      const { oauthError, aadsts } = record.error;
       this.#lastError = new BrokerError(record.error.message, {
         code: record.error.code as BrokerError['code'],
         permanent: record.error.permanent,
         mailbox: this.leader.config.name,
         authorizationServer: this.leader.config.authorizationServer.name,
+        // The server's own code survives the restart: status and gRPC metadata show AADSTS7000215, not only invalid_client.
+        ...(oauthError === undefined && aadsts === undefined ? {} : { oauth: { ...(oauthError === undefined ? {} : { error: oauthError }), ...(aadsts === undefined ? {} : { aadsts }) } }),
       });
+      // Not retried at once by a restart: a permanent failure waits as it would have (an hour; `token-broker
+      // authorize` or a config change retries sooner), a transient one its backoff. Records of earlier versions
+      // have no retryNotBefore: the policy's delay from the last attempt.
+      this.#retryNotBefore =
+        record.error.retryNotBefore ?? record.error.lastAttemptAt + this.#dependencies.retryDelayMs(this.#lastError, Math.max(1, record.error.transientFailures));
     }
   }
 
@@ -607,7 +615,16 @@ export class TokenLine {
     // The error state lives beside the token, so `status` tells the truth after a restart too. Not while a rotated
     // refresh token waits for the store: its record (written by the next acquisition, after the pause) carries it.
     if (this.#rotation === undefined) {
-      const stored = { code: failure.code, message: failure.describe(), permanent: failure.permanent, transientFailures: this.#consecutiveFailures, lastAttemptAt: now };
+      const stored = {
+        code: failure.code,
+        message: failure.describe(),
+        permanent: failure.permanent,
+        transientFailures: this.#consecutiveFailures,
+        lastAttemptAt: now,
+        retryNotBefore: this.#retryNotBefore,
+        ...(failure.oauth?.error === undefined ? {} : { oauthError: failure.oauth.error }),
+        ...(failure.oauth?.aadsts === undefined ? {} : { aadsts: failure.oauth.aadsts }),
+      };
       void this.#save(this.#record(stored));
     }
     return failure;

@@ -22,6 +22,11 @@ export interface StoredError {
   permanent: boolean;
   transientFailures: number;
   lastAttemptAt: number;
+  /** When the next attempt was due (ms since the epoch); absent in records of earlier versions. */
+  retryNotBefore?: number;
+  /** The server's OAuth `error` and AADSTS number, so a restart still shows AADSTS7000215 and not only invalid_client. */
+  oauthError?: string;
+  aadsts?: string;
 }
 
 export interface MailboxRecord {
@@ -70,6 +75,9 @@ const storedError = z.object({
   permanent: z.boolean(),
   transientFailures: z.number().int().nonnegative(),
   lastAttemptAt: time,
+  retryNotBefore: time.optional(),
+  oauthError: z.string().optional(),
+  aadsts: z.string().optional(),
 });
 
 // z.object drops unknown keys instead of refusing them: a newer broker
