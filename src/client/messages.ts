@@ -46,6 +46,8 @@ export interface BrokerAuthorizationStart {
   /** Device-code only: the code to enter at `verificationUri`; empty otherwise. */
   readonly userCode: string;
   readonly verificationUri: string;
+  /** A grant that needs no person: the token was acquired at once (expiresAt is its expiry) and this is what it is for. */
+  readonly acquired?: { readonly subject: string; readonly audience: string; readonly permissions: readonly string[] };
 }
 
 /** What the daemon made of a Reload. */
@@ -102,6 +104,7 @@ export function fromStartAuthorizationResponse(message: StartAuthorizationRespon
     ...optionalDate('expiresAt', fromTimestamp(message.expires_at)),
     userCode: message.user_code,
     verificationUri: message.verification_uri,
+    ...(message.acquired ? { acquired: { subject: message.token_subject, audience: message.token_audience, permissions: message.token_permissions } } : {}),
   };
 }
 

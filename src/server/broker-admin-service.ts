@@ -71,6 +71,10 @@ export function brokerAdminService(broker: TokenBroker, auth: ClientAuthenticato
             expires_at: toTimestamp(started.expiresAt),
             user_code: started.userCode ?? '',
             verification_uri: started.verificationUri ?? '',
+            acquired: started.acquired !== undefined,
+            token_subject: started.acquired?.subject ?? '',
+            token_audience: started.acquired?.audience ?? '',
+            token_permissions: [...(started.acquired?.permissions ?? [])],
           } satisfies Required<StartAuthorizationResponse>),
         (error: unknown) => callback(toStatus(error)),
       );

@@ -178,10 +178,28 @@ mailboxes:
       assert.deepEqual(parsed.map((entry) => [entry.mailbox, entry.state]), [['support-pop', 'READY']]);
     });
 
-    test('authorize on a client-credentials mailbox says it needs no interactive authorization', async () => {
+    test('authorize on a client-credentials mailbox acquires a token at once and shows what it is for', async () => {
+      // The start-up warm-up's request is over once a token is served: count from there.
+      assert.equal((await runCliInProcess(['token', 'support-pop', '--socket', address])).code, 0);
+      const before = sandbox.stats.total;
+      const result = await runCliInProcess(['authorize', 'support-pop', '--socket', address]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(sandbox.stats.total, before + 1, 'authorize made no token request: it must prove the credentials now');
+      assert.match(result.stdout, /^Mailbox support-pop \(CLIENT_CREDENTIALS\): a token was acquired; its credentials work\.$/m);
+      assert.match(result.stdout, /^ {2}audience: {5}https:\/\/outlook\.office365\.com$/m);
+      // The sandbox's application tokens carry no roles: the scope granted stands in (Entra's carry POP.AccessAsApp).
+      assert.match(result.stdout, /^ {2}for: {10}[0-9a-f-]{36}$/m);
+      assert.match(result.stdout, /^ {2}permissions: {2}https:\/\/outlook\.office365\.com\/\.default$/m);
+      assert.match(result.stdout, /^ {2}expires: {6}\d{4}-\d\d-\d\dT/m);
+      assert.doesNotMatch(result.stdout, /eyJ[\w-]{20,}\./, 'no token in the output');
+    });
+
+    test('authorize on a client-credentials mailbox whose secret is refused exits 1 with the remediation', async () => {
+      sandbox.failNext({ status: 401, error: 'invalid_client', aadsts: 7000215, description: 'Invalid client secret provided.' });
       const result = await runCliInProcess(['authorize', 'support-pop', '--socket', address]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /mailbox support-pop uses grant type client-credentials, which needs no interactive authorization/);
+      assert.match(result.stderr, /AADSTS7000215/);
+      assert.match(result.stderr, /client secret/i);
     });
   });
 

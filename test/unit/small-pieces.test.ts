@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { msalAuthorityOptions, saslXoauth2 } from '../../src/broker/index.js';
 import { resolveDaemonAddress } from '../../src/client/index.js';
 import { isLoopbackRedirect } from '../../src/broker/authorization/loopback-listener.js';
+import type { IssuedToken } from '../../src/broker/index.js';
+import { summarizeToken } from '../../src/broker/token-summary.js';
 import { loopbackRedirectAddress } from '../../src/config/index.js';
 import { TEST_SERVER } from '../support/mailbox.js';
 
@@ -70,4 +72,29 @@ describe('loopbackRedirectAddress: one answer for the listener and token-broker 
       assert.equal(isLoopbackRedirect(uri), expected !== undefined, 'the listener and the function disagree');
     });
   }
+});
+
+describe('summarizeToken: what authorize shows of a token acquired at once', () => {
+  const jwt = (claims: object): string => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  const issued = (accessToken: string): IssuedToken => ({ mailbox: 'm', accessToken, tokenType: 'Bearer', expiresAt: 0, obtainedAt: 0, scopes: ['https://mail.google.com/'], username: 'u@x', saslXoauth2: '', protocol: 'imap' });
+
+  test('an Entra user token: the upn, the audience and its scp', () => {
+    assert.deepEqual(summarizeToken(issued(jwt({ aud: 'https://outlook.office.com', upn: 'alice@contoso.example', scp: 'IMAP.AccessAsUser.All offline_access' })), 'cfg@x'), {
+      subject: 'alice@contoso.example',
+      audience: 'https://outlook.office.com',
+      permissions: ['IMAP.AccessAsUser.All', 'offline_access'],
+    });
+  });
+
+  test('an Entra application token: the app name and its roles', () => {
+    assert.deepEqual(summarizeToken(issued(jwt({ aud: 'https://outlook.office365.com', app_displayname: 'mail-capture', appid: 'a1', roles: ['IMAP.AccessAsApp'] })), 'cfg@x'), {
+      subject: 'mail-capture',
+      audience: 'https://outlook.office365.com',
+      permissions: ['IMAP.AccessAsApp'],
+    });
+  });
+
+  test('an opaque token (Google): the configured user and the scopes granted', () => {
+    assert.deepEqual(summarizeToken(issued('ya29.opaque-token'), 'cfg@x'), { subject: 'cfg@x', audience: '', permissions: ['https://mail.google.com/'] });
+  });
 });

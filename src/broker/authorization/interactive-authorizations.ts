@@ -11,6 +11,8 @@ import type { Clock } from '../../time/index.js';
 import type { PendingAuthorization } from '../grants/index.js';
 import type { MailboxSlot } from '../mailbox-slot.js';
 import type { MailboxStatus } from '../mailbox-status.js';
+import { summarizeToken } from '../token-summary.js';
+import type { TokenSummary } from '../token-summary.js';
 import { isLoopbackRedirect, LoopbackRedirectListener } from './loopback-listener.js';
 
 export interface AuthorizationStarted {
@@ -23,6 +25,8 @@ export interface AuthorizationStarted {
   readonly message?: string;
   /** True when the broker listens for the browser's redirect itself. */
   readonly listening: boolean;
+  /** A grant that needs no person: what the token acquired at once is for (expiresAt is its expiry). */
+  readonly acquired?: TokenSummary;
 }
 
 export interface AuthorizationResponse {
@@ -53,12 +57,11 @@ export class InteractiveAuthorizations {
   async start(slot: MailboxSlot): Promise<AuthorizationStarted> {
     const { config, grant } = slot;
     if (!grant.interactive || grant.startAuthorization === undefined) {
-      throw new BrokerError(`mailbox ${config.name} uses grant type ${config.grantType}, which needs no interactive authorization.`, {
-        code: 'invalid_request',
-        permanent: true,
-        mailbox: config.name,
-        remediation: 'Only authorization-code and device-code mailboxes are authorized with token-broker authorize.',
-      });
+      // No person is needed (ROPC, client credentials, a service account): authorizing such a mailbox means
+      // acquiring a token now, which proves the credentials and shows what they grant (the seed's Authorize
+      // button). A failure is recorded and thrown with its remediation, like any acquisition's.
+      const token = await slot.acquire();
+      return { mailbox: config.name, expiresAt: token.expiresAt, listening: false, acquired: summarizeToken(token, config.username) };
     }
     this.cancel(config.name);
     let start;

@@ -1,5 +1,6 @@
 // `token-broker authorize MAILBOX`: starts an interactive authorization on the
-// running daemon and sees it through: a device code is shown and awaited; a
+// running daemon and sees it through (a grant that needs no person is
+// acquired at once instead, and what the token is for is shown); a device code is shown and awaited; a
 // sign-in URL is printed, then the daemon's loopback listener or a pasted
 // redirect URL (Google and other servers: copy the browser's address bar)
 // completes it.
@@ -24,6 +25,16 @@ export async function authorizeCommand(mailbox: string, options: AuthorizeOption
   try {
     const before = await client.getMailboxStatus(mailbox);
     const started = await client.startAuthorization(mailbox);
+    if (started.acquired !== undefined) {
+      // A grant that needs no person: the daemon acquired a token at once; show what a person checks.
+      const { subject, audience, permissions } = started.acquired;
+      terminal.out(`Mailbox ${mailbox} (${before.grantType}): a token was acquired; its credentials work.`);
+      terminal.out(`  for:          ${subject}`);
+      if (audience !== '') terminal.out(`  audience:     ${audience}`);
+      terminal.out(`  permissions:  ${permissions.length > 0 ? permissions.join(' ') : '(none stated)'}`);
+      terminal.out(`  expires:      ${started.expiresAt?.toISOString() ?? 'unknown'}`);
+      return ExitCode.ok;
+    }
     const expiresAt = started.expiresAt?.getTime() ?? Date.now() + 600_000;
     if (started.userCode !== '') {
       terminal.out(`To authorize mailbox ${mailbox}, open ${started.verificationUri} and enter the code ${started.userCode}`);
