@@ -2,6 +2,7 @@
 // English never reaches an operator). Each says what is wrong and what a
 // good value looks like; none quotes a value that might be a secret.
 import { z } from 'zod';
+import { globProblem } from './glob-pattern.js';
 import { isLoopbackHost, parseHostPort, parseListenAddress } from './addresses.js';
 import { kindOf } from './reader.js';
 import { didYouMean } from './suggest.js';
@@ -120,7 +121,11 @@ export const patternList = z
   .array(
     z
       .string({ error: mustBe('a mailbox name or glob pattern') })
-      .regex(GLOB_PATTERN, { error: 'must be a mailbox name or a glob pattern of letters, digits, ".", "_", "-", "*", "?" and [...]' }),
+      .regex(GLOB_PATTERN, { error: 'must be a mailbox name or a glob pattern of letters, digits, ".", "_", "-", "*", "?" and [...]' })
+      .superRefine((pattern, ctx) => {
+        const problem = globProblem(pattern);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     { error: mustBe('a list of mailbox names or glob patterns') },
   )
   .min(1, { error: 'must list at least one mailbox name or glob pattern' });

@@ -37,3 +37,5 @@ export { canonicalCertificateSubject, formatCertificateSubject, parseCertificate
 export type { SubjectAttribute } from './certificate-subject.js';
 export { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from './sections/store.js';
 export { isLoopbackHost, loopbackRedirectAddress } from './addresses.js';
+export { compileGlob, countMatchSteps, globProblem } from './glob-pattern.js';
+export type { GlobPattern } from './glob-pattern.js';

@@ -3,8 +3,8 @@
 // reloaded, so a GetToken is a set lookup; only a name that is not configured
 // (unknown, or added by a reload not yet applied here) is matched against
 // the patterns, in linear time.
-import { compileGlob } from './glob-pattern.js';
-import type { GlobPattern } from './glob-pattern.js';
+import { compileGlob } from '../config/index.js';
+import type { GlobPattern } from '../config/index.js';
 
 export class MailboxAllowList {
   /** The configured mailboxes the patterns match. */

@@ -245,6 +245,23 @@ describe('config server.clients', () => {
     assert.deepEqual(c2, { name: 'c2', keySha256: 'ab'.repeat(32), mailboxes: ['*'], admin: true });
   });
 
+  test('a bracket set matches as the server matches it; a pattern that matches no mailbox is a warning', async () => {
+    const clients = (patterns: string[]) => ({ server: { clients: [{ name: 'c1', key: 'k1', mailboxes: patterns }] }, mailboxes: { 'sales-a': MAILBOX, 'sales-b': MAILBOX } });
+    assert.deepEqual(problemsOf(await loadObject(clients(['sales-[ab]', 'sales-?']))), []);
+    assert.deepEqual(
+      problemsOf(await loadObject(clients(['sales-[cd]']))).map((problem) => [problem.severity, problem.path, problem.message]),
+      [['warning', 'server.clients[0].mailboxes[0]', 'the pattern sales-[cd] matches no configured mailbox; check it (* any run of characters, ? one, [ab] one of a set)']],
+    );
+  });
+
+  runCases([
+    {
+      name: 'clients: a [ that opens no set',
+      config: { server: { clients: [{ name: 'c1', key: 'k1', mailboxes: ['sales-[ab'] }] } },
+      expect: [['error', 'server.clients[0].mailboxes[0]', 'the [ at position 7 opens no set: close it with ], e.g. sales-[ab] for sales-a and sales-b']],
+    },
+  ]);
+
   test('client policy: protocols (each once), watch, maxWatches and callsPerSecond', async () => {
     const config = configOf(
       await loadObject({
@@ -314,9 +331,12 @@ describe('config server.clients', () => {
       expect: [['error', 'server.clients[0].mailboxes[1]', 'must be a mailbox name or a glob pattern of letters, digits, ".", "_", "-", "*", "?" and [...]']],
     },
     {
-      name: 'a literal name that names no mailbox is a warning',
+      name: 'a literal name that names no mailbox is a warning, and so is a pattern that matches none',
       config: { server: { clients: [{ name: 'c', key: 'a', mailboxes: ['m', 'sales', 'sales-*'] }] } },
-      expect: [['warning', 'server.clients[0].mailboxes[1]', 'no mailbox is named sales; check the name']],
+      expect: [
+        ['warning', 'server.clients[0].mailboxes[1]', 'no mailbox is named sales; check the name'],
+        ['warning', 'server.clients[0].mailboxes[2]', 'the pattern sales-* matches no configured mailbox; check it (* any run of characters, ? one, [ab] one of a set)'],
+      ],
     },
     {
       name: 'certificateSubject without server.tls',

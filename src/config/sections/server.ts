@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isLoopbackHost, parseListenAddress } from '../addresses.js';
 import { readCaFile } from '../ca-file.js';
 import { canonicalCertificateSubject, parseCertificateSubject } from '../certificate-subject.js';
+import { compileGlob, globProblem } from '../glob-pattern.js';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_LISTEN, DEFAULT_SOCKET_MODE } from '../defaults.js';
 import { flag, GLOB_PATTERN, octalMode, oneOf, patternList, sha256Hex, SAFE_NAME, SAFE_NAME_RULE, wholeNumber } from '../fields.js';
@@ -204,8 +205,17 @@ async function readClients(server: MappingReader, mailboxNames: ReadonlySet<stri
 function warnAboutUnknownNames(reader: MappingReader, patterns: readonly string[], mailboxNames: ReadonlySet<string>): void {
   const node = reader.entry('mailboxes')?.value;
   patterns.forEach((pattern, index) => {
-    if (/[*?[\]]/.test(pattern) || mailboxNames.has(pattern) || !GLOB_PATTERN.test(pattern)) return;
+    if (mailboxNames.has(pattern) || !GLOB_PATTERN.test(pattern)) return;
     const at = node?.kind === 'seq' ? node.items[index]?.at : node?.at;
-    reader.ctx.sink.warning(`${reader.childPath('mailboxes')}[${index}]`, `no mailbox is named ${pattern}; check the name`, at);
+    const path = `${reader.childPath('mailboxes')}[${index}]`;
+    if (!/[*?[\]]/.test(pattern)) {
+      reader.ctx.sink.warning(path, `no mailbox is named ${pattern}; check the name`, at);
+      return;
+    }
+    // The matcher the server uses: a pattern that matches no configured mailbox gives the client nothing (yet).
+    const glob = compileGlob(pattern);
+    if (mailboxNames.size > 0 && globProblem(pattern) === undefined && ![...mailboxNames].some((name) => glob.matches(name))) {
+      reader.ctx.sink.warning(path, `the pattern ${pattern} matches no configured mailbox; check it (* any run of characters, ? one, [ab] one of a set)`, at);
+    }
   });
 }

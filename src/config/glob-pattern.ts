@@ -7,7 +7,9 @@
 // and a name of 60,000 dashes blocked the event loop for seconds.
 // Written here rather than taken from a glob library: mailbox names are flat
 // identifiers, not paths (no `/` or dotfile rules), and the libraries compile
-// to regexes, which is the problem.
+// to regexes, which is the problem. One implementation for the config's
+// validation (globProblem, the warning for a pattern that matches nothing)
+// and the server's matching, so the two cannot disagree about a pattern.
 
 /** One position of a compiled pattern. */
 type Token = { readonly kind: 'star' } | { readonly kind: 'one'; accepts(char: string): boolean };
@@ -23,6 +25,17 @@ const ANY_ONE: Token = { kind: 'one', accepts: () => true };
 export function compileGlob(pattern: string): GlobPattern {
   const tokens = tokenize(pattern);
   return { source: pattern, matches: (name) => walk(tokens, name).matched };
+}
+
+/** What is wrong with `pattern` as a glob, or undefined: a `[` that opens no set would only ever match a literal `[`, which no mailbox name has. */
+export function globProblem(pattern: string): string | undefined {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] !== '[') continue;
+    const set = readSet(pattern, i);
+    if (set === undefined) return `the [ at position ${i + 1} opens no set: close it with ], e.g. sales-[ab] for sales-a and sales-b`;
+    i = set.end;
+  }
+  return undefined;
 }
 
 /** For tests: how many steps matching `name` takes, to show it grows linearly with the name. */
