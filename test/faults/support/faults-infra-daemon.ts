@@ -29,6 +29,11 @@ export class SupervisedDaemon {
     return this.#client;
   }
 
+  /** The client while the daemon runs, else none: what a connector's calls can reach at this moment. */
+  get clients(): TokenBrokerClient[] {
+    return this.#client === undefined ? [] : [this.#client];
+  }
+
   get pid(): number | undefined {
     return this.#daemon?.child.pid;
   }
@@ -72,6 +77,11 @@ export class SupervisedDaemon {
     this.#client = undefined;
     this.#killing = true;
     await this.#daemon?.stop();
+  }
+
+  /** The log of one generation (1 = the first start). */
+  log(generation: number): string {
+    return this.logs[generation - 1]?.() ?? '';
   }
 
   /** Every generation's log, joined. */

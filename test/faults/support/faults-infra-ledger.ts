@@ -7,6 +7,8 @@
 // - at most one token issued to the killed generation is missing from the
 //   store: the one whose answer was in flight (lost, or received but not yet
 //   written) when the kill came; the broker stores before anything else;
+// - every token the killed daemon logged as acquired ("token acquired" comes
+//   after the store took the record) is in the store, or a newer one is;
 // - a replay (AADSTS70008) or a fresh password grant can only follow such a
 //   "stale" kill, once each: the lost-answer case, recovered with the password.
 import { openTokenStore } from '../../../src/store/index.js';
@@ -22,6 +24,8 @@ interface Issued {
 export class RefreshTokenLedger {
   /** Kills after which a mailbox's store held an older token than the newest issued (an answer in flight was lost). */
   staleKills = 0;
+  /** "token acquired" lines read from killed daemons' logs: 0 would mean the check above saw nothing (a changed log line). */
+  acquiredSeen = 0;
   readonly problems: string[] = [];
   readonly #issued = new Map<string, Issued[]>();
   readonly #successes = new Map<string, number>();
@@ -59,7 +63,7 @@ export class RefreshTokenLedger {
    * of a dead daemon (the project's own store code and key), and checks it
    * against what was issued; `users` maps mailbox to username.
    */
-  async checkStore(storeUrl: string, encryptionKeyFile: string, users: ReadonlyMap<string, string>, killedGeneration: number): Promise<void> {
+  async checkStore(storeUrl: string, encryptionKeyFile: string, users: ReadonlyMap<string, string>, killedGeneration: number, killedLog: string): Promise<void> {
     const store = await openTokenStore({ url: storeUrl, encryptionKeyFile }, { logger: silentLogger() });
     try {
       const records = await store.getMailboxes([...users.keys()]);
@@ -69,14 +73,15 @@ export class RefreshTokenLedger {
           this.problems.push(`kill of generation ${killedGeneration}, ${mailbox}: its record cannot be read: ${record.message}`);
           continue;
         }
-        this.#check(mailbox, username.toLowerCase(), record?.refreshToken, killedGeneration);
+        this.#check(mailbox, username.toLowerCase(), record?.refreshToken, killedGeneration, acquiredAndStored(killedLog, mailbox));
       }
     } finally {
       await store.close();
     }
   }
 
-  #check(mailbox: string, user: string, stored: string | undefined, killedGeneration: number): void {
+  #check(mailbox: string, user: string, stored: string | undefined, killedGeneration: number, acquired: number): void {
+    this.acquiredSeen += acquired;
     const issued = this.#issued.get(user) ?? [];
     const index = stored === undefined ? -1 : issued.findIndex((entry) => entry.token === stored);
     const at = `kill of generation ${killedGeneration}, ${mailbox}`;
@@ -88,9 +93,20 @@ export class RefreshTokenLedger {
     if (index < before) this.problems.push(`${at}: the store went back from the ${before + 1}th to the ${index + 1}th refresh token issued: a stored refresh token was lost`);
     this.#storedIndex.set(user, Math.max(index, before));
     const missing = issued.slice(index + 1).filter((entry) => entry.generation === killedGeneration);
+    // One mailbox's token requests run one at a time, so its answers were received in the order the sandbox issued them.
+    const issuedToKilled = issued.filter((entry) => entry.generation === killedGeneration);
+    const lastStored = acquired === 0 ? undefined : issuedToKilled[Math.min(acquired, issuedToKilled.length) - 1];
+    if (lastStored !== undefined && index < issued.indexOf(lastStored)) {
+      this.problems.push(`${at}: the daemon logged ${acquired} tokens acquired (stored), yet the store holds an older refresh token: a received and stored refresh token was lost`);
+    }
     if (missing.length > 1) {
       this.problems.push(`${at}: ${missing.length} refresh tokens issued to the killed daemon are not in the store; only the one in flight at the kill may be missing`);
     }
     if (index < issued.length - 1) this.staleKills++;
   }
+}
+
+/** How many times `log` (pino JSON lines of one daemon generation) says the broker acquired, and so stored, a token for `mailbox`. */
+function acquiredAndStored(log: string, mailbox: string): number {
+  return log.split('\n').filter((line) => line.includes('"msg":"token acquired"') && line.includes(`"mailbox":"${mailbox}"`)).length;
 }
