@@ -202,11 +202,12 @@ describe('the proxy stopped and started again, and a proxy that refuses the brok
       await waitForRecovery(running.client, world.mailboxes);
       const from = checker.refusals.length;
       during.on = true;
+      const faultAt = Date.now();
       await squid.kill();
       await waitForReportedFault(running.client, world.mailboxes, 'proxy_unreachable', /proxy corp\b.*ECONNREFUSED/s);
       await squid.start();
       during.on = false;
-      await waitForRecovery(running.client, world.mailboxes);
+      await waitForRecovery(running.client, world.mailboxes, faultAt);
       const expected: ExpectedRefusal[] = [{ code: 'proxy_unreachable', names: /^mailbox user-\d+: .*proxy corp\b.*ECONNREFUSED/s }];
       assert.deepEqual(checker.unexplainedRefusals(from, expected), [], 'every refusal is proxy_unreachable and names the proxy');
       assert.ok(checker.refusals.length > from, 'GetToken met the fault (tokens serve for 10 s only)');
@@ -229,6 +230,7 @@ describe('the proxy stopped and started again, and a proxy that refuses the brok
       const from = checker.refusals.length;
       during.on = true;
       // A fresh squid caches no credentials: the broker's (old) password gets 407 from its first request.
+      const faultAt = Date.now();
       await squid.kill();
       await squid.start({ password: ROTATED_PASSWORD });
       await waitForReportedFault(running.client, world.mailboxes, 'proxy_auth_failed', /proxy corp\b.*407.*proxies\.corp\.username and password/s);
@@ -241,7 +243,7 @@ describe('the proxy stopped and started again, and a proxy that refuses the brok
       const reloaded = await running.client.reload();
       assert.equal(reloaded.applied, true, reloaded.errors.join('\n'));
       during.on = false;
-      await waitForRecovery(running.client, world.mailboxes);
+      await waitForRecovery(running.client, world.mailboxes, faultAt);
       const expected: ExpectedRefusal[] = [
         { code: 'proxy_auth_failed', names: /^mailbox user-\d+: proxy corp\b.*407/s },
         // squid's restart itself: a connection refused for a moment.
@@ -296,11 +298,12 @@ describe('redis stopped and restarted under two instances sharing it', () => {
     try {
       for (const client of clients) await waitForRecovery(client, started.mailboxes);
       const from = checker.refusals.length;
+      const faultAt = Date.now();
       await redis.kill();
       for (const client of clients) await waitForReportedFault(client, started.mailboxes, 'store_unavailable', storeNamed);
       for (const address of addresses) await eventually(async () => assert.equal(await healthCheck(address), 'NOT_SERVING'));
       await redis.start();
-      for (const client of clients) await waitForRecovery(client, started.mailboxes);
+      for (const client of clients) await waitForRecovery(client, started.mailboxes, faultAt);
       for (const address of addresses) await eventually(async () => assert.equal(await healthCheck(address), 'SERVING'));
       const expected: ExpectedRefusal[] = [{ code: 'store_unavailable', names: storeNamed }];
       assert.deepEqual(checker.unexplainedRefusals(from, expected), [], 'every refusal is store_unavailable and names the store');
@@ -352,10 +355,11 @@ describe('the SQLite store refusing writes (disk full; read-only)', () => {
     try {
       await waitForRecovery(running.client, started.mailboxes);
       const from = checker.refusals.length;
+      const faultAt = Date.now();
       await limit('1');
       await waitForReportedFault(running.client, started.mailboxes, 'store_unavailable', storeNamed);
       await limit('unlimited');
-      await waitForRecovery(running.client, started.mailboxes);
+      await waitForRecovery(running.client, started.mailboxes, faultAt);
       const expected: ExpectedRefusal[] = [{ code: 'store_unavailable', names: storeNamed }];
       assert.deepEqual(checker.unexplainedRefusals(from, expected), [], 'every refusal is store_unavailable and names the store');
     } finally {

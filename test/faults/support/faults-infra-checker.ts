@@ -101,7 +101,10 @@ export class ServedTokenChecker {
 }
 
 /** Every mailbox's status, by name, from one client. */
-async function statuses(client: TokenBrokerClient, mailboxes: readonly string[]): Promise<Map<string, { state: string; lastErrorCode: string; lastErrorMessage: string }>> {
+async function statuses(
+  client: TokenBrokerClient,
+  mailboxes: readonly string[],
+): Promise<Map<string, { state: string; lastErrorCode: string; lastErrorMessage: string; lastRefreshAt?: Date }>> {
   const listed = await client.listMailboxes();
   return new Map(listed.filter((status) => mailboxes.includes(status.mailbox)).map((status) => [status.mailbox, status]));
 }
@@ -124,11 +127,11 @@ export async function waitForReportedFault(client: TokenBrokerClient, mailboxes:
 }
 
 /**
- * Polls status until every mailbox is READY with no last error: it refreshed
- * successfully after the fault cleared, by itself (the connectors' calls and
- * the sweep), with nobody reloading or authorizing.
+ * Polls status until every mailbox is READY with no last error, and (with
+ * `refreshedSince`, when the fault began) has obtained a token since: READY
+ * alone could be the token from before the fault, still valid.
  */
-export async function waitForRecovery(client: TokenBrokerClient, mailboxes: readonly string[], timeoutMs = 90_000): Promise<void> {
+export async function waitForRecovery(client: TokenBrokerClient, mailboxes: readonly string[], refreshedSince?: number, timeoutMs = 90_000): Promise<void> {
   await eventually(async () => {
     const current = await statuses(client, mailboxes);
     for (const mailbox of mailboxes) {
@@ -136,6 +139,7 @@ export async function waitForRecovery(client: TokenBrokerClient, mailboxes: read
       assert.ok(status, `${mailbox} is listed`);
       assert.equal(status.state, 'READY', `${mailbox}: ${status.state}, last error ${status.lastErrorCode}: ${status.lastErrorMessage}`);
       assert.equal(status.lastErrorCode, '', `${mailbox}: still reports ${status.lastErrorCode}: ${status.lastErrorMessage}`);
+      if (refreshedSince !== undefined) assert.ok((status.lastRefreshAt?.getTime() ?? 0) >= refreshedSince, `${mailbox}: no token obtained since the fault began`);
     }
   }, timeoutMs, 200);
 }

@@ -21,12 +21,24 @@ interface Issued {
   readonly generation: number;
 }
 
+/** What the store held for one mailbox after one kill. */
+interface StoreCheck {
+  readonly at: string;
+  readonly user: string;
+  readonly killedGeneration: number;
+  /** Index of the stored refresh token among those issued to the user; -1 for none. */
+  readonly index: number;
+}
+
 export class RefreshTokenLedger {
-  /** Kills after which a mailbox's store held an older token than the newest issued (an answer in flight was lost). */
-  staleKills = 0;
   /** "token acquired" lines read from killed daemons' logs: 0 would mean the check above saw nothing (a changed log line). */
   acquiredSeen = 0;
-  readonly problems: string[] = [];
+  readonly #problems: string[] = [];
+  /**
+   * Judged at the end, not at the kill: a request the daemon sent just before
+   * its death may still be answered by the sandbox while the store is read.
+   */
+  readonly #checks: StoreCheck[] = [];
   readonly #issued = new Map<string, Issued[]>();
   readonly #successes = new Map<string, number>();
   /** What the store held for each user at the previous kill (index into #issued), -1 for nothing. */
@@ -53,6 +65,23 @@ export class RefreshTokenLedger {
     return this.#successes.get(grantType) ?? 0;
   }
 
+  /** Every rule broken so far. */
+  get problems(): string[] {
+    const late = this.#checks.flatMap((check) => {
+      const missing = (this.#issued.get(check.user) ?? []).slice(check.index + 1).filter((entry) => entry.generation === check.killedGeneration);
+      return missing.length > 1 ? [`${check.at}: ${missing.length} refresh tokens issued to the killed daemon are not in the store; only the one in flight at the kill may be missing`] : [];
+    });
+    return [...this.#problems, ...late];
+  }
+
+  /** Kills after which a mailbox's store held an older token than the newest issued to that daemon or before (an answer in flight was lost). */
+  get staleKills(): number {
+    return this.#checks.filter((check) => {
+      const issued = this.#issued.get(check.user) ?? [];
+      return issued.some((entry, index) => index > check.index && entry.generation <= check.killedGeneration);
+    }).length;
+  }
+
   /** Successful password grants for `username`. */
   passwordGrants(username: string): number {
     return (this.#issued.get(username.toLowerCase()) ?? []).filter((issued) => issued.grantType === 'password').length;
@@ -70,7 +99,7 @@ export class RefreshTokenLedger {
       for (const [mailbox, username] of users) {
         const record = records.get(mailbox);
         if (record instanceof Error) {
-          this.problems.push(`kill of generation ${killedGeneration}, ${mailbox}: its record cannot be read: ${record.message}`);
+          this.#problems.push(`kill of generation ${killedGeneration}, ${mailbox}: its record cannot be read: ${record.message}`);
           continue;
         }
         this.#check(mailbox, username.toLowerCase(), record?.refreshToken, killedGeneration, acquiredAndStored(killedLog, mailbox));
@@ -86,23 +115,19 @@ export class RefreshTokenLedger {
     const index = stored === undefined ? -1 : issued.findIndex((entry) => entry.token === stored);
     const at = `kill of generation ${killedGeneration}, ${mailbox}`;
     if (stored !== undefined && index === -1) {
-      this.problems.push(`${at}: the store holds a refresh token the sandbox never issued to ${user}`);
+      this.#problems.push(`${at}: the store holds a refresh token the sandbox never issued to ${user}`);
       return;
     }
     const before = this.#storedIndex.get(user) ?? -1;
-    if (index < before) this.problems.push(`${at}: the store went back from the ${before + 1}th to the ${index + 1}th refresh token issued: a stored refresh token was lost`);
+    if (index < before) this.#problems.push(`${at}: the store went back from the ${before + 1}th to the ${index + 1}th refresh token issued: a stored refresh token was lost`);
     this.#storedIndex.set(user, Math.max(index, before));
-    const missing = issued.slice(index + 1).filter((entry) => entry.generation === killedGeneration);
     // One mailbox's token requests run one at a time, so its answers were received in the order the sandbox issued them.
     const issuedToKilled = issued.filter((entry) => entry.generation === killedGeneration);
     const lastStored = acquired === 0 ? undefined : issuedToKilled[Math.min(acquired, issuedToKilled.length) - 1];
     if (lastStored !== undefined && index < issued.indexOf(lastStored)) {
-      this.problems.push(`${at}: the daemon logged ${acquired} tokens acquired (stored), yet the store holds an older refresh token: a received and stored refresh token was lost`);
+      this.#problems.push(`${at}: the daemon logged ${acquired} tokens acquired (stored), yet the store holds an older refresh token: a received and stored refresh token was lost`);
     }
-    if (missing.length > 1) {
-      this.problems.push(`${at}: ${missing.length} refresh tokens issued to the killed daemon are not in the store; only the one in flight at the kill may be missing`);
-    }
-    if (index < issued.length - 1) this.staleKills++;
+    this.#checks.push({ at, user, killedGeneration, index });
   }
 }
 
