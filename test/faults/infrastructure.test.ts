@@ -16,6 +16,7 @@
 // for 10 s, so the broker refreshes every mailbox every ~10 s, in the middle
 // of every fault.
 import { after, before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -28,7 +29,6 @@ import type { Sandbox, TokenResponseInfo } from '../../src/sandbox/index.js';
 import { eventually } from '../support/assertions.js';
 import { healthCheck } from '../support/daemon-process.js';
 import { redisServerBinary, startRedis } from '../support/redis.js';
-import type { RedisServer } from '../support/redis.js';
 import { squidBinary, startSquid } from '../support/squid.js';
 import type { Squid } from '../support/squid.js';
 import { requireSystemBinary } from '../support/system-binary.js';
@@ -264,29 +264,34 @@ describe('the proxy stopped and started again, and a proxy that refuses the brok
 
 describe('redis stopped and restarted under two instances sharing it', () => {
   const needsRedis = { skip: redisServerBinary.skip };
-  let world: World | undefined;
-  let redis: RedisServer | undefined;
-  const daemons: SupervisedDaemon[] = [];
-  const addresses: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
 
   after(async () => {
-    for (const daemon of daemons) await daemon.stop();
-    await redis?.stop();
-    await stopWorld(world);
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  test('while redis is down: store_unavailable naming the store, NOT_SERVING; restarted: both instances recover by themselves, no refresh token lost or replayed', needsRedis, async (t) => {
-    // A production redis keeps its data (append-only file): a restart is an outage, not the loss of every record.
-    redis = await startRedis({ persistent: true });
-    world = await startWorld('tb-faults-redis-', 4);
-    const started = world;
+  /**
+   * Two instances on one redis, connectors calling both; redis stopped until
+   * both report it, then started again on its port. `persistent`: with its
+   * data (an append-only file, as production runs it), else empty (no
+   * persistence, or a failover to an empty replica): the instances still hold
+   * the live refresh tokens in memory, and must go on with them.
+   */
+  async function redisOutage(t: TestContext, persistent: boolean): Promise<void> {
+    const redis = await startRedis({ persistent });
+    cleanups.push(() => redis.stop());
+    const started = await startWorld('tb-faults-redis-', 4);
+    cleanups.push(() => stopWorld(started));
     const ledger = new RefreshTokenLedger(() => 0);
     started.onTokenResponse = (info) => ledger.record(info);
+    const daemons: SupervisedDaemon[] = [];
+    const addresses: string[] = [];
     for (const instance of ['a', 'b']) {
       const address = `unix://${path.join(started.directory, `${instance}.sock`)}`;
       const configFile = path.join(started.directory, `${instance}.yaml`);
       await writeFile(configFile, brokerConfig(address, started.sandbox.url, redis.url, ropcMailboxes(started)));
       const daemon = new SupervisedDaemon(instance, configFile, address);
+      cleanups.push(() => daemon.stop());
       daemons.push(daemon);
       addresses.push(address);
       await daemon.start();
@@ -315,6 +320,14 @@ describe('redis stopped and restarted under two instances sharing it', () => {
     // Without the store no instance may refresh (the lock is in redis), so no answer can be lost: not one replay.
     assertNoRefreshTokenLost(started, ledger, 0);
     for (const daemon of daemons) assert.deepEqual(daemon.unexpectedExits, []);
+  }
+
+  test('with its data: store_unavailable naming the store, NOT_SERVING while down; both instances recover by themselves, no refresh token lost or replayed', needsRedis, async (t) => {
+    await redisOutage(t, true);
+  });
+
+  test('empty after the restart: the instances go on with the refresh tokens they hold, none lost or replayed', needsRedis, async (t) => {
+    await redisOutage(t, false);
   });
 });
 
