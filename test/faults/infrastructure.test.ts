@@ -147,7 +147,8 @@ function describeRun(checker: ServedTokenChecker, world: World | undefined): str
   const refusals = new Map<string, number>();
   for (const refusal of checker.refusals) refusals.set(refusal.code ?? '(transport)', (refusals.get(refusal.code ?? '(transport)') ?? 0) + 1);
   const stats = world?.sandbox.stats.snapshot();
-  return `tokens served ${checker.served}; refusals ${JSON.stringify(Object.fromEntries(refusals))}; token requests by grant ${JSON.stringify(stats?.byGrantType ?? {})}`;
+  const samples = [...refusals.keys()].map((code) => checker.refusals.find((refusal) => (refusal.code ?? '(transport)') === code)?.details);
+  return `tokens served ${checker.served}; refusals ${JSON.stringify(Object.fromEntries(refusals))}; token requests by grant ${JSON.stringify(stats?.byGrantType ?? {})}; e.g. ${JSON.stringify(samples)}`;
 }
 
 /** The daemon's log lines (pino JSON) that carry `code` with `permanent` as given. */
@@ -410,15 +411,17 @@ describe('SIGKILL at random moments of a refresh storm, restarted on the same SQ
     const running = new SupervisedDaemon('storm', configFile, address);
     daemon = running;
     const ledger = new RefreshTokenLedger(() => running.generation);
-    // Armed: the next refresh answer kills the daemon before it is written (the server rotated, the broker never hears).
-    let armed: (() => void) | undefined;
+    // Armed: a refresh answer, the `skip`-th from now (a random one), kills the daemon before it is written
+    // (the server rotated, the broker never hears).
+    let armed: { skip: number; killed: () => void } | undefined;
     started.onTokenResponse = async (info) => {
       ledger.record(info);
-      const killed = armed;
-      if (killed === undefined || info.grantType !== 'refresh_token' || !running.running) return;
+      const trap = armed;
+      if (trap === undefined || info.grantType !== 'refresh_token' || !running.running) return;
+      if (trap.skip-- > 0) return;
       armed = undefined;
       await running.kill();
-      killed();
+      trap.killed();
     };
     await running.start();
     const checker = new ServedTokenChecker(started.sandbox);
@@ -427,7 +430,7 @@ describe('SIGKILL at random moments of a refresh storm, restarted on the same SQ
       await waitForRecovery(running.client, started.mailboxes);
       for (const kind of KILLS) {
         if (kind === 'in-answer') {
-          await new Promise<void>((resolve) => (armed = resolve));
+          await new Promise<void>((resolve) => (armed = { skip: randomInt(MAILBOXES), killed: resolve }));
         } else {
           await new Promise((resolve) => setTimeout(resolve, randomInt(RANDOM_WINDOW_MS)));
           await running.kill();
