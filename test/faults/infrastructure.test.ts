@@ -432,6 +432,7 @@ describe('SIGKILL at random moments of a refresh storm, restarted on the same SQ
         if (kind === 'in-answer') {
           await new Promise<void>((resolve) => (armed = { skip: randomInt(MAILBOXES), killed: resolve }));
         } else {
+          // Picks the moment of the kill at random; it waits for nothing (the refreshes run on regardless).
           await new Promise((resolve) => setTimeout(resolve, randomInt(RANDOM_WINDOW_MS)));
           await running.kill();
         }
