@@ -1,4 +1,4 @@
-// A private redis-server per test suite: no persistence, loopback only, in a
+// A private redis-server per test suite: no persistence unless asked for, loopback only, in a
 // mkdtemp folder with its own config file (so a password never shows in `ps`).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +19,12 @@ const STOP_GRACE_MS = 5_000;
 export interface RedisOptions {
   /** Sets `requirepass`: clients must AUTH with it. */
   readonly password?: string;
+  /**
+   * Keeps the data across kill() and start(), as a production redis with an
+   * append-only file does (every write fsynced): a restart is then an outage,
+   * not a loss of every record.
+   */
+  readonly persistent?: boolean;
 }
 
 export interface RedisServer {
@@ -33,7 +39,7 @@ export interface RedisServer {
   pause(): void;
   /** SIGCONT after pause(). */
   resume(): void;
-  /** Stops the process but keeps folder and port, so `start()` brings an empty server back on the same URL. */
+  /** Stops the process but keeps folder and port, so `start()` brings the server back on the same URL (empty unless persistent). */
   kill(): Promise<void>;
   /** Starts again on the same port after kill(). */
   start(): Promise<void>;
@@ -59,7 +65,7 @@ interface Running {
 
 async function supervise(binary: string, directory: string, port: number, options: RedisOptions): Promise<RedisServer> {
   const configFile = path.join(directory, 'redis.conf');
-  await writeFile(configFile, redisConfig(directory, port, options.password), { mode: 0o600 });
+  await writeFile(configFile, redisConfig(directory, port, options.password, options.persistent === true), { mode: 0o600 });
   await chmod(configFile, 0o600);
   let output = '';
   let running: Running | undefined;
@@ -127,7 +133,7 @@ async function supervise(binary: string, directory: string, port: number, option
   };
 }
 
-function redisConfig(directory: string, port: number, password: string | undefined): string {
+function redisConfig(directory: string, port: number, password: string | undefined, persistent: boolean): string {
   return `# Written by test/support/redis.ts for one test run.
 port ${port}
 bind 127.0.0.1
@@ -135,7 +141,7 @@ protected-mode yes
 daemonize no
 dir "${directory}"
 save ""
-appendonly no
+${persistent ? 'appendonly yes\nappendfsync always' : 'appendonly no'}
 logfile ""
 loglevel notice
 ${password === undefined ? '' : `requirepass "${password.replace(/["\\]/g, '\\$&')}"\n`}`;

@@ -34,6 +34,14 @@ export interface Squid {
   /** Polls access.log until a line matches; the tunnel must close first (keep-alive ends it within seconds). */
   waitForAccessLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   cacheLog(): Promise<string>;
+  /** Stops squid (SIGTERM) but keeps its folder and port: `start()` brings it back on the same URL, as ops restarting it. */
+  kill(): Promise<void>;
+  /**
+   * Starts squid again on the same port after kill(). `password` replaces the
+   * user's password first (the proxy's credentials rotated): a fresh squid
+   * has no cached credentials, so the old password gets 407 at once.
+   */
+  start(options?: { readonly password?: string }): Promise<void>;
   /** SIGTERM, then SIGKILL after a grace period; removes the temp folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -43,60 +51,84 @@ export async function startSquid(options: SquidOptions): Promise<Squid> {
   if (!/^[^:\s]+$/.test(options.username)) throw new Error('squid test user name must be non-empty, without ":" or spaces');
   const directory = await mkdtemp(path.join(tmpdir(), 'tb-squid-'));
   try {
-    await writeFile(path.join(directory, 'passwd'), `${options.username}:${apr1Hash(options.password)}\n`);
+    await writePasswordFile(directory, options.username, options.password);
     await writeFile(path.join(directory, 'hosts'), ['localhost', ...(options.hostnames ?? [])].map((name) => `127.0.0.1 ${name}\n`).join(''));
-    return await onFreePort((port) => launch(binary, directory, port));
+    return await onFreePort((port) => launch(binary, directory, port, options.username));
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function launch(binary: string, directory: string, port: number): Promise<Squid> {
+interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+async function launch(binary: string, directory: string, port: number, username: string): Promise<Squid> {
   const configFile = path.join(directory, 'squid.conf');
   const accessLogFile = path.join(directory, 'access.log');
   const cacheLogFile = path.join(directory, 'cache.log');
   await writeFile(configFile, squidConfig(directory, port));
   await rm(cacheLogFile, { force: true });
   await rm(accessLogFile, { force: true });
-  await handOver(directory);
 
-  const child = spawn(binary, ['-N', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      output += `${error.message}\n`;
-      resolve();
-    });
-  });
+  let running: Running | undefined;
   // A crashed or interrupted test run must not leave squid behind.
   const killOnExit = (): void => {
-    child.kill('SIGKILL');
+    running?.child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
   const readCacheLog = () => readFile(cacheLogFile, 'utf8').catch(() => '(no cache.log)');
+
+  // One squid process on `port`; kill() and start() run it again there (a restart keeps the logs).
+  const run = async (): Promise<void> => {
+    await handOver(directory);
+    const child = spawn(binary, ['-N', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', (error) => {
+        output += `${error.message}\n`;
+        resolve();
+      });
+    });
+    running = { child, exited };
+    try {
+      await waitForPort(port, child, exited);
+    } catch (error) {
+      const cacheLog = await readCacheLog();
+      await terminate(child, exited, STOP_GRACE_MS);
+      running = undefined;
+      const details = `${error instanceof Error ? error.message : String(error)}\n--- squid output ---\n${output}\n--- cache.log ---\n${cacheLog}`;
+      if (/Address already in use|Cannot open HTTP Port/i.test(cacheLog + output)) throw new PortTakenError(details);
+      throw new Error(`squid did not start: ${details}`);
+    }
+  };
+
+  const kill = async (): Promise<void> => {
+    if (running === undefined) return;
+    const { child, exited } = running;
+    running = undefined;
+    await terminate(child, exited, STOP_GRACE_MS);
+  };
 
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    await kill();
     process.removeListener('exit', killOnExit);
-    await terminate(child, exited, STOP_GRACE_MS);
     await rm(directory, { recursive: true, force: true });
   };
 
   try {
-    await waitForPort(port, child, exited);
+    await run();
   } catch (error) {
-    const cacheLog = await readCacheLog();
     process.removeListener('exit', killOnExit);
-    await terminate(child, exited, STOP_GRACE_MS);
-    const details = `${error instanceof Error ? error.message : String(error)}\n--- squid output ---\n${output}\n--- cache.log ---\n${cacheLog}`;
-    if (/Address already in use|Cannot open HTTP Port/i.test(cacheLog + output)) throw new PortTakenError(details);
-    throw new Error(`squid did not start: ${details}`);
+    throw error;
   }
 
   const accessLog = async (): Promise<string[]> => {
@@ -118,8 +150,18 @@ async function launch(binary: string, directory: string, port: number): Promise<
       }
     },
     cacheLog: readCacheLog,
+    kill,
+    async start(options = {}) {
+      if (running !== undefined) throw new Error('squid is running: kill() it first');
+      if (options.password !== undefined) await writePasswordFile(directory, username, options.password);
+      await run();
+    },
     stop,
   };
+}
+
+async function writePasswordFile(directory: string, username: string, password: string): Promise<void> {
+  await writeFile(path.join(directory, 'passwd'), `${username}:${apr1Hash(password)}\n`);
 }
 
 function squidConfig(directory: string, port: number): string {
