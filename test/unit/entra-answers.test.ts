@@ -4,7 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyOAuthError } from '../../src/broker/index.js';
+import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { ENTRA_ANSWERS, entraAnswer } from '../../src/broker/grants/entra-answers.js';
+import { fromMsalError } from '../../src/broker/grants/msal/errors.js';
 import { ENTRA_ANSWER_CASES, ISSUE_13_CODES, placesOf } from '../support/entra-answer-cases.js';
 
 const context = (grantType: string) => ({ mailbox: 'sales', authorizationServer: 'microsoft', grantType });
@@ -71,5 +73,21 @@ describe('Entra answers', () => {
       assert.match(error.remediation ?? '', /Run: token-broker authorize sales and complete .* in the browser\.$/);
       assert.doesNotMatch(error.remediation ?? '', /grantType/);
     }
+  });
+
+  test('through msal-node: the message quotes Entra, not msal\'s frame around it', () => {
+    // msal-common's ResponseHandler wraps the answer's fields like this, for ServerError and InteractionRequiredAuthError alike.
+    const framed = (aadsts: number): string =>
+      `Error(s): ${aadsts} - Timestamp: 2026-12-05 08:00:00Z - Description: AADSTS${aadsts}: what Entra says.\r\nTrace ID: 0000\r\nCorrelation ID: 1111\r\nTimestamp: 2026-12-05 08:00:00Z - Correlation ID: 1111 - Trace ID: 0000`;
+    const thrown = [
+      new ServerError('unauthorized_client', '1111', framed(700016), undefined, '700016', 400),
+      new InteractionRequiredAuthError('invalid_grant', '1111', framed(50057), undefined, '2026-12-05 08:00:00Z', '0000', undefined, '50057'),
+    ];
+    for (const error of thrown) {
+      const classified = fromMsalError(error, context('ropc'));
+      assert.match(classified.message, /^mailbox sales: authorization server microsoft refused the ropc token request: AADSTS\d+: what Entra says\.$/);
+      assert.equal(classified.oauth?.errorDescription?.startsWith('AADSTS'), true);
+    }
+    assert.equal(fromMsalError(new ServerError('server_error', '', 'no frame here', undefined, undefined, 400), context('ropc')).oauth?.errorDescription, 'no frame here');
   });
 });
