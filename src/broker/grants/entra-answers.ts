@@ -39,12 +39,12 @@ const INTERACTIVE_GRANTS: ReadonlySet<string> = new Set<GrantTypeName>(['authori
 
 /**
  * How a mailbox gets a new grant: a password grant signs in again by itself
- * (permanent failures are asked again after an hour, or at once when a
- * reload changes the mailbox), any other grant through `token-broker authorize`.
+ * (a permanent failure pauses the mailbox for an hour, then the next caller's
+ * request asks again), any other grant through `token-broker authorize`.
  */
 export function signInAgain(context: EntraAnswerContext): string {
   if (PASSWORD_GRANTS.has(context.grantType)) {
-    return `The broker signs in again with mailboxes.${context.mailbox}.password within the hour (at once after a reload that changes the mailbox).`;
+    return `The broker signs in again with mailboxes.${context.mailbox}.password when asked for a token an hour after this failure.`;
   }
   return `Run: token-broker authorize ${context.mailbox}`;
 }
@@ -59,7 +59,7 @@ function afterPasswordChange(context: EntraAnswerContext): string {
 /** ROPC sends a password and nothing else: it can answer no second factor or other challenge. */
 function interactiveChallenge(context: EntraAnswerContext, what: string): string {
   if (INTERACTIVE_GRANTS.has(context.grantType)) return `Run: token-broker authorize ${context.mailbox} and complete ${what} in the browser.`;
-  return `ROPC cannot do ${what}: set mailboxes.${context.mailbox}.grantType to authorization-code or device-code, then run: token-broker authorize ${context.mailbox}`;
+  return `ROPC cannot do ${what}: use grantType authorization-code or device-code (mailboxes.${context.mailbox}.grantType), then run: token-broker authorize ${context.mailbox}`;
 }
 
 /** The sign-in log an administrator finds the failure in: apps sign in as service principals. */
@@ -92,7 +92,7 @@ export const ENTRA_ANSWERS: readonly EntraAnswer[] = [
     code: 'needs_authorization',
     permanent: true,
     action: (c) =>
-      `${signInAgain(c)}; so that it does not recur, ask the Entra administrator to leave this application out of the policy's sign-in frequency (Entra admin center > Protection > Conditional Access).`,
+      `So that it does not recur, ask the Entra administrator to leave this application out of the policy's sign-in frequency (Entra admin center > Protection > Conditional Access). ${signInAgain(c)}`,
   },
   {
     aadsts: '700084',
@@ -124,7 +124,7 @@ export const ENTRA_ANSWERS: readonly EntraAnswer[] = [
     meaning: 'The grant does not cover the requested scopes (they changed since the sign-in, or consent was withdrawn), or the refresh token is invalid.',
     code: 'needs_authorization',
     permanent: true,
-    action: (c) => `Check mailboxes.${c.mailbox}.scopes against the consented permissions (${APP_REGISTRATION} > API permissions), then: ${signInAgain(c)}`,
+    action: (c) => `Check mailboxes.${c.mailbox}.scopes against the consented permissions (${APP_REGISTRATION} > API permissions). ${signInAgain(c)}`,
   },
   {
     aadsts: '54005',
