@@ -294,7 +294,7 @@ export const ENTRA_ANSWERS: readonly EntraAnswer[] = [
     code: 'invalid_client',
     permanent: true,
     action: (c) =>
-      `Create a new one (${APP_REGISTRATION} > Certificates & secrets > New client secret) and put its Value in mailboxes.${c.mailbox}.clientSecret or clientSecretFile; a certificate (authenticationMode: certificate) spares the yearly renewal.`,
+      `Create a new one (${APP_REGISTRATION} > Certificates & secrets > New client secret) and put its Value in mailboxes.${c.mailbox}.clientSecret or clientSecretFile, or move to a certificate (authenticationMode: certificate), as Entra recommends.`,
   },
   {
     aadsts: '7000216',
