@@ -4,6 +4,7 @@
 // library's error class, so msal-node and openid-client failures read the same.
 import { BrokerError } from '../../errors/index.js';
 import type { BrokerErrorCode, OAuthErrorDetails } from '../../errors/index.js';
+import { entraAnswer, entraRemediation, signInAgain } from './entra-answers.js';
 
 export interface OAuthFailureContext {
   readonly mailbox: string;
@@ -19,45 +20,12 @@ interface Remedy {
   readonly remediation: (context: OAuthFailureContext) => string;
 }
 
-const reauthorize = (context: OAuthFailureContext): string =>
-  `Run: token-broker authorize ${context.mailbox}`;
-
-/** Entra AADSTS numbers we know how to explain (DOMAIN.md). */
-const AADSTS_REMEDIES: Readonly<Record<string, Remedy>> = {
-  // "Authorize again"
-  '50173': { code: 'needs_authorization', permanent: true, remediation: (c) => `The grant was revoked (password changed or sessions revoked). ${reauthorize(c)}` },
-  '700082': { code: 'needs_authorization', permanent: true, remediation: (c) => `The refresh token expired from inactivity. ${reauthorize(c)}` },
-  '70008': { code: 'needs_authorization', permanent: true, remediation: (c) => `The refresh token or code expired. ${reauthorize(c)}` },
-  '70043': { code: 'needs_authorization', permanent: true, remediation: (c) => `The refresh token expired under a conditional access sign-in frequency policy. ${reauthorize(c)}` },
-  '65001': { code: 'consent_missing', permanent: true, remediation: () => 'The user or an administrator has not consented to the requested scopes: grant admin consent for the application in Entra ID (API permissions).' },
-  '50076': { code: 'needs_authorization', permanent: true, remediation: (c) => `Multi-factor authentication is required; ROPC cannot do MFA: use grantType authorization-code or device-code. ${reauthorize(c)}` },
-  '50079': { code: 'needs_authorization', permanent: true, remediation: (c) => `The user must register for multi-factor authentication; ROPC cannot do MFA: use grantType authorization-code or device-code. ${reauthorize(c)}` },
-  '50126': {
-    code: 'needs_authorization',
-    permanent: true,
-    remediation: (c) =>
-      `Wrong user name or password: update mailboxes.${c.mailbox}.password (a reload re-acquires). If the password is right, the account is probably federated (ADFS or another identity provider), which ROPC cannot sign in: use grantType authorization-code or device-code.`,
-  },
-  '50034': { code: 'needs_authorization', permanent: true, remediation: (c) => `The user does not exist in the tenant: check mailboxes.${c.mailbox}.username and tenantId (personal Microsoft accounts cannot use ROPC).` },
-  '54005': { code: 'needs_authorization', permanent: true, remediation: (c) => `The authorization code was already used. ${reauthorize(c)}` },
-  '501481': { code: 'needs_authorization', permanent: true, remediation: (c) => `The PKCE verifier did not match the authorization request. ${reauthorize(c)}` },
-  '70020': { code: 'needs_authorization', permanent: true, remediation: (c) => `The device code expired before the sign-in finished. ${reauthorize(c)}` },
-  '50011': { code: 'invalid_client', permanent: true, remediation: (c) => `The redirect URI is not registered for the application: add mailboxes.${c.mailbox}.redirectUri to the app registration (Authentication) exactly as configured.` },
-  '700027': { code: 'invalid_client', permanent: true, remediation: (c) => `The server does not know the certificate: upload it to the app registration (Certificates & secrets) and check mailboxes.${c.mailbox}.certificate.thumbprint.` },
-  '700024': { code: 'invalid_client', permanent: true, remediation: () => 'The client assertion is outside its valid time range: check this host\'s clock (NTP).' },
-  '53003': { code: 'needs_authorization', permanent: true, remediation: () => 'A conditional access policy blocked the sign-in: ask the Entra administrator to allow this application/location.' },
-  // Configuration errors
-  '7000215': { code: 'invalid_client', permanent: true, remediation: (c) => `The client secret is wrong: check mailboxes.${c.mailbox}.clientSecret (the secret's Value, not its Secret ID).` },
-  '7000222': { code: 'invalid_client', permanent: true, remediation: (c) => `The client secret has expired: create a new one in Entra ID (Certificates & secrets) and update mailboxes.${c.mailbox}.clientSecret.` },
-  '7000216': { code: 'invalid_client', permanent: true, remediation: (c) => `The application needs a client credential: set mailboxes.${c.mailbox}.clientSecret or use a certificate.` },
-  '700016': { code: 'invalid_client', permanent: true, remediation: (c) => `The application was not found in the tenant: check mailboxes.${c.mailbox}.clientId and tenantId, and that the app is registered in that tenant.` },
-  '90002': { code: 'invalid_client', permanent: true, remediation: (c) => `The tenant was not found: check mailboxes.${c.mailbox}.tenantId and the authorization server's authorityHost (national cloud?).` },
-  '9001023': { code: 'invalid_client', permanent: true, remediation: () => 'The grant type is not supported for this application type: check the app registration (single- vs multi-tenant, public client flows).' },
-  '700025': { code: 'invalid_client', permanent: true, remediation: (c) => `The application is a public client and must not send a secret: remove mailboxes.${c.mailbox}.clientSecret or use a web redirect platform.` },
-  '7000218': { code: 'invalid_client', permanent: true, remediation: (c) => `The application is a confidential client and needs a secret: set mailboxes.${c.mailbox}.clientSecret, or allow public client flows in Entra ID.` },
-  '70011': { code: 'invalid_client', permanent: true, remediation: (c) => `The server rejected the scopes: check mailboxes.${c.mailbox}.scopes (client-credentials needs <resource>/.default).` },
-  '1002012': { code: 'invalid_client', permanent: true, remediation: (c) => `The server rejected the scopes: check mailboxes.${c.mailbox}.scopes (client-credentials needs <resource>/.default).` },
-};
+/** A row of the Entra table (entra-answers.ts) as a Remedy. */
+function entraRemedy(aadsts: string): Remedy | undefined {
+  const answer = entraAnswer(aadsts);
+  if (answer === undefined) return undefined;
+  return { code: answer.code, permanent: answer.permanent, remediation: (context) => entraRemediation(answer, context) };
+}
 
 /**
  * OAuth `error` values and what they mean when no AADSTS number says more.
@@ -70,18 +38,18 @@ const OAUTH_REMEDIES: Readonly<Record<string, Remedy>> = {
     permanent: true,
     remediation: (c) => `The server found the request malformed: check mailboxes.${c.mailbox} (clientId, scopes, redirectUri) against the application's registration on ${c.authorizationServer}; if they are right, report it with the log lines around it.`,
   },
-  invalid_grant: { code: 'needs_authorization', permanent: true, remediation: (c) => `The server no longer accepts the grant. ${reauthorize(c)}` },
+  invalid_grant: { code: 'needs_authorization', permanent: true, remediation: (c) => `The server no longer accepts the grant. ${signInAgain(c)}` },
   invalid_client: { code: 'invalid_client', permanent: true, remediation: (c) => `The server did not accept the client credentials: check mailboxes.${c.mailbox}.clientId and its secret or certificate.` },
   unauthorized_client: { code: 'invalid_client', permanent: true, remediation: (c) => `The client may not use grant type ${c.grantType}: check the application's registration on ${c.authorizationServer}.` },
   invalid_scope: { code: 'invalid_client', permanent: true, remediation: (c) => `The server rejected the scopes: check mailboxes.${c.mailbox}.scopes.` },
   consent_required: { code: 'consent_missing', permanent: true, remediation: () => 'Consent is missing: grant consent for the application.' },
-  interaction_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
-  login_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
-  account_selection_required: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
-  access_denied: { code: 'needs_authorization', permanent: true, remediation: reauthorize },
+  interaction_required: { code: 'needs_authorization', permanent: true, remediation: signInAgain },
+  login_required: { code: 'needs_authorization', permanent: true, remediation: signInAgain },
+  account_selection_required: { code: 'needs_authorization', permanent: true, remediation: signInAgain },
+  access_denied: { code: 'needs_authorization', permanent: true, remediation: signInAgain },
   unsupported_grant_type: { code: 'invalid_client', permanent: true, remediation: (c) => `${c.authorizationServer} does not support grant type ${c.grantType}.` },
-  authorization_declined: { code: 'needs_authorization', permanent: true, remediation: (c) => `The user declined the sign-in. ${reauthorize(c)}` },
-  expired_token: { code: 'needs_authorization', permanent: true, remediation: (c) => `The device code expired before the sign-in finished. ${reauthorize(c)}` },
+  authorization_declined: { code: 'needs_authorization', permanent: true, remediation: (c) => `The user declined the sign-in. ${signInAgain(c)}` },
+  expired_token: { code: 'needs_authorization', permanent: true, remediation: (c) => `The device code expired before the sign-in finished. ${signInAgain(c)}` },
   redirect_uri_mismatch: { code: 'invalid_client', permanent: true, remediation: (c) => `The redirect URI is not registered for the client: register mailboxes.${c.mailbox}.redirectUri exactly as configured.` },
   temporarily_unavailable: { code: 'authorization_server_error', permanent: false, remediation: () => 'The broker retries.' },
 };
@@ -101,7 +69,7 @@ export function classifyOAuthError(details: OAuthErrorDetails, context: OAuthFai
   const aadsts = details.aadsts ?? aadstsNumber(details.errorDescription);
   const oauth: OAuthErrorDetails = { ...details, aadsts };
   const remedy =
-    (aadsts === undefined ? undefined : AADSTS_REMEDIES[aadsts]) ??
+    (aadsts === undefined ? undefined : entraRemedy(aadsts)) ??
     (details.error === undefined ? undefined : OAUTH_REMEDIES[details.error]);
   const said = firstLine(details.errorDescription) ?? details.error ?? `HTTP ${details.httpStatus ?? '?'}`;
   const message = `mailbox ${context.mailbox}: authorization server ${context.authorizationServer} refused the ${context.grantType} token request: ${said}`;

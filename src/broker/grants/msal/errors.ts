@@ -24,7 +24,7 @@ export function fromMsalError(error: unknown, context: OAuthFailureContext): Bro
     return classifyOAuthError(
       {
         error: error.errorCode,
-        errorDescription: error.errorMessage,
+        errorDescription: serverDescription(error.errorMessage),
         aadsts: errorNo === undefined || errorNo === '' ? undefined : String(errorNo),
         httpStatus: error instanceof ServerError ? error.status : undefined,
       },
@@ -48,6 +48,19 @@ export function fromMsalError(error: unknown, context: OAuthFailureContext): Bro
     remediation: 'This is unexpected; the broker retries. If it persists, report it with the log lines around it.',
     cause: error,
   });
+}
+
+/**
+ * What the server said, out of msal's wrapping of it: msal-common's
+ * ResponseHandler puts the answer's fields into one line ("Error(s): 50055 -
+ * Timestamp: ... - Description: AADSTS50055: ... - Correlation ID: ... -
+ * Trace ID: ...") and keeps no error_description of its own. Ops should read
+ * Entra's sentence, not msal's frame around it; a message not in that form
+ * is kept as is.
+ */
+export function serverDescription(errorMessage: string): string {
+  const quoted = /^Error\(s\): [^]*? - Description: ([^]*?) - Correlation ID: [^]*$/.exec(errorMessage)?.[1];
+  return quoted === undefined || quoted === 'Not Available' ? errorMessage : quoted;
 }
 
 function withContext(error: BrokerError, context: OAuthFailureContext): BrokerError {
