@@ -55,13 +55,13 @@ describe('Entra answers', () => {
     }
   });
 
-  test('a grant that is gone: interactive mailboxes are told to authorize, password mailboxes are not (authorize refuses them)', () => {
+  test('a grant that is gone: interactive mailboxes are told to authorize; password mailboxes that the broker signs in again by itself (authorize only makes it happen now)', () => {
     for (const aadsts of ['50173', '700082', '70008']) {
       const interactive = classifyOAuthError({ error: 'invalid_grant', aadsts }, context('authorization-code'));
       assert.match(interactive.remediation ?? '', /Run: token-broker authorize sales$/);
       const password = classifyOAuthError({ error: 'invalid_grant', aadsts }, context('ropc'));
-      assert.doesNotMatch(password.remediation ?? '', /token-broker authorize/);
-      assert.match(password.remediation ?? '', /signs in again with mailboxes\.sales\.password/);
+      assert.doesNotMatch(password.remediation ?? '', /^Run: token-broker authorize/m);
+      assert.match(password.remediation ?? '', /signs in again with mailboxes\.sales\.password .*; run token-broker authorize sales to try at once\.$/);
     }
     const expired = classifyOAuthError({ error: 'invalid_grant', aadsts: '50055' }, context('device-code'));
     assert.match(expired.remediation ?? '', /Reset password\), then run: token-broker authorize sales$/);

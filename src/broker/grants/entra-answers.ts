@@ -44,7 +44,7 @@ const INTERACTIVE_GRANTS: ReadonlySet<string> = new Set<GrantTypeName>(['authori
  */
 export function signInAgain(context: EntraAnswerContext): string {
   if (PASSWORD_GRANTS.has(context.grantType)) {
-    return `The broker signs in again with mailboxes.${context.mailbox}.password when asked for a token an hour after this failure.`;
+    return `The broker signs in again with mailboxes.${context.mailbox}.password when asked for a token an hour after this failure; run token-broker authorize ${context.mailbox} to try at once.`;
   }
   return `Run: token-broker authorize ${context.mailbox}`;
 }
