@@ -91,6 +91,14 @@ describe('config: Google service-account key file (credentialsFile)', () => {
     assert.deepEqual(triples(result), []);
   });
 
+  test('a byte order mark (an editor on Windows) and an encrypted key', async () => {
+    const withBom = await loadWithKey(`\uFEFF${JSON.stringify(googleKey())}`);
+    assert.deepEqual(triples(withBom.result), [], 'the mark is skipped');
+    const encrypted = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'p' }).toString();
+    const { result, file } = await loadWithKey(googleKey({ private_key: encrypted }));
+    assert.deepEqual(triples(result), [['error', PATH, `private_key in ${file} is encrypted; Google's JSON keys hold an unencrypted key; ${DOWNLOAD}`]]);
+  });
+
   test('every mistake in the file: at credentialsFile (6:22), what and what to do, no key material', async () => {
     const cases: [string, string | Record<string, unknown>, (file: string) => string[]][] = [
       ['an empty file', '', (file) => [`${file} is empty; ${DOWNLOAD}`]],
