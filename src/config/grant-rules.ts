@@ -21,6 +21,8 @@ export interface GrantRules {
   readonly scopes: 'optional' | 'n/a' | 'required (server default counts)';
   readonly clientSecret: 'optional' | 'by redirect platform' | 'required in client-secret mode';
   readonly certificate: 'n/a' | 'required in certificate mode';
+  /** A Google service-account JSON key: application-level access on google-type servers only (checks/service-account-key.ts). */
+  readonly credentialsFile: 'n/a' | 'optional';
   /** Which endpoints the authorization server must offer (the token endpoint every server has). */
   readonly authorizationEndpoint: boolean;
   readonly deviceAuthorizationEndpoint: boolean;
@@ -40,6 +42,7 @@ export const GRANT_RULES: Readonly<Record<GrantTypeName, GrantRules>> = {
     scopes: 'optional',
     clientSecret: 'optional',
     certificate: 'n/a',
+    credentialsFile: 'n/a',
     authorizationEndpoint: false,
     deviceAuthorizationEndpoint: false,
   },
@@ -56,6 +59,7 @@ export const GRANT_RULES: Readonly<Record<GrantTypeName, GrantRules>> = {
     scopes: 'n/a',
     clientSecret: 'optional',
     certificate: 'n/a',
+    credentialsFile: 'n/a',
     authorizationEndpoint: false,
     deviceAuthorizationEndpoint: false,
   },
@@ -72,6 +76,7 @@ export const GRANT_RULES: Readonly<Record<GrantTypeName, GrantRules>> = {
     scopes: 'required (server default counts)',
     clientSecret: 'by redirect platform',
     certificate: 'required in certificate mode',
+    credentialsFile: 'n/a',
     authorizationEndpoint: true,
     deviceAuthorizationEndpoint: false,
   },
@@ -88,6 +93,7 @@ export const GRANT_RULES: Readonly<Record<GrantTypeName, GrantRules>> = {
     scopes: 'required (server default counts)',
     clientSecret: 'required in client-secret mode',
     certificate: 'required in certificate mode',
+    credentialsFile: 'optional',
     authorizationEndpoint: false,
     deviceAuthorizationEndpoint: false,
   },
@@ -105,6 +111,7 @@ export const GRANT_RULES: Readonly<Record<GrantTypeName, GrantRules>> = {
     scopes: 'required (server default counts)',
     clientSecret: 'optional',
     certificate: 'n/a',
+    credentialsFile: 'n/a',
     authorizationEndpoint: false,
     deviceAuthorizationEndpoint: true,
   },

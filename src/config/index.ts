@@ -30,6 +30,7 @@ export type {
   ScopesByProtocol,
   ServerConfig,
   ServerLimitsConfig,
+  ServiceAccountKey,
   StoreConfig,
   TlsConfig,
 } from './types.js';

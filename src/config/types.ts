@@ -72,6 +72,23 @@ export interface CertificateCredential {
   readonly notAfter?: number;
 }
 
+/**
+ * A Google service-account JSON key (`credentialsFile`), read and checked at
+ * load time. Its `client_email` is also the mailbox's clientId.
+ */
+export interface ServiceAccountKey {
+  /** Absolute path of the JSON file. */
+  readonly file: string;
+  /** The service account (`iss` of the assertion). */
+  readonly clientEmail: string;
+  /** The key's id at Google (`kid` of the assertion's header). */
+  readonly privateKeyId: string;
+  /** The RSA key, as PKCS#8 PEM. */
+  readonly privateKey: Secret;
+  /** The file's token_uri: the assertion's audience. */
+  readonly tokenUri: string;
+}
+
 export interface MailboxConfig {
   /** Key under `mailboxes`: what connectors ask for. */
   readonly name: string;
@@ -79,10 +96,14 @@ export interface MailboxConfig {
   readonly grantType: GrantTypeName;
   readonly authorizationServer: AuthorizationServerConfig;
   readonly tenantId?: string;
+  /** As written; with a service account key file, its client_email. */
   readonly clientId: string;
+  /** With a service account key file, certificate: a private key signs, no secret is sent. */
   readonly authenticationMode: AuthenticationMode;
   readonly clientSecret?: Secret;
   readonly certificate?: CertificateCredential;
+  /** Google service account, from `credentialsFile` (then `certificate` is absent). */
+  readonly serviceAccountKey?: ServiceAccountKey;
   readonly redirectUri?: string;
   readonly redirectPlatform?: RedirectPlatform;
   /** Resolved: the mailbox's own, else the server's default for this protocol and grant level. */

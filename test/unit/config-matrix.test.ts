@@ -302,7 +302,7 @@ const cases: MatrixCase[] = [
               [
                 'error',
                 `${M}.authenticationMode`,
-                "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set authenticationMode: certificate, certificate.file to the service account's private key and certificate, clientId to its e-mail address",
+                "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set credentialsFile to the service account's JSON key (or authenticationMode: certificate, certificate.file to its private key and certificate, clientId to its e-mail address)",
               ] as const,
             ]
           : []),

@@ -8,7 +8,7 @@ import type { ConfigProblem } from '../../src/config/index.js';
 import { configOf, loadText, problemsOf } from '../support/config-helpers.js';
 
 const MAILBOX_KEYS =
-  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, certificate, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
+  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, certificate, credentialsFile, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
 
 const VALID_MAILBOX = `  sales:
     protocol: imap

@@ -34,3 +34,13 @@ test('a non-RSA key is refused with a reason', () => {
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   assert.throws(() => serviceAccountAssertion({ ...input, privateKeyPem: ec }), /a Google service account key is RSA; this one is ec/);
 });
+
+test('with a key file: kid = private_key_id in the header, aud = token_uri, iss = client_email, sub = the mailbox user', () => {
+  const [header = '', claims = '', signature = ''] = serviceAccountAssertion({ ...input, keyId: '0123456789abcdef0123456789abcdef01234567', audience: 'https://oauth2.example.com/token' }).split('.');
+  assert.deepEqual(JSON.parse(Buffer.from(header, 'base64url').toString()), { alg: 'RS256', typ: 'JWT', kid: '0123456789abcdef0123456789abcdef01234567' });
+  const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as Record<string, unknown>;
+  assert.equal(decoded['iss'], 'mail-reader@project.iam.gserviceaccount.com');
+  assert.equal(decoded['sub'], 'sales@example.com');
+  assert.equal(decoded['aud'], 'https://oauth2.example.com/token');
+  assert.ok(verify('sha256', Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature, 'base64url')));
+});

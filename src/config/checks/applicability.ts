@@ -19,6 +19,7 @@ function notApplicableReason(field: string, grant: GrantTypeName): string {
   if (grant === 'ropc-deprecated' && field === 'proxy') return ' (it connects directly, without a proxy)';
   if (field === 'password' && grant === 'client-credentials') return ' (the application signs in with its own credential)';
   if (field === 'password') return ' (the user signs in interactively; the broker never sees the password)';
+  if (field === 'credentialsFile') return ' (a service account key is for client-credentials: the service account acts as the user)';
   return '';
 }
 
@@ -57,10 +58,13 @@ export const plainCells: MailboxCheck = ({ mailbox, facts, sink }) => {
   for (const name of PLAIN_FIELDS) {
     const field: Field<unknown> = mailbox[name];
     const cell = cellOf(name, grant);
-    if (cell === 'required' && field.state === 'absent') sink.error(field.path, requiredMessage(name, grant), mailbox.at);
+    // A service account key file names its account: clientId may be left out (checks/service-account-key.ts).
+    const namedByKeyFile = name === 'clientId' && isPresent(mailbox.credentialsFile);
+    if (cell === 'required' && field.state === 'absent' && !namedByKeyFile) sink.error(field.path, requiredMessage(name, grant), mailbox.at);
     if (cell === 'n/a' && grant !== undefined) reportNotApplicable(name, field, grant, sink);
   }
   if (grant === undefined) return;
   if (GRANT_RULES[grant].scopes === 'n/a') reportNotApplicable('scopes', mailbox.scopes, grant, sink);
   if (GRANT_RULES[grant].certificate === 'n/a') reportNotApplicable('certificate', mailbox.certificate, grant, sink);
+  if (GRANT_RULES[grant].credentialsFile === 'n/a') reportNotApplicable('credentialsFile', mailbox.credentialsFile, grant, sink);
 };

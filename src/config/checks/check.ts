@@ -33,6 +33,8 @@ export interface MailboxDraft {
   readonly authenticationMode: Field<AuthenticationMode>;
   readonly clientSecret: Field<Secret>;
   readonly certificate: Field<CertificateDraft>;
+  /** Absolute path of a Google service-account JSON key. */
+  readonly credentialsFile: Field<string>;
   readonly redirectUri: Field<string>;
   readonly redirectPlatform: Field<RedirectPlatform>;
   readonly scopes: Field<string[]>;
@@ -48,7 +50,7 @@ export interface MailboxFacts {
   readonly grant: GrantTypeName | undefined;
   /** The server this mailbox uses, when known and of a usable type. */
   readonly server: ServerEntry | undefined;
-  /** `authenticationMode` with its default (client-secret). */
+  /** `authenticationMode` with its default: certificate for a client-credentials mailbox with credentialsFile (a private key signs), else client-secret. */
   readonly mode: AuthenticationMode | undefined;
   /** authorization-code only: as given, else web when a client credential is given, else desktop. */
   readonly platform: RedirectPlatform | undefined;

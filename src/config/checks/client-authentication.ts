@@ -15,6 +15,8 @@ export const authenticationModeAllowed: MailboxCheck = ({ mailbox, facts, sink }
 export const credentialMatchesMode: MailboxCheck = ({ mailbox, facts, sink }) => {
   const { grant, mode } = facts;
   if (grant === undefined || mode === undefined || GRANT_RULES[grant].certificate === 'n/a') return;
+  // The key file is the credential: what may stand beside it is checks/service-account-key.ts's business.
+  if (GRANT_RULES[grant].credentialsFile !== 'n/a' && isPresent(mailbox.credentialsFile)) return;
   const { certificate, clientSecret } = mailbox;
   if (mode === 'certificate') {
     if (certificate.state === 'absent') sink.error(certificate.path, 'required in authenticationMode certificate; set certificate.file and certificate.thumbprint', mailbox.at);
@@ -68,17 +70,18 @@ export const redirectPlatformRules: MailboxCheck = ({ mailbox, facts, sink }) =>
 
 /**
  * Google's client authentication differs from Entra's: its application-level
- * access is a service account (a signed JWT, no client secret), and its user
+ * access is a service account (a signed JWT, no client secret: its JSON key
+ * in credentialsFile, or the PEM form in certificate), and its user
  * clients authenticate with their client secret only.
  */
 export const googleClientAuthentication: MailboxCheck = ({ mailbox, facts, sink }) => {
   const { grant, mode, server } = facts;
   if (server?.config.type !== 'google' || grant === undefined || mode === undefined) return;
   const at = mailbox.authenticationMode.state === 'ok' ? mailbox.authenticationMode.valueAt : mailbox.at;
-  if (grant === 'client-credentials' && mode === 'client-secret') {
+  if (grant === 'client-credentials' && mode === 'client-secret' && !isPresent(mailbox.credentialsFile)) {
     sink.error(
       mailbox.authenticationMode.path,
-      "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set authenticationMode: certificate, certificate.file to the service account's private key and certificate, clientId to its e-mail address",
+      "Google has no client-credentials grant with a client secret: application-level access is a service account with domain-wide delegation; set credentialsFile to the service account's JSON key (or authenticationMode: certificate, certificate.file to its private key and certificate, clientId to its e-mail address)",
       at,
     );
   }

@@ -14,7 +14,8 @@ export const DEFAULT_AUTHORIZATION_SERVER = 'microsoft';
 export function resolveFacts(mailbox: MailboxDraft, servers: ServerRegistry, sink: ProblemSink): MailboxFacts {
   const protocol = valueOf(mailbox.protocol);
   const grant = valueOf(mailbox.grantType);
-  const mode: AuthenticationMode | undefined = mailbox.authenticationMode.state === 'absent' ? 'client-secret' : valueOf(mailbox.authenticationMode);
+  const signsWithKeyFile = grant === 'client-credentials' && isPresent(mailbox.credentialsFile);
+  const mode: AuthenticationMode | undefined = mailbox.authenticationMode.state === 'absent' ? (signsWithKeyFile ? 'certificate' : 'client-secret') : valueOf(mailbox.authenticationMode);
   let platform: RedirectPlatform | undefined;
   if (grant === 'authorization-code') {
     platform =

@@ -5,6 +5,7 @@ import { authenticationModeAllowed, credentialMatchesMode, googleClientAuthentic
 import { grantSupportsProtocol } from './protocol.js';
 import { proxyExists, serverHasEndpoints } from './references.js';
 import { googleDeviceFlowScopes, scopesAvailable } from './scopes.js';
+import { serviceAccountKeyRules } from './service-account-key.js';
 import { tenantRules } from './tenant.js';
 import type { MailboxCheck } from './check.js';
 
@@ -16,6 +17,7 @@ export const MAILBOX_CHECKS: readonly MailboxCheck[] = [
   credentialMatchesMode,
   redirectPlatformRules,
   googleClientAuthentication,
+  serviceAccountKeyRules,
   scopesAvailable,
   googleDeviceFlowScopes,
   serverHasEndpoints,
@@ -24,4 +26,5 @@ export const MAILBOX_CHECKS: readonly MailboxCheck[] = [
 
 export { resolveFacts } from './facts.js';
 export { checkCertificateFile } from './certificate-file.js';
+export { checkServiceAccountKeyFile } from './service-account-key.js';
 export type { CertificateDraft, MailboxDraft, MailboxFacts } from './check.js';

@@ -2,19 +2,19 @@
 // run over the draft, and only a mailbox without errors becomes a
 // MailboxConfig (with its server, proxy, defaults and scopes resolved).
 import type { CertificateInfo } from '../certificate.js';
-import { checkCertificateFile, MAILBOX_CHECKS, resolveFacts } from '../checks/index.js';
+import { checkCertificateFile, checkServiceAccountKeyFile, MAILBOX_CHECKS, resolveFacts } from '../checks/index.js';
 import type { CertificateDraft, MailboxDraft, MailboxFacts } from '../checks/index.js';
 import type { LoadContext } from '../context.js';
 import { absoluteUrl, filePath, mailboxIdentity, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList, tenantId, text, thumbprint } from '../fields.js';
 import { resolveConfigPath } from '../files.js';
 import { withOptional } from '../optional.js';
-import { MappingReader, valueOf } from '../reader.js';
+import { isPresent, MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
 import { defaultScopes } from '../scopes.js';
 import { Secret } from '../secret.js';
 import { readSecret, secretKeys } from '../secrets.js';
 import { AUTHENTICATION_MODES, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from '../types.js';
-import type { CertificateCredential, MailboxConfig } from '../types.js';
+import type { CertificateCredential, MailboxConfig, ServiceAccountKey } from '../types.js';
 import type { ServerRegistry } from './authorization-servers.js';
 import type { ProxyRegistry } from './proxies.js';
 
@@ -27,6 +27,7 @@ export const MAILBOX_KEYS = [
   'authenticationMode',
   ...secretKeys('clientSecret'),
   'certificate',
+  'credentialsFile',
   'redirectUri',
   'redirectPlatform',
   'scopes',
@@ -57,9 +58,11 @@ export async function readMailboxes(ctx: LoadContext, section: Field<MappingRead
     const mailbox = await readDraft(reader, entry.key);
     const facts = resolveFacts(mailbox, servers, ctx.sink);
     for (const check of MAILBOX_CHECKS) check({ mailbox, facts, sink: ctx.sink, servers, proxies });
-    const certificate = await checkCertificateFile(mailbox, facts, ctx);
+    // Beside a key file, a certificate is itself the mistake (reported by the checks): its file is not opened.
+    const certificate = isPresent(mailbox.credentialsFile) ? undefined : await checkCertificateFile(mailbox, facts, ctx);
+    const serviceAccountKey = await checkServiceAccountKeyFile(mailbox, facts, ctx);
     if (ctx.sink.errorCount !== errorsBefore) continue;
-    const config = buildMailbox(mailbox, facts, proxies, certificate);
+    const config = buildMailbox(mailbox, facts, proxies, certificate, serviceAccountKey);
     if (config !== undefined) mailboxes.set(entry.key, config);
   }
   return mailboxes;
@@ -82,6 +85,7 @@ async function readDraft(reader: MappingReader, name: string): Promise<MailboxDr
     authenticationMode: reader.field('authenticationMode', oneOf(AUTHENTICATION_MODES)),
     clientSecret: await readSecret(reader, 'clientSecret'),
     certificate: await readCertificate(reader),
+    credentialsFile: resolvedPath(reader, reader.field('credentialsFile', filePath)),
     redirectUri: reader.field('redirectUri', absoluteUrl),
     redirectPlatform: reader.field('redirectPlatform', oneOf(REDIRECT_PLATFORMS)),
     scopes: reader.field('scopes', scopeList),
@@ -96,21 +100,32 @@ async function readCertificate(reader: MappingReader): Promise<Field<Certificate
   const section = reader.mapping('certificate', CERTIFICATE_KEYS);
   if (section.state !== 'ok') return section;
   const certificate = section.value;
-  const file = certificate.field('file', filePath);
   const draft: CertificateDraft = {
     path: certificate.path,
     at: certificate.at,
-    file: file.state === 'ok' ? { ...file, value: resolveConfigPath(reader.ctx.baseDir, file.value) } : file,
+    file: resolvedPath(reader, certificate.field('file', filePath)),
     thumbprint: certificate.field('thumbprint', thumbprint),
     password: await readSecret(certificate, 'password'),
   };
   return { ...section, value: draft };
 }
 
+/** A file path relative to the config file's folder, made absolute. */
+function resolvedPath(reader: MappingReader, field: Field<string>): Field<string> {
+  return field.state === 'ok' ? { ...field, value: resolveConfigPath(reader.ctx.baseDir, field.value) } : field;
+}
+
 /** Only reached when the mailbox had no errors, so every required field is there. */
-function buildMailbox(mailbox: MailboxDraft, facts: MailboxFacts, proxies: ProxyRegistry, certificate: CertificateInfo | undefined): MailboxConfig | undefined {
+function buildMailbox(
+  mailbox: MailboxDraft,
+  facts: MailboxFacts,
+  proxies: ProxyRegistry,
+  certificate: CertificateInfo | undefined,
+  serviceAccountKey: ServiceAccountKey | undefined,
+): MailboxConfig | undefined {
   const { protocol, grant, server, mode } = facts;
-  const clientId = valueOf(mailbox.clientId);
+  // A key file names its service account; a clientId beside it was checked to be the same.
+  const clientId = valueOf(mailbox.clientId) ?? serviceAccountKey?.clientEmail;
   const username = valueOf(mailbox.username);
   if (protocol === undefined || grant === undefined || server === undefined || mode === undefined || clientId === undefined || username === undefined) return undefined;
   const proxyName = valueOf(mailbox.proxy);
@@ -121,7 +136,8 @@ function buildMailbox(mailbox: MailboxDraft, facts: MailboxFacts, proxies: Proxy
     {
       tenantId: valueOf(mailbox.tenantId),
       clientSecret: valueOf(mailbox.clientSecret),
-      certificate: mode === 'certificate' ? certificateCredential(mailbox.certificate, certificate) : undefined,
+      certificate: mode === 'certificate' && serviceAccountKey === undefined ? certificateCredential(mailbox.certificate, certificate) : undefined,
+      serviceAccountKey,
       redirectUri: valueOf(mailbox.redirectUri),
       redirectPlatform: facts.platform,
       password: valueOf(mailbox.password),

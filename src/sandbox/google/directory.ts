@@ -4,9 +4,15 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { GoogleClientRegistration, GoogleServiceAccountRegistration } from './types.js';
 
+export interface ServiceAccountKey {
+  /** Undefined for a key registered without an id (then only an assertion without kid finds it). */
+  readonly keyId: string | undefined;
+  readonly publicKey: KeyObject;
+}
+
 export interface ServiceAccount {
   readonly clientId: string;
-  readonly publicKey: KeyObject;
+  readonly keys: readonly ServiceAccountKey[];
   readonly delegatedScopes: readonly string[] | undefined;
 }
 
@@ -27,7 +33,9 @@ export class Directory {
     const pem = account.publicKeyPem ?? account.certificatePem;
     if (pem === undefined) throw new TypeError('registerServiceAccount needs publicKeyPem or certificatePem');
     const publicKey = account.publicKeyPem !== undefined ? createPublicKey(account.publicKeyPem) : new X509Certificate(pem).publicKey;
-    this.#serviceAccounts.set(account.clientId, { clientId: account.clientId, publicKey, delegatedScopes: account.delegatedScopes });
+    // Another registration of the account adds a key (a rotation holds two); the latest delegation applies.
+    const keys = this.#serviceAccounts.get(account.clientId)?.keys ?? [];
+    this.#serviceAccounts.set(account.clientId, { clientId: account.clientId, keys: [...keys, { keyId: account.keyId, publicKey }], delegatedScopes: account.delegatedScopes });
   }
 
   serviceAccount(clientId: string): ServiceAccount | undefined {

@@ -1,5 +1,6 @@
 // The service-account grant (RFC 7523 JWT bearer): checks the assertion the
-// way Google does (RS256 signature by a registered key, audience = the token
+// way Google does (RS256 signature by the registered key its kid names, or by
+// any of the account's keys without a kid; audience = the token
 // endpoint, at most one hour, a known `sub` within the delegated scopes) and
 // answers with Google's texts when it does not hold.
 import { verify } from 'node:crypto';
@@ -28,7 +29,10 @@ export function verifyAssertion(context: GoogleContext, assertion: string | null
   const account = typeof iss === 'string' ? context.directory.serviceAccount(iss) : undefined;
   if (account === undefined) return googleErrors.accountNotFound();
   const signed = Buffer.from(`${encodedHeader}.${encodedClaims}`);
-  if (!verify('sha256', signed, account.publicKey, Buffer.from(signature, 'base64url'))) return googleErrors.invalidSignature();
+  // Google picks the key the header's kid names (an unknown one fails like a bad signature), else tries each.
+  const kid = header['kid'];
+  const keys = kid === undefined ? account.keys : account.keys.filter((key) => key.keyId === kid);
+  if (!keys.some((key) => verify('sha256', signed, key.publicKey, Buffer.from(signature, 'base64url')))) return googleErrors.invalidSignature();
 
   const audience = `${context.url()}/token`;
   if (!sameTokenEndpoint(claims['aud'], audience)) {

@@ -78,6 +78,14 @@ export interface GoogleServiceAccountRegistration {
   certificatePem?: string;
   /** Scopes delegated in the Admin console; default: any scope. */
   delegatedScopes?: readonly string[];
+  /**
+   * The key's id (a JSON key's private_key_id). Registering the same account
+   * again adds a key, as Google accounts hold several; an assertion whose
+   * header names a `kid` is checked against that key alone (an unknown kid
+   * is "Invalid JWT Signature.", like a deleted key), one without a kid
+   * against each of the account's keys.
+   */
+  keyId?: string;
 }
 
 /** What the sandbox knows about an access token it issued. */

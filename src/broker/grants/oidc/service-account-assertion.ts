@@ -20,13 +20,19 @@ export interface ServiceAccountAssertionInput {
   readonly now: number;
   /** PKCS#8 PEM of the service account's RSA key. */
   readonly privateKeyPem: string;
+  /**
+   * The key's id at Google (a JSON key's private_key_id), sent as `kid` so
+   * Google checks the signature against that key of the account's (up to
+   * ten). The PEM form has none: Google then tries the account's keys.
+   */
+  readonly keyId?: string;
 }
 
 export function serviceAccountAssertion(input: ServiceAccountAssertionInput): string {
   const key = createPrivateKey(input.privateKeyPem);
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`a Google service account key is RSA; this one is ${key.asymmetricKeyType ?? 'unknown'}`);
   const iat = Math.floor(input.now / 1000);
-  const header = { alg: 'RS256', typ: 'JWT' };
+  const header = input.keyId === undefined ? { alg: 'RS256', typ: 'JWT' } : { alg: 'RS256', typ: 'JWT', kid: input.keyId };
   const claims = {
     iss: input.serviceAccount,
     sub: input.subject,
