@@ -21,7 +21,8 @@ const FORMAT = 'token-broker/credential-fingerprint/v1';
  *   client are different clients to Entra);
  * - a sha256 of the client secret, of the password (ropc: a new password
  *   must re-acquire, as DOMAIN.md promises) and the certificate's SHA-256
- *   thumbprint (else the configured one), so new credentials re-acquire.
+ *   thumbprint (else the configured one), and a Google key file's
+ *   private_key_id, so new credentials re-acquire.
  *   Secrets go in only as digests, and the fingerprint itself is stored only
  *   inside the encrypted record: never log it (it would allow guessing a weak password).
  *
@@ -52,6 +53,9 @@ export function credentialFingerprint(mailbox: MailboxConfig): string {
     ['clientSecret', secretDigest('clientSecret', mailbox.clientSecret?.reveal())],
     ['password', secretDigest('password', mailbox.password?.reveal())],
     ['certificate', mailbox.certificate === undefined ? null : (mailbox.certificate.sha256Thumbprint ?? mailbox.certificate.thumbprint)],
+    // A Google key file's key: a rotated key (new private_key_id) re-acquires at once. Absent (and so no change to any
+    // earlier fingerprint) for every mailbox without a key file.
+    ...(mailbox.serviceAccountKey === undefined ? [] : [['serviceAccountKey', mailbox.serviceAccountKey.privateKeyId] as [string, string]]),
   ];
   // JSON of [name, value] pairs: unambiguous whatever the values contain, and stable across restarts and Node versions.
   return createHash('sha256').update(JSON.stringify(inputs), 'utf8').digest('hex');

@@ -92,3 +92,11 @@ describe('credentialFingerprint', () => {
 });
 
 const GOLDEN = 'c99de258acf2f43432187eebc3065a4d69437ade2ae50362abf9e70aecd2d643';
+
+test('a Google key file: a new private_key_id changes the fingerprint; mailboxes without one keep theirs', () => {
+  const base = testMailbox();
+  const withKey = (privateKeyId: string): MailboxConfig =>
+    testMailbox({ serviceAccountKey: { file: '/etc/sa.json', clientEmail: 'robot@p.iam.gserviceaccount.com', privateKeyId, privateKey: new Secret('-----BEGIN PRIVATE KEY-----', 'test'), tokenUri: 'https://oauth2.googleapis.com/token' } });
+  assert.notEqual(credentialFingerprint(withKey('k1')), credentialFingerprint(withKey('k2')));
+  assert.notEqual(credentialFingerprint(withKey('k1')), credentialFingerprint(base));
+});
