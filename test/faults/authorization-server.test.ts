@@ -405,8 +405,9 @@ describe('the authorization server fails under the running daemon', () => {
     const log = environment.daemon.stderr();
     assert.ok(log.length > 0, 'the daemon logged');
     seen.push({ source: 'the daemon log', text: log });
-    assert.ok(secrets.size > 20, `secrets collected: ${secrets.size}`);
-    assert.ok(traffic.served > 200, `many calls: ${traffic.served} tokens served`);
+    // The configured secrets (9 with the Basic headers) and at least the first token of each mailbox.
+    assert.ok(secrets.size >= 9 + MAILBOXES.length, `secrets collected: ${secrets.size}`);
+    assert.ok(traffic.served > 50, `many calls: ${traffic.served} tokens served`);
     const found = seen.flatMap(({ source, text }) => secrets.findIn(source, text));
     assert.deepEqual(found.slice(0, 20), [], `${found.length} secrets shown`);
   });
