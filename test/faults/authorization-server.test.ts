@@ -19,6 +19,7 @@ import type { BrokerMailboxStatus } from '../../src/client/index.js';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import type { InjectedFault, Sandbox, TokenResponseInfo } from '../../src/sandbox/index.js';
 import { eventually } from '../support/assertions.js';
+import { signInRedirect } from '../support/browser.js';
 import { startBrokerEnvironment } from '../support/broker-environment.js';
 import type { BrokerEnvironment } from '../support/broker-environment.js';
 import { runCli } from '../support/daemon-process.js';
@@ -33,6 +34,7 @@ const ALICE = 'alice@contoso.example';
 /** Characters that URL-encoding, form-encoding and base64 all write differently. */
 const ALICE_PASSWORD = `pw+${randomBytes(6).toString('hex')}/&=~ü`;
 const IMAP_APP_SCOPE = 'https://outlook.office365.com/.default';
+const WEB_REDIRECT = 'https://broker.contoso.example/oauth/callback';
 const TOKEN_LIFETIME_SECONDS = 65;
 /** Bound of a wait for something that must happen (a recovery, a fault being met); generous for a busy machine. */
 const WAIT_MS = 60_000;
@@ -52,6 +54,8 @@ const APPS = {
   'app-secret': newApp(),
   /** ROPC with a password, msal-node; the sandbox rotates its refresh tokens and refuses replays (AADSTS70008) */
   'ropc-user': newApp(),
+  /** authorization code (web platform, with a secret), msal-node: its refresh token is its only credential, a lost one means needs-authorization */
+  'code-user': newApp(),
   /** client credentials with a secret on a generic server, openid-client */
   'generic-app': newApp(),
   /** client credentials on a generic server reached through a relay the test can turn into a black hole */
@@ -60,7 +64,7 @@ const APPS = {
 type MailboxName = keyof typeof APPS;
 const MAILBOXES = Object.keys(APPS) as MailboxName[];
 /** The server each mailbox uses, by config name, as errors should name it. */
-const SERVER_OF: Record<MailboxName, string> = { 'app-secret': 'microsoft', 'ropc-user': 'microsoft', 'generic-app': 'entra-generic', 'far-app': 'far-away' };
+const SERVER_OF: Record<MailboxName, string> = { 'app-secret': 'microsoft', 'ropc-user': 'microsoft', 'code-user': 'microsoft', 'generic-app': 'entra-generic', 'far-app': 'far-away' };
 
 /** A YAML double-quoted scalar (JSON's escapes are YAML's). */
 const quoted = (value: string): string => JSON.stringify(value);
@@ -88,6 +92,14 @@ mailboxes:
     ${app('ropc-user')}
     username: ${ALICE}
     password: ${quoted(ALICE_PASSWORD)}
+  code-user:
+    protocol: imap
+    grantType: authorization-code
+    tenantId: ${TENANT}
+    ${app('code-user')}
+    redirectUri: ${WEB_REDIRECT}
+    redirectPlatform: web
+    username: ${ALICE}
   generic-app:
     protocol: imap
     authorizationServer: entra-generic
@@ -135,7 +147,7 @@ describe('the authorization server fails under the running daemon', () => {
       prefix: 'tb-faults-server-',
       sandbox: { accessTokenLifetimeSeconds: TOKEN_LIFETIME_SECONDS },
       setup: async (server) => {
-        for (const app of Object.values(APPS)) server.registerApplication({ tenantId: TENANT, clientId: app.clientId, clientSecret: app.secret });
+        for (const app of Object.values(APPS)) server.registerApplication({ tenantId: TENANT, clientId: app.clientId, clientSecret: app.secret, redirectUris: [WEB_REDIRECT] });
         server.registerUser({ tenantId: TENANT, username: ALICE, password: ALICE_PASSWORD });
         relay = await startRelay(server.port);
       },
@@ -156,6 +168,13 @@ describe('the authorization server fails under the running daemon', () => {
     };
     client = new TokenBrokerClient({ address: environment.address, deadlineMs: 120_000 });
     traffic = new ConnectorTraffic(client, sandbox);
+    // The operator authorizes the authorization-code mailbox, as `token-broker authorize` would.
+    sandbox.signInAs(ALICE);
+    const started = await client.startAuthorization('code-user');
+    const redirectUrl = await signInRedirect(started.authorizationUrl, sandbox.caCertificatePem);
+    secrets.add('authorization code', new URL(redirectUrl).searchParams.get('code') ?? undefined);
+    const authorized = await client.completeAuthorization('code-user', { redirectUrl });
+    assert.equal(authorized.state, 'READY', authorized.lastErrorMessage);
     // Every mailbox has its first token before any fault.
     for (const mailbox of MAILBOXES) await traffic.getToken(mailbox);
     traffic.start(MAILBOXES);
@@ -249,7 +268,8 @@ describe('the authorization server fails under the running daemon', () => {
     assert.deepEqual(traffic.badTokens, [], 'tokens served against the rules');
 
     // No refresh token was lost: the ROPC mailbox never went back to its password
-    // (a refused or dropped refresh token would make it), and none needs authorization.
+    // (a refused or dropped refresh token would make it), and the authorization-code
+    // mailbox, whose refresh token is all it has, never needs authorization again.
     assert.equal(sandbox.stats.forGrantType('password'), 1, 'the ROPC mailbox used its password again: its refresh token was lost');
     const needing = phaseStatuses.filter((status) => status.state === 'NEEDS_AUTHORIZATION' || status.lastErrorCode === 'invalid_grant' || /AADSTS70008/.test(status.lastErrorMessage));
     assert.deepEqual(needing, [], 'a mailbox lost its refresh token');
