@@ -134,7 +134,7 @@ describe('the authorization server fails under the running daemon', () => {
   let traffic: ConnectorTraffic;
   const secrets = new SeenSecrets();
   /** Everything the test saw that ops or connectors could see: searched for secrets at the end. */
-  const seen: { source: string; text: string }[] = [];
+  const seen = new Map<string, string>();
   /** Statuses (gRPC ListMailboxes) seen since the current phase began. */
   let phaseStatuses: SeenStatus[] = [];
   let statusPolling: Promise<void> | undefined;
@@ -191,6 +191,11 @@ describe('the authorization server fails under the running daemon', () => {
     await relay?.close();
   });
 
+  /** Keeps a text the test saw (once: statuses repeat), with where it came from. */
+  function see({ source, text }: { source: string; text: string }): void {
+    if (!seen.has(text)) seen.set(text, source);
+  }
+
   /** ListMailboxes over gRPC all along, as a dashboard would: what each phase's checks judge. */
   async function pollStatuses(): Promise<void> {
     while (polling) {
@@ -205,7 +210,8 @@ describe('the authorization server fails under the running daemon', () => {
   }
 
   function reduce(status: BrokerMailboxStatus): SeenStatus {
-    seen.push({ source: `status of ${status.mailbox} (gRPC)`, text: JSON.stringify(status) });
+    // Without its timestamps: they change with every call, and carry no text.
+    see({ source: `status of ${status.mailbox} (gRPC)`, text: JSON.stringify(status, (key, value: unknown) => (key.endsWith('At') ? undefined : value)) });
     return { mailbox: status.mailbox, state: status.state, lastErrorCode: status.lastErrorCode, lastErrorMessage: status.lastErrorMessage };
   }
 
@@ -241,9 +247,28 @@ describe('the authorization server fails under the running daemon', () => {
     }, WAIT_MS);
   }
 
-  /** Waits until the sandbox has answered `count` token requests since `before` (the queued fault is used up). */
-  async function requestsSince(before: number, count: number): Promise<void> {
-    await eventually(() => assert.ok(sandbox.stats.total >= before + count, `${sandbox.stats.total - before} of ${count} faulty answers given`), WAIT_MS);
+  /**
+   * The fault switched on until every mailbox has met it (an error of
+   * `code` shows for each), then off: `queue` puts one faulty answer in the
+   * sandbox's queue; as many are queued as mailboxes still miss it, and more
+   * only once those are used up, so no mailbox meets a long run of them (its
+   * backoff stays short) and the fault ends with the last one.
+   */
+  async function untilEveryMailboxMet(phase: Phase, code: string, queue: () => void): Promise<void> {
+    const before = sandbox.stats.total;
+    let queued = 0;
+    await eventually(() => {
+      const met = new Set(phaseErrors(phase).filter((error) => error.code === code).map((error) => error.mailbox));
+      const missing = MAILBOXES.filter((mailbox) => !met.has(mailbox));
+      if (missing.length === 0) return;
+      if (sandbox.stats.total - before >= queued) {
+        for (const _mailbox of missing) queue();
+        queued += missing.length;
+      }
+      assert.fail(`${missing.join(', ')} met no ${code} error yet (${queued} faulty answers queued)`);
+    }, WAIT_MS);
+    // Switched off: the last faulty answer queued is used up.
+    await eventually(() => assert.ok(sandbox.stats.total >= before + queued, `${sandbox.stats.total - before} of ${queued} faulty answers given`), WAIT_MS);
   }
 
   /**
@@ -288,11 +313,11 @@ describe('the authorization server fails under the running daemon', () => {
       assert.ok(server !== undefined, `an error about an unknown mailbox: ${JSON.stringify(error)}`);
       assert.ok(error.message.includes(server) || error.message.includes(hostOf(error.mailbox)), `${error.source} of ${error.mailbox} names neither the server ${server} nor ${hostOf(error.mailbox)}: ${error.message}`);
     }
-    for (const error of errors) seen.push({ source: `${error.source} of ${error.mailbox}`, text: error.message });
+    for (const error of errors) see({ source: `${error.source} of ${error.mailbox}`, text: error.message });
 
     // What ops see: `token-broker status --json`, every mailbox READY.
     const cli = await runCli(['status', '--json', '--socket', environment.address]);
-    seen.push({ source: 'token-broker status --json', text: cli.stdout + cli.stderr });
+    see({ source: 'token-broker status --json', text: cli.stdout + cli.stderr });
     assert.equal(cli.code, 0, cli.stderr);
     const listed = JSON.parse(cli.stdout) as { mailbox: string; state: string }[];
     assert.deepEqual(listed.map((status) => [status.mailbox, status.state]).sort(), MAILBOXES.map((mailbox) => [mailbox, 'READY']).sort());
@@ -303,53 +328,42 @@ describe('the authorization server fails under the running daemon', () => {
 
   test('answers 500: the mailboxes meet it, back off briefly and recover', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.failNext({ status: 500, error: 'server_error', aadsts: 50000, description: 'There was an error issuing a token.', count: 4 });
-    await requestsSince(before, 4);
+    await untilEveryMailboxMet(phase, 'AADSTS50000', () => sandbox.failNext({ status: 500, error: 'server_error', aadsts: 50000, description: 'There was an error issuing a token.' }));
     await afterFault(phase, /refused the [a-z-]+ token request: AADSTS50000: There was an error issuing a token\. The broker retries/, ['AADSTS50000']);
   });
 
   test('a 429 storm with Retry-After: the broker reads the pause asked for, waits, and gets tokens again', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.throttleNext({ status: 429, retryAfter: 2, count: 6 });
-    await requestsSince(before, 6);
+    await untilEveryMailboxMet(phase, 'AADSTS90055', () => sandbox.throttleNext({ status: 429, retryAfter: 2 }));
     await afterFault(phase, /throttled the [a-z-]+ token request \(HTTP 429, Retry-After 2 s\).*waits as the server asked \(2 s\)/, ['AADSTS90055']);
   });
 
   test('a 200 whose body is no JSON (a maintenance page)', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.faultNext({ kind: 'answer', status: 200, contentType: 'text/html; charset=utf-8', body: '<html><body><h1>Down for maintenance</h1></body></html>', count: 3 });
-    await requestsSince(before, 3);
+    const page: InjectedFault = { kind: 'answer', status: 200, contentType: 'text/html; charset=utf-8', body: '<html><body><h1>Down for maintenance</h1></body></html>' };
+    await untilEveryMailboxMet(phase, 'authorization_server_error', () => sandbox.faultNext(page));
     await afterFault(phase, /answered .*HTTP 200 .*not JSON/, ['authorization_server_error']);
   });
 
   test('a 200 with expires_in 1: such a token is never served', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
     const fake = randomBytes(32).toString('base64url');
     secrets.add('access token of the expires_in 1 answer', fake);
-    const fault: InjectedFault = { kind: 'answer', status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ token_type: 'Bearer', access_token: fake, expires_in: 1 }), count: 3 };
-    sandbox.faultNext(fault);
-    await requestsSince(before, 3);
+    const fault: InjectedFault = { kind: 'answer', status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ token_type: 'Bearer', access_token: fake, expires_in: 1 }) };
+    await untilEveryMailboxMet(phase, 'authorization_server_error', () => sandbox.faultNext(fault));
     assert.ok(![...traffic.received].includes(fake), 'the 1-second token was served');
     await afterFault(phase, /answered with an access token that is already expired or about to \(expires_in [01]\)/, ['authorization_server_error']);
   });
 
   test('a dropped connection (the request read, no answer)', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.faultNext({ kind: 'close', count: 3 });
-    await requestsSince(before, 3);
+    await untilEveryMailboxMet(phase, 'authorization_server_error', () => sandbox.faultNext({ kind: 'close' }));
     await afterFault(phase, /closed the connection after the request was sent, without answering/, ['authorization_server_error']);
   });
 
   test('a truncated body (half the answer, then the connection ends)', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.faultNext({ kind: 'truncate', count: 3 });
-    await requestsSince(before, 3);
+    await untilEveryMailboxMet(phase, 'authorization_server_error', () => sandbox.faultNext({ kind: 'truncate' }));
     await afterFault(phase, /the answer from localhost:\d+ was cut short/, ['authorization_server_error']);
   });
 
@@ -403,9 +417,7 @@ describe('the authorization server fails under the running daemon', () => {
 
   test('a server that quotes the request (secrets and all) in a 500', async () => {
     const phase = beginPhase();
-    const before = sandbox.stats.total;
-    sandbox.faultNext({ kind: 'echo', status: 500, error: 'server_error', count: 4 });
-    await requestsSince(before, 4);
+    await untilEveryMailboxMet(phase, 'AADSTS900144', () => sandbox.faultNext({ kind: 'echo', status: 500, error: 'server_error' }));
     await afterFault(phase, /AADSTS900144: The request could not be processed: /, ['AADSTS900144']);
     // The server did quote secrets (the broker shows where it removed them), so the search below means something.
     assert.ok(phaseErrors(phase).some((error) => /client_secret=\[redacted\]/.test(error.message)), 'an echoed client secret was seen (scrubbed)');
@@ -414,21 +426,23 @@ describe('the authorization server fails under the running daemon', () => {
 
   test('no secret or token anywhere: log, statuses, gRPC errors, CLI output', async () => {
     const cli = await runCli(['status', '--socket', environment.address]);
-    seen.push({ source: 'token-broker status', text: cli.stdout + cli.stderr });
+    see({ source: 'token-broker status', text: cli.stdout + cli.stderr });
     for (const status of await client.listMailboxes()) reduce(status);
     for (const mailbox of MAILBOXES) {
       const status = await client.getMailboxStatus(mailbox);
-      seen.push({ source: `GetMailboxStatus ${mailbox}`, text: JSON.stringify(status) });
+      see({ source: `GetMailboxStatus ${mailbox}`, text: JSON.stringify(status) });
     }
-    for (const refused of traffic.refused) seen.push({ source: `GetToken error of ${refused.mailbox}`, text: refused.details });
+    for (const refused of traffic.refused) see({ source: `GetToken error of ${refused.mailbox}`, text: refused.details });
     for (const token of traffic.received) secrets.add('access token a connector received', token);
     const log = environment.daemon.stderr();
     assert.ok(log.length > 0, 'the daemon logged');
-    seen.push({ source: 'the daemon log', text: log });
+    see({ source: 'the daemon log', text: log });
     // The configured secrets (9 with the Basic headers) and at least the first token of each mailbox.
     assert.ok(secrets.size >= 9 + MAILBOXES.length, `secrets collected: ${secrets.size}`);
     assert.ok(traffic.served > 50, `many calls: ${traffic.served} tokens served`);
-    const found = seen.flatMap(({ source, text }) => secrets.findIn(source, text));
+    // One search through all of it; only a find is traced back to where it was seen.
+    const everything = [...seen.keys()].join('\n');
+    const found = secrets.findIn('what the test saw', everything).length === 0 ? [] : [...seen].flatMap(([text, source]) => secrets.findIn(source, text));
     assert.deepEqual(found.slice(0, 20), [], `${found.length} secrets shown`);
   });
 });
