@@ -8,10 +8,16 @@
 // the end everything the test saw (log, statuses, gRPC errors, CLI output)
 // is searched for every secret and token used (issue 12, point 4).
 //
+// Five mailboxes: client credentials with a secret (msal-node), ROPC with a
+// password and an authorization-code mailbox (msal-node, refresh tokens the
+// sandbox rotates and whose replay it refuses with AADSTS70008), and two
+// client-credentials mailboxes on generic servers (openid-client), one of
+// them behind a TCP relay the test turns into a black hole.
+//
 // Tokens live 65 s, so with the default min_validity_seconds (60) each one
 // is served for 5 s and every mailbox asks the server again every few
 // seconds: faults are met within seconds, and backoffs stay short because
-// each fault lasts a few requests only.
+// each mailbox meets a fault once or twice, not a long run of them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
