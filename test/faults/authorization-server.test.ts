@@ -147,6 +147,9 @@ describe('the authorization server fails under the running daemon', () => {
   let polling = true;
   /** While set, token answers wait here: the server is slow. */
   let slowAnswers: { held: { clientId: string; release: () => void }[] } | undefined;
+  /** Token answers for these client ids hang until the test ends: a server that took the request and never answers. */
+  const hungClients = new Set<string>();
+  const hungAnswers: (() => void)[] = [];
 
   before(async () => {
     environment = await startBrokerEnvironment({
@@ -168,6 +171,7 @@ describe('the authorization server fails under the running daemon', () => {
     sandbox.hooks.beforeTokenResponse = (info: TokenResponseInfo) => {
       secrets.add('refresh token the sandbox issued', info.refreshToken);
       secrets.add('access token the sandbox issued', info.accessToken);
+      if (hungClients.has(info.clientId)) return new Promise<void>((release) => hungAnswers.push(release));
       const slow = slowAnswers;
       if (slow === undefined) return undefined;
       return new Promise<void>((release) => slow.held.push({ clientId: info.clientId, release }));
@@ -190,6 +194,7 @@ describe('the authorization server fails under the running daemon', () => {
   after(async () => {
     polling = false;
     for (const held of slowAnswers?.held ?? []) held.release();
+    for (const release of hungAnswers) release();
     await traffic?.stop();
     await statusPolling;
     client?.close();
@@ -393,19 +398,24 @@ describe('the authorization server fails under the running daemon', () => {
     await afterFault(phase, /(?!)/, []);
   });
 
-  test('a black hole: the connection is accepted and never answered; the HTTP timeout ends the attempt', async () => {
+  test('a black hole, and a server that reads the request and never answers: the HTTP timeouts end the attempts', async () => {
     const phase = beginPhase();
-    const others = MAILBOXES.filter((mailbox) => mailbox !== 'far-app');
+    // far-app's connections are swallowed before TLS; app-secret's request is read and its answer never comes.
+    const hung: MailboxName[] = ['far-app', 'app-secret'];
+    const others = MAILBOXES.filter((mailbox) => !hung.includes(mailbox));
     relay.blackHole();
+    hungClients.add(APPS['app-secret'].clientId);
     try {
-      // While far-app waits on the black hole, the other mailboxes' connectors are served.
-      await eventually(() => assert.ok(traffic.pendingFor('far-app') > 0, 'a GetToken of far-app waits on the black hole'), WAIT_MS);
+      // While they wait, the other mailboxes' connectors are served.
+      await eventually(() => hung.forEach((mailbox) => assert.ok(traffic.pendingFor(mailbox) > 0, `a GetToken of ${mailbox} waits`)), WAIT_MS);
       const servedBefore = others.map((mailbox) => traffic.servedFor(mailbox));
       await eventually(() => others.forEach((mailbox, index) => assert.ok(traffic.servedFor(mailbox) > (servedBefore[index] ?? 0) + 2, `${mailbox} is served meanwhile`)), WAIT_MS);
-      await faultMet(phase, 'timeout', ['far-app']);
+      await faultMet(phase, 'timeout', hung);
       assert.ok(relay.swallowed >= 1, 'the black hole swallowed a connection');
+      assert.ok(hungAnswers.length >= 1, 'an answer hung');
     } finally {
       relay.forward();
+      hungClients.clear();
     }
     await afterFault(phase, /no answer from localhost:\d+ in time/, ['timeout']);
   });
