@@ -56,8 +56,12 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     const hook = context.hooks.beforeTokenResponse;
     if (hook !== undefined) {
       try {
-        const issued = (outcome.body as { refresh_token?: unknown }).refresh_token;
-        await hook(typeof issued === 'string' ? { ...outcome.info, refreshToken: issued } : outcome.info);
+        const { refresh_token: issued, access_token: accessToken } = outcome.body as { refresh_token?: unknown; access_token?: unknown };
+        await hook({
+          ...outcome.info,
+          ...(typeof issued === 'string' ? { refreshToken: issued } : {}),
+          ...(typeof accessToken === 'string' ? { accessToken } : {}),
+        });
       } catch {
         // The test wants this answer lost: the tokens exist, the client never sees them.
         return void response.destroy();

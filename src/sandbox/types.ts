@@ -88,6 +88,8 @@ export interface TokenResponseInfo {
   readonly refreshTokenIssued?: boolean;
   /** The refresh token in the answer: lets a test prove a store never holds it in clear. */
   readonly refreshToken?: string;
+  /** The access token in the answer: lets a test prove no log, status or message ever shows one, even one the client never received. */
+  readonly accessToken?: string;
 }
 
 export interface SandboxHooks {

@@ -654,8 +654,10 @@ void test('a refresh token is bound to its client and tenant (AADSTS70000); an u
 });
 
 /** The hook's info without the refresh token itself (random), for exact comparisons. */
-function withoutToken(info: TokenResponseInfo): Omit<TokenResponseInfo, 'refreshToken'> {
-  const { refreshToken: _refreshToken, ...rest } = info;
+/** The info without its tokens (random each time); the access token must be there all the same. */
+function withoutToken(info: TokenResponseInfo): Omit<TokenResponseInfo, 'refreshToken' | 'accessToken'> {
+  const { refreshToken: _refreshToken, accessToken, ...rest } = info;
+  assert.ok(accessToken !== undefined && accessToken.length > 0, 'the hook is told the access token');
   return rest;
 }
 
