@@ -533,17 +533,23 @@ export class TokenLine {
   /** What the waiters of an acquisition get when the store refused the record of the rotated refresh token it brought. */
   #withheld(failure: BrokerError): BrokerError {
     const leader = this.leader.config;
-    return new BrokerError(
+    return this.#unstoredRotation(
       `mailbox ${leader.name}: the new token from ${leader.authorizationServer.name} is not handed out: it came with a new refresh token, which must be stored before use, and ${failure.message}`,
-      {
-        code: 'store_unavailable',
-        permanent: false,
-        mailbox: leader.name,
-        authorizationServer: leader.authorizationServer.name,
-        remediation: `${failure.remediation === undefined ? '' : `${failure.remediation} `}${UNSTORED_ROTATION_ADVICE}`,
-        cause: failure,
-      },
+      failure,
     );
+  }
+
+  /** store_unavailable for a rotated refresh token the store refused: `message`, the store's remediation and what the broker does meanwhile. */
+  #unstoredRotation(message: string, failure: BrokerError): BrokerError {
+    const leader = this.leader.config;
+    return new BrokerError(message, {
+      code: 'store_unavailable',
+      permanent: false,
+      mailbox: leader.name,
+      authorizationServer: leader.authorizationServer.name,
+      remediation: `${failure.remediation === undefined ? '' : `${failure.remediation} `}${UNSTORED_ROTATION_ADVICE}`,
+      cause: failure,
+    });
   }
 
   /**
@@ -558,17 +564,9 @@ export class TokenLine {
     const write = async (): Promise<void> => {
       const failure = await this.#save(this.#record(undefined));
       if (failure === undefined || this.#rotation === undefined) return;
-      const leader = this.leader.config;
-      throw new BrokerError(
-        `mailbox ${leader.name}: the new refresh token is still not stored, so no token is handed out or requested for the mailbox until it is: ${failure.message}`,
-        {
-          code: 'store_unavailable',
-          permanent: false,
-          mailbox: leader.name,
-          authorizationServer: leader.authorizationServer.name,
-          remediation: `${failure.remediation === undefined ? '' : `${failure.remediation} `}${UNSTORED_ROTATION_ADVICE}`,
-          cause: failure,
-        },
+      throw this.#unstoredRotation(
+        `mailbox ${this.leader.config.name}: the new refresh token is still not stored, so no token is handed out or requested for the mailbox until it is: ${failure.message}`,
+        failure,
       );
     };
     if (!store.shared) {
