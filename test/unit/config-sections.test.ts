@@ -447,6 +447,8 @@ describe('config audit', () => {
   ]);
 });
 
+const FORMS = 'must be host:port, http://host:port, https://host:port, socks5://host:port or socks5h://host:port';
+
 describe('config proxies', () => {
   test('a proxy with credentials', async () => {
     const config = configOf(
@@ -460,7 +462,7 @@ describe('config proxies', () => {
   });
 
   runCases([
-    { name: 'url missing', config: { proxies: { corp: { username: 'svc' } } }, expect: [['error', 'proxies.corp.url', 'required; set http://host:port or https://host:port']] },
+    { name: 'url missing', config: { proxies: { corp: { username: 'svc' } } }, expect: [['error', 'proxies.corp.url', 'required; set http://host:port, https://host:port or socks5://host:port']] },
     { name: 'no port', config: { proxies: { corp: { url: 'http://proxy.corp.example' } } }, expect: [['error', 'proxies.corp.url', 'must include the port, e.g. http://proxy.corp.example:3128']] },
     {
       name: 'credentials in the url (never echoed)',
@@ -468,7 +470,7 @@ describe('config proxies', () => {
       expect: [['error', 'proxies.corp.url', 'must not contain a user name or password; set username and password (or passwordFile) instead']],
     },
     { name: 'a path', config: { proxies: { corp: { url: 'http://proxy.corp.example:3128/proxy' } } }, expect: [['error', 'proxies.corp.url', 'must be just scheme://host:port, without a path']] },
-    { name: 'socks', config: { proxies: { corp: { url: 'socks5://proxy.corp.example:1080' } } }, expect: [['error', 'proxies.corp.url', 'must be http://host:port or https://host:port']] },
+    { name: 'socks4', config: { proxies: { corp: { url: 'socks4://proxy.corp.example:1080' } } }, expect: [['error', 'proxies.corp.url', FORMS]] },
     {
       name: 'password without username',
       config: { proxies: { corp: { url: 'http://proxy.corp.example:3128', password: 'pw' } } },
@@ -482,7 +484,7 @@ describe('config proxies', () => {
     {
       name: 'a mailbox naming a broken proxy gets no second error',
       config: { proxies: { corp: { url: 'ftp://x:1' } }, mailboxes: { m: { ...MAILBOX, proxy: 'corp' } } },
-      expect: [['error', 'proxies.corp.url', 'must be http://host:port or https://host:port']],
+      expect: [['error', 'proxies.corp.url', FORMS]],
     },
   ]);
 });

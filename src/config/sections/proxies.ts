@@ -18,19 +18,48 @@ export interface ProxyRegistry {
 
 const PROXY_KEYS = ['url', 'username', ...secretKeys('password')];
 
-const PROXY_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/;
+/** The default port of a bare address: the one office proxies most often listen on. */
+const BARE_DEFAULT_PORT = 8080;
+const SOCKS_DEFAULT_PORT = 1080;
+const FORMS = 'must be host:port, http://host:port, https://host:port, socks5://host:port or socks5h://host:port';
 
-/** http(s)://host:port. Messages never quote the URL: it may hold the very credentials we refuse. */
+/** host, host:port or [ipv6]:port, without a scheme. */
+const BARE_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
+const HTTP_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/;
+const SOCKS_URL = /^socks5h?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?\/?$/;
+
+/** True for a url written without a scheme, which proxyUrl reads as http://host:8080. */
+export function isBareProxyAddress(value: string): boolean {
+  return !value.includes('://');
+}
+
+/**
+ * http(s)://host:port, socks5(h)://host[:port], or a bare host[:port] (read
+ * as http, port 8080 unless given). Messages never quote the URL: it may hold
+ * the very credentials we refuse.
+ */
 export const proxyUrl = text.transform((value, ctx) => {
-  const parsed = URL.canParse(value) ? new URL(value) : undefined;
   const fail = (message: string): never => {
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
   };
-  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return fail('must be http://host:port or https://host:port');
+  if (isBareProxyAddress(value)) {
+    const bare = BARE_ADDRESS.exec(value);
+    const port = bare?.[2] === undefined ? BARE_DEFAULT_PORT : Number(bare[2]);
+    if (bare?.[1] === undefined || bare[1].startsWith('.') || port < 1 || port > 65_535) return fail(FORMS);
+    return `http://${bare[1]}:${port}`;
+  }
+  const parsed = URL.canParse(value) ? new URL(value) : undefined;
+  const socks = parsed?.protocol === 'socks5:' || parsed?.protocol === 'socks5h:';
+  if (parsed === undefined || !(socks || parsed.protocol === 'http:' || parsed.protocol === 'https:')) return fail(FORMS);
   if (parsed.username !== '' || parsed.password !== '') return fail('must not contain a user name or password; set username and password (or passwordFile) instead');
-  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') return fail('must be just scheme://host:port, without a path');
-  if (!PROXY_URL.test(value)) return fail('must include the port, e.g. http://proxy.corp.example:3128');
+  // socks5 is no special scheme to WHATWG URL: its empty path is '', not '/'.
+  if (!['', '/'].includes(parsed.pathname) || parsed.search !== '' || parsed.hash !== '') return fail('must be just scheme://host:port, without a path');
+  if (socks) {
+    if (!SOCKS_URL.test(value)) return fail(FORMS);
+    return `${parsed.protocol}//${parsed.host}${parsed.port === '' ? `:${SOCKS_DEFAULT_PORT}` : ''}`;
+  }
+  if (!HTTP_URL.test(value)) return fail('must include the port, e.g. http://proxy.corp.example:3128');
   return value.replace(/\/$/, '');
 });
 
@@ -52,7 +81,16 @@ export async function readProxies(ctx: LoadContext, section: Field<MappingReader
 
 async function readProxy(reader: MappingReader, name: string): Promise<ProxyConfig | undefined> {
   const url = reader.field('url', proxyUrl);
-  if (url.state === 'absent') reader.missing('url', 'required; set http://host:port or https://host:port');
+  if (url.state === 'absent') reader.missing('url', 'required; set http://host:port, https://host:port or socks5://host:port');
+  if (url.state === 'ok') {
+    // Said in validate's output, so whoever copied a bare address from a seed sees how it was read.
+    const raw = reader.entry('url')?.value;
+    const written = raw?.kind === 'scalar' && typeof raw.value === 'string' ? raw.value : '';
+    if (isBareProxyAddress(written)) {
+      const port = BARE_ADDRESS.exec(written)?.[2] === undefined ? `, port ${BARE_DEFAULT_PORT} by default` : '';
+      reader.ctx.sink.warning(url.path, `a bare address, read as ${url.value} (an HTTP proxy${port}); write ${url.value} to silence this`, url.valueAt);
+    }
+  }
   const username = reader.field('username', text);
   const password = await readSecret(reader, 'password');
   if (password.state !== 'absent' && username.state === 'absent') {
