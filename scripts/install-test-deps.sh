@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the integration tests start for real (squid as
 # an authenticating proxy, openssl for its password file, redis-server for
-# the shared token store). Idempotent: only what is missing is installed, with
+# the shared token store, danted as a SOCKS5 proxy). Idempotent: only what is missing is installed, with
 # one `apt-get update` at most.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ declare -A PACKAGE_FOR=(
   [squid]=squid
   [openssl]=openssl
   [redis-server]=redis-server
+  [danted]=dante-server
 )
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 

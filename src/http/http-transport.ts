@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 // The module object, not a named import: tests count the contexts made through it.
 import tls from 'node:tls';
 import type { SecureContext } from 'node:tls';
-import { Agent, ProxyAgent, fetch as undiciFetch } from 'undici';
+import { Agent, ProxyAgent, Socks5ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher, RequestInit as UndiciRequestInit, Response as UndiciResponse } from 'undici';
 import { classifyTransportError } from './transport-errors.js';
 
 export interface ProxyRoute {
   readonly name: string;
-  /** http(s)://host:port without credentials. */
+  /** http(s)://host:port or socks5(h)://host:port, without credentials. */
   readonly url: string;
   readonly username?: string;
   /** Revealed only here, to build the Proxy-Authorization header. */
@@ -166,6 +166,7 @@ export class HttpTransport {
       return new Agent({ ...connections, connect: connectTls });
     }
     const { username, password, url } = route.proxy;
+    if (isSocksUrl(url)) return socksDispatcher(url, username, password?.reveal(), connectTls);
     const token =
       username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password?.reveal() ?? ''}`).toString('base64')}`;
     // The same trust for the target through the tunnel and for an https proxy itself.
@@ -182,6 +183,29 @@ export class HttpTransport {
     }
     return context;
   }
+}
+
+function isSocksUrl(url: string): boolean {
+  return url.startsWith('socks5://') || url.startsWith('socks5h://');
+}
+
+/**
+ * undici's SOCKS5 agent (both OAuth libraries already run on undici; an
+ * http.Agent such as proxy-agent's would not reach them). It always hands the
+ * target's host name to the proxy, which resolves it: socks5:// behaves as
+ * socks5h://, which is what offices whose DNS only the proxy sees need. It
+ * knows only the socks5: scheme. Its per-origin pools take their connection
+ * limit from each request, not from here, so the per-origin cap does not
+ * apply through SOCKS5 (token requests are capped upstream by the refresh
+ * engine's maxConcurrentPerServer anyway).
+ */
+function socksDispatcher(url: string, username: string | undefined, password: string | undefined, requestTls: { secureContext: SecureContext }): Dispatcher {
+  // requestTls (TLS to the target through the tunnel) is read by undici but missing from its types.
+  const options: Socks5ProxyAgent.Options & { requestTls: { secureContext: SecureContext } } = {
+    requestTls,
+    ...(username === undefined ? {} : { username, password: password ?? '' }),
+  };
+  return new Socks5ProxyAgent(url.replace(/^socks5h:/, 'socks5:'), options);
 }
 
 /** A digest of the extra CA PEMs, in order; JSON-encoded so no two lists hash alike. */

@@ -122,6 +122,34 @@ function endedWhileConnecting(innermost: Innermost): boolean {
 
 const RETRIES = 'The broker retries with backoff.';
 
+/** undici's Socks5ProxyError codes: UND_ERR_SOCKS5_AUTH_FAILED, UND_ERR_SOCKS5_REPLY_5, ... */
+const SOCKS5_CODE_PREFIX = 'UND_ERR_SOCKS5_';
+/** The SOCKS5 server refused the credentials (RFC 1929), or accepts none of the methods we offer. */
+const SOCKS5_AUTH_CODES = new Set(['UND_ERR_SOCKS5_AUTH_FAILED', 'UND_ERR_SOCKS5_AUTH_REJECTED']);
+
+/** A SOCKS5 refusal: of our credentials (permanent, as a 407), or of the connection to the target (transient). */
+function socksFailure(
+  code: string,
+  message: string,
+  context: TransportErrorContext,
+  where: string,
+  base: { mailbox: string | undefined; authorizationServer: string | undefined; cause: unknown },
+): BrokerError {
+  if (SOCKS5_AUTH_CODES.has(code)) {
+    return new BrokerError(`${where}SOCKS5 proxy ${context.proxyName ?? ''} (${context.proxyUrl ?? ''}) refused our credentials (${code}).`, {
+      ...base,
+      code: 'proxy_auth_failed',
+      permanent: true,
+      remediation: `Check proxies.${context.proxyName ?? ''}.username and password (or passwordFile), and that the SOCKS5 server allows username/password authentication.`,
+    });
+  }
+  return new BrokerError(`${where}SOCKS5 proxy ${context.proxyName ?? ''} could not connect to ${context.target} (${message}).`, {
+    ...base,
+    code: 'proxy_unreachable',
+    remediation: `${RETRIES} Check that proxy ${context.proxyName ?? ''} can resolve and reach ${context.target}.`,
+  });
+}
+
 /**
  * Every transport failure is transient: a network path, a proxy or a
  * certificate that fails now may be fixed in seconds, and an hour's pause
@@ -153,6 +181,9 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
       code: 'proxy_unreachable',
       remediation: `${RETRIES} Check that proxy ${context.proxyName} allows CONNECT to ${context.target}.`,
     });
+  }
+  if (context.proxyName !== undefined && code?.startsWith(SOCKS5_CODE_PREFIX) === true) {
+    return socksFailure(code, message, context, where, base);
   }
   if (code !== undefined && TLS_TRUST_CODES.has(code)) {
     return new BrokerError(`${where}the TLS certificate of ${context.target} is not trusted (${code}).`, {
