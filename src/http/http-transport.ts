@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { Agent, ProxyAgent, Socks5ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher, RequestInit as UndiciRequestInit, Response as UndiciResponse } from 'undici';
+import { challengeReadingClient } from './proxy-challenge.js';
 import { classifyTransportError } from './transport-errors.js';
 
 export interface ProxyRoute {
@@ -170,7 +171,14 @@ export class HttpTransport {
     const token =
       username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password?.reveal() ?? ''}`).toString('base64')}`;
     // The same trust for the target through the tunnel and for an https proxy itself.
-    return new ProxyAgent({ uri: url, ...(token === undefined ? {} : { token }), ...connections, requestTls: connectTls, proxyTls: connectTls });
+    return new ProxyAgent({
+      uri: url,
+      ...(token === undefined ? {} : { token }),
+      ...connections,
+      requestTls: connectTls,
+      proxyTls: connectTls,
+      clientFactory: challengeReadingClient,
+    });
   }
 
   #secureContextFor(extraCas: readonly string[]): SecureContext {

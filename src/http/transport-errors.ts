@@ -2,6 +2,7 @@
 // wraps the real reason (refused connection, untrusted certificate, proxy
 // 407) in a generic "fetch failed"; ops need the reason, so we unwrap it.
 import { BrokerError } from '../errors/index.js';
+import { ProxyChallengeError, unsupportedSchemes } from './proxy-challenge.js';
 
 export interface TransportErrorContext {
   /** Host (and port) we tried to reach, never a URL with a query string. */
@@ -109,6 +110,16 @@ export function transportFailureCode(error: unknown): string | undefined {
   return code !== undefined && TRANSPORT_CODES.has(code) ? code : undefined;
 }
 
+/** The 407 challenge the tunnel's CONNECT met, somewhere in the cause chain. */
+function challengeIn(error: unknown): ProxyChallengeError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof ProxyChallengeError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 function proxyStatus(message: string): number | undefined {
   // undici: "Proxy response (407) !== 200 when HTTP Tunneling"
   const match = /Proxy response \((\d{3})\)/.exec(message);
@@ -167,6 +178,22 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
     cause: error,
   };
   const status = proxyStatus(message);
+  const challenge = challengeIn(error);
+  const unsupported = unsupportedSchemes(challenge?.schemes ?? []);
+  if (context.proxyName !== undefined && unsupported.length > 0) {
+    const names = unsupported.join(' or ');
+    return new BrokerError(
+      `${where}proxy ${context.proxyName} (${context.proxyUrl ?? ''}) asks for ${names} authentication (HTTP 407); the broker authenticates to HTTP proxies with Basic only.`,
+      {
+        ...base,
+        code: 'proxy_auth_failed',
+        permanent: true,
+        remediation:
+          `Run a local authenticating proxy such as cntlm (or px) that logs in to ${context.proxyName} with ${names}, and set proxies.${context.proxyName}.url ` +
+          'to it (e.g. http://127.0.0.1:3128); or ask for Basic authentication, or an exemption, for the broker on that proxy.',
+      },
+    );
+  }
   if (context.proxyName !== undefined && status !== undefined) {
     if (status === 407) {
       return new BrokerError(`${where}proxy ${context.proxyName} (${context.proxyUrl ?? ''}) refused our credentials (HTTP 407).`, {
