@@ -49,11 +49,21 @@ export interface AuthorizationServerConfig {
 
 export interface ProxyConfig {
   readonly name: string;
-  /** http(s)://host:port, without credentials. */
+  /** http(s)://host:port or socks5(h)://host:port, without credentials; `environment` for the environment's proxy. */
   readonly url: string;
   readonly username?: string;
   readonly password?: Secret;
+  /** Hosts reached directly, not through this (HTTP) proxy: NO_PROXY syntax, one entry each. */
+  readonly noProxy?: readonly string[];
+  /** `proxy: environment`: HTTP_PROXY, HTTPS_PROXY and NO_PROXY of the daemon's environment. */
+  readonly fromEnvironment?: boolean;
 }
+
+/** A mailbox's `proxy:` value that takes the proxy from the environment; no proxies entry may use it. */
+export const ENVIRONMENT_PROXY_NAME = 'environment';
+
+/** What `proxy: environment` resolves to. */
+export const ENVIRONMENT_PROXY: ProxyConfig = { name: ENVIRONMENT_PROXY_NAME, url: 'from HTTPS_PROXY / HTTP_PROXY', fromEnvironment: true };
 
 export interface CertificateCredential {
   readonly file: string;

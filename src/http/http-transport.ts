@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 // The module object, not a named import: tests count the contexts made through it.
 import tls from 'node:tls';
 import type { SecureContext } from 'node:tls';
-import { Agent, ProxyAgent, Socks5ProxyAgent, fetch as undiciFetch } from 'undici';
+import { Agent, EnvHttpProxyAgent, ProxyAgent, Socks5ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher, RequestInit as UndiciRequestInit, Response as UndiciResponse } from 'undici';
 import { challengeReadingClient } from './proxy-challenge.js';
 import { classifyTransportError } from './transport-errors.js';
@@ -20,6 +20,10 @@ export interface ProxyRoute {
   readonly username?: string;
   /** Revealed only here, to build the Proxy-Authorization header. */
   readonly password?: { reveal(): string };
+  /** Hosts reached directly (NO_PROXY syntax), for an HTTP proxy. */
+  readonly noProxy?: readonly string[];
+  /** HTTP_PROXY, HTTPS_PROXY and NO_PROXY of the environment instead of `url`. */
+  readonly fromEnvironment?: boolean;
 }
 
 export interface RouteOptions {
@@ -166,19 +170,26 @@ export class HttpTransport {
     if (route.proxy === undefined) {
       return new Agent({ ...connections, connect: connectTls });
     }
-    const { username, password, url } = route.proxy;
+    const { username, password, url, noProxy, fromEnvironment } = route.proxy;
     if (isSocksUrl(url)) return socksDispatcher(url, username, password?.reveal(), connectTls);
     const token =
       username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password?.reveal() ?? ''}`).toString('base64')}`;
-    // The same trust for the target through the tunnel and for an https proxy itself.
-    return new ProxyAgent({
-      uri: url,
+    const proxied = {
       ...(token === undefined ? {} : { token }),
       ...connections,
+      // The same trust for the target through the tunnel and for an https proxy itself.
       requestTls: connectTls,
       proxyTls: connectTls,
       clientFactory: challengeReadingClient,
-    });
+    };
+    // undici's EnvHttpProxyAgent does the NO_PROXY matching (host, subdomains, port) for
+    // both: the environment's variables, or a configured proxy with its noProxy list.
+    // `connect` is for the hosts it reaches directly.
+    if (fromEnvironment === true) return new EnvHttpProxyAgent({ ...proxied, connect: connectTls });
+    if (noProxy !== undefined && noProxy.length > 0) {
+      return new EnvHttpProxyAgent({ ...proxied, connect: connectTls, httpProxy: url, httpsProxy: url, noProxy: noProxy.join(',') });
+    }
+    return new ProxyAgent({ uri: url, ...proxied });
   }
 
   #secureContextFor(extraCas: readonly string[]): SecureContext {
@@ -226,8 +237,8 @@ function routeKey(route: RouteOptions): string {
   // connections; hashed so no password sits in a map key.
   const hash = createHash('sha256');
   if (route.proxy !== undefined) {
-    const { name, url, username, password } = route.proxy;
-    hash.update(JSON.stringify([name, url, username ?? '', password?.reveal() ?? '']));
+    const { name, url, username, password, noProxy, fromEnvironment } = route.proxy;
+    hash.update(JSON.stringify([name, url, username ?? '', password?.reveal() ?? '', noProxy ?? [], fromEnvironment === true]));
   }
   hash.update(trustKey(route.caCertificates ?? []));
   return hash.digest('base64');

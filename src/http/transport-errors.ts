@@ -4,6 +4,9 @@
 import { BrokerError } from '../errors/index.js';
 import { ProxyChallengeError, unsupportedSchemes } from './proxy-challenge.js';
 
+/** A mailbox's `proxy: environment` (config/types.ts; not imported, the http module stays below config). */
+const ENVIRONMENT_PROXY_NAME = 'environment';
+
 export interface TransportErrorContext {
   /** Host (and port) we tried to reach, never a URL with a query string. */
   readonly target: string;
@@ -200,7 +203,10 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
         ...base,
         code: 'proxy_auth_failed',
         permanent: true,
-        remediation: `Check proxies.${context.proxyName}.username and password (or passwordFile).`,
+        remediation:
+          context.proxyName === ENVIRONMENT_PROXY_NAME
+            ? "Check the user name and password in the broker's HTTPS_PROXY / HTTP_PROXY (http://user:password@host:port, percent-encoded)."
+            : `Check proxies.${context.proxyName}.username and password (or passwordFile).`,
       });
     }
     return new BrokerError(`${where}proxy ${context.proxyName} answered HTTP ${status} when asked to connect to ${context.target}.`, {

@@ -80,3 +80,55 @@ describe('proxy url: socks5', () => {
     );
   });
 });
+
+const NO_PROXY_RULE = 'each entry must be a host name, .domain or *.domain (its subdomains too), or an IP address, optionally with :port; not a URL or a CIDR range';
+
+describe('proxy noProxy', () => {
+  test('hosts that bypass a configured proxy', async () => {
+    const loaded = await loadObject({ proxies: { corp: { url: 'http://proxy.corp:3128', noProxy: ['login.corp.example', '.internal.example', '*.lan', '10.0.0.7', 'idp.corp:8443', '[fd00::1]'] } } });
+    assert.deepEqual(configOf(loaded).proxies.get('corp')?.noProxy, ['login.corp.example', '.internal.example', '*.lan', '10.0.0.7', 'idp.corp:8443', '[fd00::1]']);
+  });
+
+  test('a single host may be written without a list', async () => {
+    const loaded = await loadObject({ proxies: { corp: { url: 'http://proxy.corp:3128', noProxy: 'localhost' } } });
+    assert.deepEqual(configOf(loaded).proxies.get('corp')?.noProxy, ['localhost']);
+  });
+
+  for (const [bad, at] of [
+    [['https://login.corp.example'], 'proxies.corp.noProxy[0]'],
+    [['ok.example', '10.0.0.0/8'], 'proxies.corp.noProxy[1]'],
+    [[''], 'proxies.corp.noProxy[0]'],
+  ] as const) {
+    test(`${JSON.stringify(bad)} is an error at ${at}, with its line`, async () => {
+      const loaded = await loadObject({ proxies: { corp: { url: 'http://proxy.corp:3128', noProxy: bad } } });
+      const errors = problemsOf(loaded).filter((problem) => problem.severity === 'error');
+      assert.deepEqual(errors.map((problem) => [problem.path, problem.message]), [[at, NO_PROXY_RULE]]);
+      assert.equal(typeof errors[0]?.line, 'number');
+    });
+  }
+
+  test('noProxy on a SOCKS5 proxy is an error', async () => {
+    const loaded = await loadObject({ proxies: { corp: { url: 'socks5://socks.corp:1080', noProxy: ['localhost'] } } });
+    assert.deepEqual(
+      problemsOf(loaded).filter((problem) => problem.severity === 'error').map((problem) => [problem.path, problem.message]),
+      [['proxies.corp.noProxy', 'applies to HTTP proxies only; a mailbox that must bypass a SOCKS5 proxy goes without proxy']],
+    );
+  });
+});
+
+describe('proxy: environment', () => {
+  test('a mailbox may take its proxy from HTTP_PROXY, HTTPS_PROXY and NO_PROXY', async () => {
+    const loaded = await loadObject({ mailboxes: { m: { ...MAILBOX, proxy: 'environment' } } });
+    const proxy = configOf(loaded).mailboxes.get('m')?.proxy;
+    assert.equal(proxy?.fromEnvironment, true);
+    assert.equal(proxy.name, 'environment');
+  });
+
+  test('"environment" is reserved as a proxy name', async () => {
+    const loaded = await loadObject({ proxies: { environment: { url: 'http://proxy.corp:3128' } } });
+    assert.deepEqual(
+      problemsOf(loaded).filter((problem) => problem.severity === 'error').map((problem) => [problem.path, problem.message]),
+      [['proxies.environment', 'the name "environment" is reserved: a mailbox with proxy: environment takes its proxy from HTTP_PROXY, HTTPS_PROXY and NO_PROXY; choose another name']],
+    );
+  });
+});

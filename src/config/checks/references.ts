@@ -2,12 +2,13 @@
 // endpoints its grant uses (microsoft-type servers derive all of theirs).
 import { GRANT_RULES } from '../grant-rules.js';
 import { didYouMean } from '../suggest.js';
+import { ENVIRONMENT_PROXY_NAME } from '../types.js';
 import type { MailboxCheck } from './check.js';
 
 export const proxyExists: MailboxCheck = ({ mailbox, facts, sink, proxies }) => {
   const field = mailbox.proxy;
   if (field.state !== 'ok' || (facts.grant !== undefined && GRANT_RULES[facts.grant].proxy === 'n/a')) return;
-  if (proxies.proxies.has(field.value) || proxies.broken.has(field.value)) return;
+  if (field.value === ENVIRONMENT_PROXY_NAME || proxies.proxies.has(field.value) || proxies.broken.has(field.value)) return;
   const known = [...proxies.proxies.keys(), ...proxies.broken].sort();
   const choice = known.length === 0 ? 'define it under proxies' : `define it under proxies, or use one of: ${known.join(', ')}`;
   sink.error(field.path, `unknown proxy "${field.value}"${didYouMean(field.value, known)}; ${choice}`, field.valueAt);

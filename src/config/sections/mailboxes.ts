@@ -13,7 +13,7 @@ import type { Field } from '../reader.js';
 import { defaultScopes } from '../scopes.js';
 import { Secret } from '../secret.js';
 import { readSecret, secretKeys } from '../secrets.js';
-import { AUTHENTICATION_MODES, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from '../types.js';
+import { AUTHENTICATION_MODES, ENVIRONMENT_PROXY, ENVIRONMENT_PROXY_NAME, GRANT_TYPES, PROTOCOLS, REDIRECT_PLATFORMS } from '../types.js';
 import type { CertificateCredential, MailboxConfig, ServiceAccountKey } from '../types.js';
 import type { ServerRegistry } from './authorization-servers.js';
 import type { ProxyRegistry } from './proxies.js';
@@ -142,7 +142,7 @@ function buildMailbox(
       redirectPlatform: facts.platform,
       password: valueOf(mailbox.password),
       sharedMailbox,
-      proxy: proxyName === undefined ? undefined : proxies.proxies.get(proxyName),
+      proxy: proxyName === undefined ? undefined : proxyName === ENVIRONMENT_PROXY_NAME ? ENVIRONMENT_PROXY : proxies.proxies.get(proxyName),
     },
   );
 }

@@ -8,6 +8,7 @@ import { withOptional } from '../optional.js';
 import { MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
 import { readSecret, secretKeys } from '../secrets.js';
+import { ENVIRONMENT_PROXY_NAME } from '../types.js';
 import type { ProxyConfig } from '../types.js';
 
 export interface ProxyRegistry {
@@ -16,7 +17,7 @@ export interface ProxyRegistry {
   readonly broken: ReadonlySet<string>;
 }
 
-const PROXY_KEYS = ['url', 'username', ...secretKeys('password')];
+const PROXY_KEYS = ['url', 'username', ...secretKeys('password'), 'noProxy'];
 
 /** The default port of a bare address: the one office proxies most often listen on. */
 const BARE_DEFAULT_PORT = 8080;
@@ -63,6 +64,14 @@ export const proxyUrl = text.transform((value, ctx) => {
   return value.replace(/\/$/, '');
 });
 
+const NO_PROXY_RULE = 'each entry must be a host name, .domain or *.domain (its subdomains too), or an IP address, optionally with :port; not a URL or a CIDR range';
+/** One NO_PROXY entry as undici's EnvHttpProxyAgent matches it: a host (and its subdomains), an optional port. */
+const NO_PROXY_ENTRY = /^(?:(?:\*?\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+const noProxyEntry = z.string().regex(NO_PROXY_ENTRY, { message: NO_PROXY_RULE });
+/** A list, or one entry alone. */
+const noProxyList = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(noProxyEntry, { error: 'must be a list of host names' }));
+
 export async function readProxies(ctx: LoadContext, section: Field<MappingReader>): Promise<ProxyRegistry> {
   const proxies = new Map<string, ProxyConfig>();
   const broken = new Set<string>();
@@ -71,6 +80,13 @@ export async function readProxies(ctx: LoadContext, section: Field<MappingReader
     const path = section.value.childPath(entry.key);
     const errorsBefore = ctx.sink.errorCount;
     if (!SAFE_NAME.test(entry.key)) ctx.sink.error(path, `invalid proxy name; use ${SAFE_NAME_RULE}`, entry.keyAt);
+    if (entry.key === ENVIRONMENT_PROXY_NAME) {
+      ctx.sink.error(
+        path,
+        `the name "${ENVIRONMENT_PROXY_NAME}" is reserved: a mailbox with proxy: ${ENVIRONMENT_PROXY_NAME} takes its proxy from HTTP_PROXY, HTTPS_PROXY and NO_PROXY; choose another name`,
+        entry.keyAt,
+      );
+    }
     const reader = MappingReader.open(ctx, entry.value, path, entry.keyAt, PROXY_KEYS);
     const proxy = reader === undefined ? undefined : await readProxy(reader, entry.key);
     if (proxy !== undefined && ctx.sink.errorCount === errorsBefore) proxies.set(entry.key, proxy);
@@ -96,6 +112,11 @@ async function readProxy(reader: MappingReader, name: string): Promise<ProxyConf
   if (password.state !== 'absent' && username.state === 'absent') {
     reader.ctx.sink.error(password.path, `a proxy password needs a username; set ${reader.childPath('username')}`, password.at);
   }
+  const noProxy = reader.field('noProxy', noProxyList);
+  // undici's SOCKS5 agent routes every request through the proxy; bypassing it is left to the mailbox.
+  if (noProxy.state === 'ok' && url.state === 'ok' && url.value.startsWith('socks5')) {
+    reader.ctx.sink.error(noProxy.path, 'applies to HTTP proxies only; a mailbox that must bypass a SOCKS5 proxy goes without proxy', noProxy.at);
+  }
   if (url.state !== 'ok') return undefined;
-  return withOptional<ProxyConfig>({ name, url: url.value }, { username: valueOf(username), password: valueOf(password) });
+  return withOptional<ProxyConfig>({ name, url: url.value }, { username: valueOf(username), password: valueOf(password), noProxy: valueOf(noProxy) });
 }
