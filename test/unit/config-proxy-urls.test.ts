@@ -3,7 +3,10 @@
 // socks5:// and socks5h:// are SOCKS5 proxies (port 1080 unless given).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CLIENT, configOf, loadObject, problemsOf, TENANT } from '../support/config-helpers.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCliInProcess } from '../support/cli-in-process.js';
+import { CLIENT, configOf, loadObject, problemsOf, TENANT, tempDir } from '../support/config-helpers.js';
 
 const MAILBOX = { protocol: 'imap', grantType: 'client-credentials', tenantId: TENANT, clientId: CLIENT, clientSecret: 'x', username: 'u@contoso.example' };
 
@@ -130,5 +133,47 @@ describe('proxy: environment', () => {
       problemsOf(loaded).filter((problem) => problem.severity === 'error').map((problem) => [problem.path, problem.message]),
       [['proxies.environment', 'the name "environment" is reserved: a mailbox with proxy: environment takes its proxy from HTTP_PROXY, HTTPS_PROXY and NO_PROXY; choose another name']],
     );
+  });
+});
+
+describe('validate on the new proxy keys', () => {
+  test('prints how a bare address was read, and each new mistake with file, line and path', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'broker.yaml');
+    await writeFile(
+      file,
+      `proxies:
+  seed:
+    url: 10.0.0.5
+  sock:
+    url: socks5://socks.corp:1080
+    noProxy: [localhost]
+  corp:
+    url: http://proxy.corp:3128
+    noProxy: [10.0.0.0/8]
+  environment:
+    url: http://proxy.corp:3128
+mailboxes:
+  m:
+    protocol: imap
+    grantType: client-credentials
+    tenantId: ${TENANT}
+    clientId: ${CLIENT}
+    clientSecret: x
+    username: u@contoso.example
+    proxy: environment
+`,
+    );
+    const result = await runCliInProcess(['validate', '--config', file]);
+    assert.equal(result.code, 78, result.stdout + result.stderr);
+    const output = result.stdout + result.stderr;
+    for (const line of [
+      `${file}:3:10: warning: proxies.seed.url: a bare address, read as http://10.0.0.5:8080 (an HTTP proxy, port 8080 by default); write http://10.0.0.5:8080 to silence this`,
+      `${file}:6:5: error: proxies.sock.noProxy: applies to HTTP proxies only; a mailbox that must bypass a SOCKS5 proxy goes without proxy`,
+      `${file}:9:15: error: proxies.corp.noProxy[0]: ${NO_PROXY_RULE}`,
+      `${file}:10:3: error: proxies.environment: the name "environment" is reserved`,
+    ]) {
+      assert.ok(output.includes(line), `expected in validate's output:\n${line}\n---\n${output}`);
+    }
   });
 });
