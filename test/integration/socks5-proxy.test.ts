@@ -14,7 +14,11 @@ import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
+import { BrokerError } from '../../src/errors/index.js';
+import { HttpTransport } from '../../src/http/index.js';
 import { danteBinary, startDante } from '../support/dante.js';
+import { startSocks5AuthServer } from '../support/socks5-auth-server.js';
+import type { Socks5AuthServer } from '../support/socks5-auth-server.js';
 import type { Dante } from '../support/dante.js';
 
 const TENANT = randomUUID();
@@ -112,5 +116,56 @@ ${mailbox('via-socks', 'socks')}${mailbox('socks-refused', 'socks-auth')}`,
     assert.ok(!daemon.stderr().includes(SOCKS_PASSWORD), 'no proxy password in the daemon log');
     // Dante saw the username offered (RFC 1929), so the broker did send credentials.
     await authenticating.waitForLogLine((entry) => entry.includes(SOCKS_USER));
+  });
+});
+
+// Dante checks SOCKS5 passwords against system users and the tests create
+// none, so the accepted login is played by a minimal server of the tests'.
+describe('a SOCKS5 proxy with username and password', () => {
+  const PROXY_ONLY_HOST = 'entra.test';
+  let sandbox: Sandbox;
+  let socks: Socks5AuthServer;
+  const transport = new HttpTransport();
+
+  before(async () => {
+    sandbox = await startSandbox({ hostnames: [PROXY_ONLY_HOST] });
+    sandbox.registerApplication({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET });
+    socks = await startSocks5AuthServer({ username: SOCKS_USER, password: SOCKS_PASSWORD, hostnames: [PROXY_ONLY_HOST] });
+  });
+
+  after(async () => {
+    await transport.close();
+    await socks?.close();
+    await sandbox?.close();
+  });
+
+  function discovery(password: string) {
+    return transport.send(
+      { method: 'GET', url: `https://${PROXY_ONLY_HOST}:${sandbox.port}/${TENANT}/v2.0/.well-known/openid-configuration` },
+      {
+        proxy: { name: 'socks', url: socks.url.replace('socks5:', 'socks5h:'), username: SOCKS_USER, password: { reveal: () => password } },
+        caCertificates: [sandbox.caCertificatePem],
+        mailbox: 'sales',
+      },
+    );
+  }
+
+  test('the right credentials open a tunnel to a host only the proxy resolves', async () => {
+    const response = await discovery(SOCKS_PASSWORD);
+    assert.equal(response.status, 200, response.body);
+    assert.deepEqual(socks.tunnels, [{ target: `${PROXY_ONLY_HOST}:${sandbox.port}`, username: SOCKS_USER }]);
+  });
+
+  test('a wrong password is proxy_auth_failed, permanent', async () => {
+    const wrong = `wrong-${randomUUID()}`;
+    const error: unknown = await discovery(wrong).then(
+      () => assert.fail('the request must fail'),
+      (failure: unknown) => failure,
+    );
+    assert.ok(error instanceof BrokerError, String(error));
+    assert.equal(error.code, 'proxy_auth_failed', error.message);
+    assert.equal(error.permanent, true);
+    assert.equal(socks.refusals, 1);
+    assert.ok(!error.message.includes(wrong));
   });
 });
