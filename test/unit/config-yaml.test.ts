@@ -193,7 +193,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in a proxy',
       text: `proxies:\n  corp:\n    url: http://proxy.corp.example:3128\n    user: svc\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'proxies.corp.user', message: 'unknown key; expected one of: url, username, password, passwordFile', line: 4, column: 5 },
+      expect: { severity: 'error', path: 'proxies.corp.user', message: 'unknown key; expected one of: url, username, password, passwordFile, noProxy', line: 4, column: 5 },
     },
     {
       name: 'in a certificate',

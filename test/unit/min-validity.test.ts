@@ -138,24 +138,24 @@ describe('min_validity_seconds', () => {
   });
 
   test('WatchToken never pushes a token valid for less than the stream asked for', async () => {
-    // The first token lives an hour, the second 1.5 s, the third an hour.
-    const { clock, broker: starting } = newBroker([HOUR, 1_500, HOUR]);
+    // The first token lives an hour, the second 2.5 s (usable: above EXPIRED_ON_ARRIVAL_MS), the third an hour.
+    const { clock, broker: starting } = newBroker([HOUR, 2_500, HOUR]);
     const broker = await starting;
     const server = await serve(broker);
     const proto = loadBrokerProto();
     const raw = new proto.TokenBrokerClient(server.address, credentials.createInsecure());
     const pushed: string[] = [];
-    const stream = raw.WatchToken({ mailbox: 'sales', min_validity_seconds: 2 });
+    const stream = raw.WatchToken({ mailbox: 'sales', min_validity_seconds: 3 });
     stream.on('data', (token: TokenMessage__Output) => pushed.push(token.access_token));
     stream.on('error', () => undefined);
     try {
       await eventually(() => assert.deepEqual(pushed, ['tok-1']));
-      // Refreshes the engine makes while the stream is open: the 1.5 s token, then a good one.
+      // Refreshes the engine makes while the stream is open: the 2.5 s token, then a good one.
       assert.equal((await broker.reportRejected('sales', 'tok-1', 'test')).accessToken, 'tok-2');
       clock.advance(31_000);
       assert.equal((await broker.reportRejected('sales', 'tok-2', 'test')).accessToken, 'tok-3');
       await eventually(() => assert.ok(pushed.includes('tok-3')));
-      assert.deepEqual(pushed, ['tok-1', 'tok-3'], 'the 1.5 s token is not pushed to a stream that asked for 2 s');
+      assert.deepEqual(pushed, ['tok-1', 'tok-3'], 'the 2.5 s token is not pushed to a stream that asked for 3 s');
     } finally {
       stream.cancel();
       raw.close();
@@ -163,7 +163,8 @@ describe('min_validity_seconds', () => {
     }
   });
 
-  for (const expiresIn of [0, 1]) {
+  // 1.9 s: an expires_in of 1 as msal-node's whole-second expiry can make it look on arrival.
+  for (const expiresIn of [0, 1, 1.9]) {
     test(`a token with expires_in ${expiresIn} is the server's fault: transient, with backoff, and its refresh token kept`, async () => {
       const { clock, broker: starting, grant } = newBroker([expiresIn * 1000, HOUR]);
       const broker = await starting;
@@ -172,7 +173,7 @@ describe('min_validity_seconds', () => {
       assert.equal(failure.permanent, false);
       assert.equal(failure.authorizationServer, 'microsoft');
       assert.match(failure.message, /authorization server microsoft/);
-      assert.match(failure.message, new RegExp(`expires_in ${expiresIn}\\b`));
+      assert.match(failure.message, new RegExp(`expires_in ${Math.round(expiresIn)}\\b`));
       assert.equal(broker.status('sales').lastError?.code, 'authorization_server_error');
       // The pause after a failure: no new request at once.
       await assert.rejects(broker.getToken('sales', 1), { code: 'authorization_server_error' });
