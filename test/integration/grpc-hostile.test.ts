@@ -21,6 +21,7 @@ import type { RunningDaemon } from '../../src/daemon/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { startIdleDaemon } from '../support/idle-daemon.js';
 
 const HOSTILE_KEY = `hostile-${randomUUID()}`;
 const CONNECTOR_KEY = `connector-${randomUUID()}`;
@@ -243,27 +244,8 @@ describe('connections that never speak, or fall silent', () => {
   before(async () => {
     directory = await mkdtemp(path.join(tmpdir(), 'tb-silent-'));
     socketPath = path.join(directory, 'broker.sock');
-    const configFile = path.join(directory, 'broker.yaml');
-    await writeFile(
-      configFile,
-      `server: { listen: ["unix://${socketPath}", "tcp://127.0.0.1:0"] }
-store: { url: "memory:" }
-mailboxes:
-  user-imap:
-    protocol: imap
-    grantType: authorization-code
-    tenantId: ${randomUUID()}
-    clientId: ${randomUUID()}
-    redirectUri: http://localhost:8400/callback
-    redirectPlatform: desktop
-    username: alice@contoso.example
-`,
-    );
-    const loaded = await loadConfig(configFile);
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
     // Small enough that the test waits for the server, not for minutes.
-    daemon = await startDaemon(loaded.config, {
-      logger: silentLogger(),
+    daemon = await startIdleDaemon(directory, [`unix://${socketPath}`, 'tcp://127.0.0.1:0'], {
       connectionLimits: { idleMs: 300, keepaliveTimeMs: 300, keepaliveTimeoutMs: 300, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     });
     const tcp = daemon.addresses.find((bound) => bound.port !== undefined);

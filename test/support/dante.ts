@@ -106,6 +106,7 @@ async function launch(binary: string, directory: string, port: number, options: 
       if (/Address already in use/i.test(log + output)) throw new PortTakenError(`port ${port} taken`);
       throw new Error(`danted exited before listening:\n${output}\n${log}`);
     }
+    // danted gives no readiness signal (no sd_notify, no pid-file-after-bind): polling its port, bounded, is the only condition there is.
     if (await accepts(port)) break;
     if (Date.now() > deadline) {
       const log = await readLog();
@@ -121,6 +122,7 @@ async function launch(binary: string, directory: string, port: number, options: 
     log: readLog,
     async waitForLogLine(match, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
+      // danted writes its log to a file, which offers no event per line: re-read it, bounded, until the line is there.
       for (;;) {
         const line = (await readLog()).split('\n').find(match);
         if (line !== undefined) return line;

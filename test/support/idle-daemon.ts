@@ -7,15 +7,19 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { startDaemon } from '../../src/daemon/index.js';
-import type { RunningDaemon } from '../../src/daemon/index.js';
+import type { DaemonOptions, RunningDaemon } from '../../src/daemon/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 
-/** Writes a config listening on `address` (e.g. `unix:///tmp/x/broker.sock`) into `directory` and starts the daemon on it. */
-export async function startIdleDaemon(directory: string, address: string): Promise<RunningDaemon> {
+/**
+ * Writes a config listening on `address` (e.g. `unix:///tmp/x/broker.sock`, or several) into `directory` and
+ * starts the daemon on it, with `options` beside the silent logger (connection limits, say).
+ */
+export async function startIdleDaemon(directory: string, address: string | readonly string[], options: Omit<DaemonOptions, 'logger'> = {}): Promise<RunningDaemon> {
   const configFile = path.join(directory, `${randomUUID()}.yaml`);
+  const listen = (typeof address === 'string' ? [address] : address).map((entry) => `"${entry}"`).join(', ');
   await writeFile(
     configFile,
-    `server: { listen: ["${address}"] }
+    `server: { listen: [${listen}] }
 store: { url: "memory:" }
 mailboxes:
   user-imap:
@@ -30,5 +34,5 @@ mailboxes:
   );
   const loaded = await loadConfig(configFile);
   assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
-  return startDaemon(loaded.config, { logger: silentLogger() });
+  return startDaemon(loaded.config, { ...options, logger: silentLogger() });
 }

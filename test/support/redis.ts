@@ -1,13 +1,12 @@
 // A private redis-server per test suite: no persistence unless asked for, loopback only, in a
 // mkdtemp folder with its own config file (so a password never shows in `ps`).
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireSystemBinary } from './system-binary.js';
-import { delay, terminate } from './child-process.js';
+import { delay, spawnWatched, terminate } from './child-process.js';
 import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `redisServerBinary.skip` to describe() (see system-binary.ts). */
@@ -76,16 +75,7 @@ async function supervise(binary: string, directory: string, port: number, option
   process.once('exit', killOnExit);
 
   const launch = async (): Promise<void> => {
-    const child = spawn(binary, [configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (error) => {
-        output += `${error.message}\n`;
-        resolve();
-      });
-    });
+    const { child, exited } = spawnWatched(binary, [configFile], (text) => (output += text));
     running = { child, exited };
     try {
       await waitForPong(port, options.password, child, exited);

@@ -1,6 +1,6 @@
 // A private squid per test run, with basic authentication: the real proxy
 // ops put in front of the broker, in a mkdtemp folder with its own config, logs and hosts file.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findSystemBinary, requireSystemBinary } from './system-binary.js';
-import { delay, terminate } from './child-process.js';
+import { delay, spawnWatched, terminate } from './child-process.js';
 import { onFreePort, PortTakenError } from './ports.js';
 
 /** Looked up once; suites pass `squidBinary.skip` to describe() (see system-binary.ts). */
@@ -85,16 +85,7 @@ async function launch(binary: string, directory: string, port: number, username:
   // One squid process on `port`; kill() and start() run it again there (a restart keeps the logs).
   const run = async (): Promise<void> => {
     await handOver(directory);
-    const child = spawn(binary, ['-N', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (error) => {
-        output += `${error.message}\n`;
-        resolve();
-      });
-    });
+    const { child, exited } = spawnWatched(binary, ['-N', '-f', configFile], (text) => (output += text));
     running = { child, exited };
     try {
       await waitForPort(port, child, exited);
