@@ -175,6 +175,8 @@ export interface SandboxStats {
   /**
    * Requests outside the token, authorize and devicecode endpoints
    * (discovery, keys, unknown paths): a client given metadata should make none.
+   * The resource servers' requests (Exchange introspection, Graph) are a mail
+   * server's or a connector's, not counted anywhere in these stats.
    */
   readonly otherRequests: number;
   /** GETs of an authorize endpoint (a browser's, not a client's). */
