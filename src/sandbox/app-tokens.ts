@@ -1,6 +1,7 @@
 // App-only access tokens (client credentials), shaped like Entra's v1.0 app
 // tokens for Graph and Exchange Online.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rolesFor } from './application-permissions.js';
 import { APPIDACR } from './client-authentication.js';
 import type { ClientAuthenticationMethod } from './client-authentication.js';
 import type { RegisteredApplication } from './directory.js';
@@ -45,7 +46,8 @@ export function issueAppToken(
     tid: application.tenantId,
     oid: application.objectId,
     sub: application.objectId,
-    roles: [],
+    // What an admin consented for this resource (none by default), as Entra puts app roles in `roles`.
+    roles: rolesFor(application.applicationPermissions, resource),
     ver: '1.0',
     // Entra's uti is 16 random bytes; with jti it makes every token unique,
     // even two issued in the same second to the same app.

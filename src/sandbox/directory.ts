@@ -3,10 +3,19 @@
 import { randomUUID } from 'node:crypto';
 import { parseRegisteredCertificate } from './client-assertion.js';
 import type { RegisteredCertificate } from './client-assertion.js';
+import { parseApplicationPermissions } from './application-permissions.js';
+import type { ConsentedApplicationPermissions } from './application-permissions.js';
 import type { SandboxApplication } from './types.js';
 
 /** Tenant path segments that name an audience, not a directory. */
 export const GENERAL_AUDIENCES: ReadonlySet<string> = new Set(['common', 'organizations', 'consumers']);
+
+/**
+ * First path segments the router gives to the resource servers (Exchange's
+ * introspection, Graph's `v1.0`) before it reads a tenant: no tenant may be
+ * named so, or its endpoints could never be reached.
+ */
+export const RESOURCE_SERVER_SEGMENTS: ReadonlySet<string> = new Set(['exchange', 'v1.0']);
 
 export interface RegisteredApplication {
   readonly tenantId: string;
@@ -17,6 +26,8 @@ export interface RegisteredApplication {
   readonly redirectUris: readonly string[];
   readonly publicClient: boolean;
   readonly certificates: readonly RegisteredCertificate[];
+  /** Admin-consented app roles per resource: the `roles` of its client-credentials tokens. */
+  readonly applicationPermissions: ConsentedApplicationPermissions;
 }
 
 interface Tenant {
@@ -36,6 +47,7 @@ export class Directory {
     }
     const redirectUris = (app.redirectUris ?? []).map((uri, index) => requireAbsoluteUrl(`redirectUris[${index}]`, uri));
     const certificates = (app.certificates ?? []).map((pem, index) => parseRegisteredCertificate(`certificates[${index}]`, pem));
+    const applicationPermissions = parseApplicationPermissions(app.applicationPermissions);
     const tenant = this.#ensureTenant(tenantId);
     const existing = tenant.applications.get(clientId.toLowerCase());
     const registered: RegisteredApplication = {
@@ -47,6 +59,7 @@ export class Directory {
       redirectUris,
       publicClient: app.publicClient === true,
       certificates,
+      applicationPermissions,
     };
     tenant.applications.set(clientId.toLowerCase(), registered);
     return registered;
@@ -99,6 +112,9 @@ export function requireTenantId(value: unknown): string {
   const tenantId = requireSegment('tenantId', value);
   if (GENERAL_AUDIENCES.has(tenantId.toLowerCase())) {
     throw new TypeError(`"tenantId" must name a directory, not the '${tenantId}' audience`);
+  }
+  if (RESOURCE_SERVER_SEGMENTS.has(tenantId.toLowerCase())) {
+    throw new TypeError(`"tenantId" must not be '${tenantId}': the sandbox serves its resource endpoints under that path`);
   }
   return tenantId;
 }

@@ -61,3 +61,23 @@ export function sendRedirect(response: ServerResponse, location: string, headers
 export function nonEmpty(value: string | null | undefined): string | undefined {
   return value === null || value === undefined || value.length === 0 ? undefined : value;
 }
+
+/** The form body of a POST, parsed and as sent; undefined when an answer (413) was already sent. */
+export async function readForm(request: IncomingMessage, response: ServerResponse): Promise<{ params: URLSearchParams; body: string } | undefined> {
+  let body: string;
+  try {
+    body = await readBody(request);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      sendJson(response, 413, { error: 'invalid_request', error_description: error.message });
+      return undefined;
+    }
+    throw error;
+  }
+  return { params: isFormEncoded(request) ? new URLSearchParams(body) : new URLSearchParams(), body };
+}
+
+function isFormEncoded(request: IncomingMessage): boolean {
+  const contentType = request.headers['content-type'] ?? '';
+  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}

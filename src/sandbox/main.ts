@@ -7,6 +7,10 @@
 //                                 [--user TENANT_ID,UPN,PASSWORD[,managed|federated|mfa] ...]
 //
 // An app without a secret is a public client (ROPC and device code need no credential).
+// Besides Entra's endpoints it serves Exchange Online's token introspection
+// (POST /exchange/introspect[/{imap|pop3|smtp}/{mailbox}], what a Dovecot
+// oauth2 passdb asks) and a Graph inbox (GET /v1.0/me/mailFolders/inbox/messages);
+// every user may open the own mailbox there.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -51,6 +55,8 @@ async function main(): Promise<void> {
     console.log(`  token endpoint: ${sandbox.url}/${tenantId}/oauth2/v2.0/token`);
   }
   for (const { tenantId, username, kind } of users) console.log(`user: ${username} (${kind ?? 'managed'}) in tenant ${tenantId}`);
+  console.log(`Exchange token introspection (RFC 7662): POST ${sandbox.url}/exchange/introspect/{imap|pop3|smtp}/{mailbox}`);
+  console.log(`Graph inbox: GET ${sandbox.url}/v1.0/me/mailFolders/inbox/messages (or /v1.0/users/{upn}/...)`);
 
   const stop = (signal: NodeJS.Signals): void => {
     console.log(`${signal}: stopping after ${sandbox.stats.total} token request(s)`);

@@ -8,19 +8,22 @@ import type { AuthorizeContext } from './authorize-endpoint.js';
 import { handleDeviceAuthorization } from './device-authorization-endpoint.js';
 import type { DeviceAuthorizationContext } from './device-authorization-endpoint.js';
 import { GENERAL_AUDIENCES } from './directory.js';
+import { handleExchangeRequest } from './exchange-introspection.js';
+import { handleGraphRequest } from './graph-endpoint.js';
 import { instanceDiscovery, openIdConfiguration } from './discovery.js';
 import { entraErrors, renderEntraError } from './entra-errors.js';
 import type { EntraError } from './entra-errors.js';
 import { errorRedirectParams, renderEntraErrorPage } from './error-page.js';
-import { BodyTooLargeError, nonEmpty, readBody, sendHtml, sendJson, sendRedirect } from './http-io.js';
+import { nonEmpty, readForm, sendHtml, sendJson, sendRedirect } from './http-io.js';
 import { answerWithFault } from './injected-faults.js';
 import type { FaultQueue } from './injected-faults.js';
+import type { ResourceServerContext } from './resource-servers.js';
 import { namedClientId } from './client-authentication.js';
 import { handleTokenRequest } from './token-endpoint.js';
 import type { TokenEndpointContext } from './token-endpoint.js';
 import type { SandboxHooks } from './types.js';
 
-export interface SandboxContext extends TokenEndpointContext, DeviceAuthorizationContext, AuthorizeContext {
+export interface SandboxContext extends TokenEndpointContext, DeviceAuthorizationContext, AuthorizeContext, ResourceServerContext {
   readonly hooks: SandboxHooks;
   /** faultNext: applied to token requests before anything else, failNext included. */
   readonly faults: FaultQueue;
@@ -30,6 +33,13 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
   const url = context.authorityUrl;
   const requestUrl = new URL(request.url ?? '/', url);
   const segments = requestUrl.pathname.split('/').filter((segment) => segment.length > 0).map(safeDecode);
+  // The resource servers come before the tenant is read: `exchange` and
+  // `v1.0` are no tenant's name (requireTenantId refuses them). Their traffic
+  // is a mail server's or a connector's, not a client's of the authorization
+  // server, so it is not counted in `stats`.
+  const resourceServer = segments[0]?.toLowerCase();
+  if (resourceServer === 'exchange') return handleExchangeRequest(context, request, response, segments);
+  if (resourceServer === 'v1.0') return handleGraphRequest(context, request, response, segments);
   const [tenant = '', ...rest] = segments;
   const path = rest.join('/');
   const method = request.method ?? 'GET';
@@ -115,26 +125,6 @@ const DEVICE_LOGIN_PAGE =
   '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Enter code</title></head>\n<body>\n' +
   '<h1>Enter code</h1>\n<p>This is the token broker sandbox: codes are approved by the test that runs it ' +
   '(Sandbox.approveDeviceCode), not on this page.</p>\n</body></html>\n';
-
-/** The form body of a POST, parsed and as sent; undefined when an answer (413) was already sent. */
-async function readForm(request: IncomingMessage, response: ServerResponse): Promise<{ params: URLSearchParams; body: string } | undefined> {
-  let body: string;
-  try {
-    body = await readBody(request);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      sendJson(response, 413, { error: 'invalid_request', error_description: error.message });
-      return undefined;
-    }
-    throw error;
-  }
-  return { params: isFormEncoded(request) ? new URLSearchParams(body) : new URLSearchParams(), body };
-}
-
-function isFormEncoded(request: IncomingMessage): boolean {
-  const contentType = request.headers['content-type'] ?? '';
-  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-}
 
 /**
  * The caller's correlation id, from the header or (as msal-node sends it) the

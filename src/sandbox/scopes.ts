@@ -2,6 +2,7 @@
 // token), which of its permissions, which OpenID Connect extras, and how
 // Entra echoes them back in the token answer's `scope`.
 import type { EntraError } from './entra-errors.js';
+import { EXCHANGE_RESOURCES, GRAPH_RESOURCES } from './resource-audiences.js';
 import { userGrantErrors } from './user-grant-errors.js';
 
 export interface UserScopes {
@@ -26,20 +27,11 @@ const GRAPH_DEFAULT = ['Mail.ReadWrite', 'Mail.Send', 'User.Read'];
 /**
  * What `<resource>/.default` stands for: the permissions an admin would have
  * consented for a mail connector, on Exchange Online and Graph of every
- * Microsoft cloud, so a test can play a national cloud's authority. (The
- * broker's table of these hosts is src/config/microsoft-clouds.ts; the
- * sandbox imports nothing of the broker, hence this copy.)
+ * Microsoft cloud, so a test can play a national cloud's authority.
  */
 const DEFAULT_PERMISSIONS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['https://outlook.office.com', EXCHANGE_DEFAULT],
-  ['https://outlook.office365.com', EXCHANGE_DEFAULT],
-  ['https://outlook.office365.us', EXCHANGE_DEFAULT],
-  ['https://outlook-dod.office365.us', EXCHANGE_DEFAULT],
-  ['https://partner.outlook.cn', EXCHANGE_DEFAULT],
-  [GRAPH, GRAPH_DEFAULT],
-  ['https://graph.microsoft.us', GRAPH_DEFAULT],
-  ['https://dod-graph.microsoft.us', GRAPH_DEFAULT],
-  ['https://microsoftgraph.chinacloudapi.cn', GRAPH_DEFAULT],
+  ...EXCHANGE_RESOURCES.map((resource) => [resource, EXCHANGE_DEFAULT] as const),
+  ...GRAPH_RESOURCES.map((resource) => [resource, GRAPH_DEFAULT] as const),
 ]);
 
 /**

@@ -10,7 +10,11 @@ import { FaultQueue } from './injected-faults.js';
 import { checkInjectedFailure, throttleFailure } from './injected-failures.js';
 import { sendJson } from './http-io.js';
 import { TokenSigner } from './jwt.js';
+import { MessageStore } from './mail-messages.js';
+import { MailboxPermissions, requireAddress } from './mailbox-permissions.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
+import { ResourceDecisionLog } from './resource-decisions.js';
+import { RevokedAccessTokens } from './revoked-access-tokens.js';
 import { route } from './routes.js';
 import type { SandboxContext } from './routes.js';
 import { TokenRequestStats } from './stats.js';
@@ -21,10 +25,13 @@ import type {
   InjectedFailure,
   InjectedFault,
   InjectedThrottle,
+  MailboxRight,
   RegisteredSandboxUser,
+  ResourceDecision,
   Sandbox,
   SandboxApplication,
   SandboxHooks,
+  SandboxMessage,
   SandboxOptions,
   SandboxServerCertificate,
   SandboxUser,
@@ -73,6 +80,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stats = new TokenRequestStats();
   const failures = new FailureQueue<InjectedFailure>(checkInjectedFailure);
   const faults = new FaultQueue();
+  const mailboxes = new MailboxPermissions((address) => users.find(address) !== undefined);
+  const messages = new MessageStore();
+  const revokedAccessTokens = new RevokedAccessTokens(signer);
+  const resourceDecisions = new ResourceDecisionLog();
   context = {
     authorityUrl: url,
     hosts: ['localhost', '127.0.0.1', ...hostnames].map((name) => `${name}:${boundPort}`),
@@ -90,6 +101,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     deviceCodes,
     hooks,
     signedInUsername: () => signedInUsername,
+    mailboxes,
+    messages,
+    revokedAccessTokens,
+    resourceDecisions,
   };
 
   const requireUser = (username: string): NonNullable<ReturnType<UserDirectory['find']>> => {
@@ -153,6 +168,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     declineDeviceCode(userCode: string): void {
       deviceCodes.decline(userCode, clock.now());
+    },
+    grantMailboxAccess(mailbox: string, principal: string, rights?: readonly MailboxRight[]): void {
+      requireAddress(mailbox);
+      // A typo in a principal would otherwise grant nothing and fail far away, at a login.
+      if (typeof principal !== 'string' || (users.find(principal) === undefined && directory.findApplicationAnywhere(principal) === undefined)) {
+        throw new RangeError(`"principal" '${String(principal)}' is neither a registered user's UPN nor a registered application's client id`);
+      }
+      mailboxes.grant(mailbox, principal, rights);
+    },
+    revokeAccessToken(token: string): void {
+      revokedAccessTokens.revoke(token);
+    },
+    deliverMessage(mailbox: string, message: SandboxMessage): string {
+      if (!mailboxes.exists(requireAddress(mailbox))) {
+        throw new RangeError(`no mailbox '${mailbox}': register its user, or name it in grantMailboxAccess (a shared mailbox)`);
+      }
+      return messages.deliver(mailbox, message, clock.now());
+    },
+    get resourceDecisions(): readonly ResourceDecision[] {
+      return resourceDecisions.all();
     },
     close: () => close(server),
   };

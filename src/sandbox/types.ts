@@ -48,6 +48,16 @@ export interface SandboxApplication {
   publicClient?: boolean;
   /** PEM certificates whose keys may sign client assertions (certificate credentials). */
   certificates?: string[];
+  /**
+   * Application permissions an admin consented, keyed by resource URL, e.g.
+   * `{ 'https://outlook.office365.com': ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.SendAsApp'],
+   * 'https://graph.microsoft.com': ['Mail.Read'] }`. Client-credentials tokens
+   * for a resource carry its list in `roles`. Resources compare
+   * case-insensitively without trailing slash; outlook.office.com and
+   * outlook.office365.com are the same Exchange Online resource. Default: none
+   * (`roles: []`).
+   */
+  applicationPermissions?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -165,6 +175,8 @@ export interface SandboxStats {
   /**
    * Requests outside the token, authorize and devicecode endpoints
    * (discovery, keys, unknown paths): a client given metadata should make none.
+   * The resource servers' requests (Exchange introspection, Graph) are a mail
+   * server's or a connector's, not counted anywhere in these stats.
    */
   readonly otherRequests: number;
   /** GETs of an authorize endpoint (a browser's, not a client's). */
@@ -265,6 +277,80 @@ export interface IdTokenClaims {
   ver: '2.0';
 }
 
+/**
+ * A mailbox right as Exchange grants it: FullAccess (Add-MailboxPermission:
+ * open and read the mailbox) and SendAs (Add-RecipientPermission: send as its
+ * address).
+ */
+export type MailboxRight = 'FullAccess' | 'SendAs';
+
+/** A message for `deliverMessage`, as the Graph endpoint lists it. */
+export interface SandboxMessage {
+  subject: string;
+  /** The sender's address. */
+  from: string;
+  /** Plain text; Graph's `bodyPreview` is its first 255 characters. */
+  body: string;
+}
+
+/** The resource server that decided: Exchange's token introspection (Dovecot's passdb) or the Graph endpoint. */
+export type ResourceEndpoint = 'introspection' | 'graph';
+
+/** The mail protocols Exchange's introspection answers for (the `{protocol}` path segment). */
+export type MailProtocol = 'imap' | 'pop3' | 'smtp';
+
+/**
+ * Why a resource server let a token in or refused it. Refusals: no token
+ * (`missing_token`), not a JWT of this sandbox (`bad_signature`), an
+ * id_token or other non-access token (`not_an_access_token`), `expired`,
+ * `not_yet_valid`, `revoked` (revokeAccessToken), an audience of another
+ * service (`wrong_audience`), delegated permission missing from `scp`
+ * (`missing_scope`), app role missing from `roles` (`missing_role`), no
+ * FullAccess on the mailbox (`no_mailbox_permission`), no SendAs for SMTP on
+ * another's mailbox (`no_send_as_permission`), a mailbox nobody has
+ * (`unknown_mailbox`), Graph's `/me` with an app token
+ * (`me_with_app_token`). Admissions: the user's `own_mailbox`, a
+ * `delegated_access` (FullAccess, and SendAs for SMTP) to another mailbox,
+ * an `application_access` granted to the app, or a `valid_token` (the
+ * introspection that names no mailbox).
+ */
+export type ResourceDecisionReason =
+  | 'missing_token'
+  | 'bad_signature'
+  | 'not_an_access_token'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'revoked'
+  | 'wrong_audience'
+  | 'missing_scope'
+  | 'missing_role'
+  | 'no_mailbox_permission'
+  | 'no_send_as_permission'
+  | 'unknown_mailbox'
+  | 'me_with_app_token'
+  | 'own_mailbox'
+  | 'delegated_access'
+  | 'application_access'
+  | 'valid_token';
+
+/** One decision of a resource server, as `Sandbox.resourceDecisions` keeps it (never the token itself). */
+export interface ResourceDecision {
+  readonly endpoint: ResourceEndpoint;
+  /** Introspection for a protocol only; absent for the unqualified introspection and for Graph. */
+  readonly protocol?: MailProtocol;
+  /**
+   * The mailbox asked for, lower-case: the introspection path's mailbox,
+   * Graph's `users/{id}` resolved to an address (or the user of `/me`). '-'
+   * when none is named or it cannot be resolved (the catch-all passdb,
+   * unqualified introspection, `/me` of an app or of a bad token).
+   */
+  readonly mailbox: string;
+  readonly allowed: boolean;
+  readonly reason: ResourceDecisionReason;
+  /** Who the token speaks for when it could be read: a user's UPN or an app's client id. */
+  readonly principal?: string;
+}
+
 export interface Sandbox {
   /** 'https://localhost:PORT', no trailing slash: a broker config's `authorityHost`. */
   readonly url: string;
@@ -311,6 +397,37 @@ export interface Sandbox {
   approveDeviceCode(userCode: string, username: string): void;
   /** The user declines: the next poll gets authorization_declined. */
   declineDeviceCode(userCode: string): void;
+  /**
+   * Grants `principal` rights on `mailbox` (default both FullAccess and
+   * SendAs), as Exchange's Add-MailboxPermission / Add-RecipientPermission do.
+   * `principal` is a registered user's UPN (a delegate, e.g. of a shared
+   * mailbox) or a registered application's client id (an Exchange service
+   * principal given mailbox permission, or for Graph an application access
+   * policy that includes the mailbox). A mailbox named here exists from now
+   * on (a shared mailbox needs no user). A user always has both rights on the
+   * mailbox named by its own UPN. Addresses compare case-insensitively;
+   * granting again adds rights. Throws RangeError for an unknown principal.
+   */
+  grantMailboxAccess(mailbox: string, principal: string, rights?: readonly MailboxRight[]): void;
+  /**
+   * From now on the resource servers (introspection, Graph) refuse exactly
+   * this access token as `revoked`, as Continuous Access Evaluation would;
+   * refresh tokens keep working and new access tokens are accepted. Throws
+   * TypeError when the text is no access token this sandbox signed.
+   */
+  revokeAccessToken(token: string): void;
+  /**
+   * Stores a message in the mailbox's inbox, received now on the sandbox
+   * clock, for the Graph endpoint to list (newest first). The mailbox must
+   * exist: a registered user's UPN or one named by grantMailboxAccess.
+   * Returns the message's Graph `id`.
+   */
+  deliverMessage(mailbox: string, message: SandboxMessage): string;
+  /**
+   * Every decision of the resource servers so far, oldest first (a copy):
+   * tests assert WHY a mail server or Graph refused a token.
+   */
+  readonly resourceDecisions: readonly ResourceDecision[];
   /** Test seams; assign the functions you need. */
   readonly hooks: SandboxHooks;
   close(): Promise<void>;
