@@ -1,7 +1,10 @@
 // The broker engine: tokens per mailbox, acquisition, state.
-export { TokenBroker, DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS, requestedMinValidity } from './token-broker.js';
+export { TokenBroker } from './token-broker.js';
+export { DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS, requestedMinValidity } from './min-validity.js';
+export type { MinValidity } from './min-validity.js';
 export type { TokenBrokerOptions, ReloadableConfig, ReloadSummary } from './token-broker.js';
-export { issueToken, saslXoauth2 } from './issued-token.js';
+export { issueToken } from './issued-token.js';
+export { saslOauthbearer, saslXoauth2 } from './sasl-strings.js';
 export type { IssuedToken } from './issued-token.js';
 export type { MailboxState, MailboxStatus } from './mailbox-status.js';
 export type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';

@@ -16,6 +16,8 @@ import type { IssuedToken } from './issued-token.js';
 import { MailboxRegistry } from './mailbox-registry.js';
 import type { MailboxSlot, TokenWatcher } from './mailbox-slot.js';
 import type { MailboxStatus } from './mailbox-status.js';
+import { checkMinValidity, requiredValidityMs } from './min-validity.js';
+import type { MinValidity } from './min-validity.js';
 import { refreshTiming } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
 import { reloadMailboxes } from './reload.js';
@@ -25,37 +27,6 @@ import { TokenLine } from './token-line.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
-
-export const DEFAULT_MIN_VALIDITY_SECONDS = 60;
-/**
- * The most min_validity_seconds a request may ask for. No authorization
- * server issues access tokens for longer than a day (Entra 60-90 min, Google
- * 1 h), so more can never be satisfied: refused before it costs a request.
- */
-export const MAX_MIN_VALIDITY_SECONDS = 86_400;
-
-/**
- * The min_validity_seconds of a request (`field` names it in the message)
- * as the engine takes it: 0 means the default; more than
- * MAX_MIN_VALIDITY_SECONDS is refused (invalid_request: INVALID_ARGUMENT).
- */
-export function requestedMinValidity(seconds: number, field: string): number {
-  if (seconds === 0) return DEFAULT_MIN_VALIDITY_SECONDS;
-  checkMinValidity(seconds, field);
-  return seconds;
-}
-
-function checkMinValidity(seconds: number, field: string): void {
-  // Also refuses NaN, which no comparison would.
-  if (seconds >= 0 && seconds <= MAX_MIN_VALIDITY_SECONDS) return;
-  throw new BrokerError(
-    `${field} is ${seconds}, more than a day (${MAX_MIN_VALIDITY_SECONDS} s): no authorization server issues tokens that long, so no token could satisfy it.`,
-    {
-      code: 'invalid_request',
-      remediation: `Ask for the validity the connection needs, less than the token lifetime (usually 3600 s); 0 means the default, ${DEFAULT_MIN_VALIDITY_SECONDS} s.`,
-    },
-  );
-}
 
 export interface TokenBrokerOptions {
   readonly mailboxes: Iterable<MailboxConfig>;
@@ -144,17 +115,18 @@ export class TokenBroker {
   }
 
   /**
-   * The current token if it stays valid for at least `minValiditySeconds`,
-   * else undefined (then call getToken). Starts a background refresh when the
-   * token is due. Synchronous, no I/O and no allocation on the common path.
+   * The current token if it stays valid for at least `minValidity`
+   * (requiredValidityMs), else undefined (then call getToken). Starts a
+   * background refresh when the token is due. Synchronous, no I/O and no
+   * allocation on the common path.
    */
-  cachedToken(mailbox: string, minValiditySeconds: number): IssuedToken | undefined {
+  cachedToken(mailbox: string, minValidity: MinValidity): IssuedToken | undefined {
     const slot = this.#registry.slots.get(mailbox);
     if (slot === undefined) return undefined;
     const now = this.#clock.now();
     slot.lastUsedAt = now;
     const token = slot.token;
-    if (token === undefined || token.expiresAt - now < minValiditySeconds * 1000) return undefined;
+    if (token === undefined || token.expiresAt - now < requiredValidityMs(minValidity, token)) return undefined;
     if (now >= slot.refreshDueAt && slot.line.mayStart(now)) {
       slot.line.acquire().catch(() => {
         // Recorded on the line and logged; the caller still has a valid token.
@@ -191,14 +163,16 @@ export class TokenBroker {
 
   /**
    * The current token, acquiring one first when none is valid for
-   * `minValiditySeconds` (at most MAX_MIN_VALIDITY_SECONDS). Asked for more
-   * than the tokens the server issues last, it answers invalid_request from
-   * what it knows, without a request, until the current token is due for
-   * refresh: otherwise every such call would cost a token request. Throws BrokerError.
+   * `minValidity` (seconds, at most MAX_MIN_VALIDITY_SECONDS, or 'default':
+   * requiredValidityMs). Asked for more than the tokens the server issues
+   * last, it answers invalid_request from what it knows, without a request,
+   * until the current token is due for refresh: otherwise every such call
+   * would cost a token request. The default never asks for more than a token
+   * lives. Throws BrokerError.
    */
-  async getToken(mailbox: string, minValiditySeconds = DEFAULT_MIN_VALIDITY_SECONDS): Promise<IssuedToken> {
-    checkMinValidity(minValiditySeconds, 'min_validity_seconds');
-    const cached = this.cachedToken(mailbox, minValiditySeconds);
+  async getToken(mailbox: string, minValidity: MinValidity = 'default'): Promise<IssuedToken> {
+    checkMinValidity(minValidity, 'min_validity_seconds');
+    const cached = this.cachedToken(mailbox, minValidity);
     if (cached !== undefined) return cached;
     const slot = this.#registry.slot(mailbox);
     const now = this.#clock.now();
@@ -206,18 +180,18 @@ export class TokenBroker {
     if (refusal !== undefined) throw slot.ownError(refusal);
     const lifetimeMs = slot.line.issuedLifetimeMs;
     const current = slot.token;
-    if (lifetimeMs !== undefined && minValiditySeconds * 1000 > lifetimeMs && current !== undefined && current.expiresAt > now && now < slot.refreshDueAt) {
-      throw this.#shortfall(slot, current, minValiditySeconds, lifetimeMs);
+    if (minValidity !== 'default' && lifetimeMs !== undefined && minValidity * 1000 > lifetimeMs && current !== undefined && current.expiresAt > now && now < slot.refreshDueAt) {
+      throw this.#shortfall(slot, current, minValidity, lifetimeMs);
     }
     const token = await slot.acquire();
-    if (token.expiresAt - this.#clock.now() < minValiditySeconds * 1000) {
-      throw this.#shortfall(slot, token, minValiditySeconds, token.expiresAt - token.obtainedAt);
+    if (token.expiresAt - this.#clock.now() < requiredValidityMs(minValidity, token)) {
+      throw this.#shortfall(slot, token, minValidity, token.expiresAt - token.obtainedAt);
     }
     return token;
   }
 
   /** A request for more validity than `token` has: `lifetimeMs` is what the server gives a new token. */
-  #shortfall(slot: MailboxSlot, token: IssuedToken, minValiditySeconds: number, lifetimeMs: number): BrokerError {
+  #shortfall(slot: MailboxSlot, token: IssuedToken, minValidity: MinValidity, lifetimeMs: number): BrokerError {
     const mailbox = slot.config.name;
     const server = slot.config.authorizationServer.name;
     const left = Math.max(0, Math.floor((token.expiresAt - this.#clock.now()) / 1000));
@@ -225,13 +199,20 @@ export class TokenBroker {
     // Tokens are refreshed this long before they expire: asking for no more is always answered from the cache.
     const window = Math.floor(Math.min(this.#timing.leadTimeMs, lifetimeMs / 2) / 1000);
     const options = { code: 'invalid_request' as const, mailbox, authorizationServer: server };
-    if (lifetimeMs >= minValiditySeconds * 1000) {
+    const requiredMs = requiredValidityMs(minValidity, token);
+    if (lifetimeMs >= requiredMs) {
       // A token obtained a while ago (another instance's): a new one would do, after the pause the refresh takes.
-      return new BrokerError(`mailbox ${mailbox}: the current token has ${left} s left, less than the ${minValiditySeconds} s asked for (min_validity_seconds).`, {
+      const asked =
+        minValidity === 'default'
+          ? `the ${Math.ceil(requiredMs / 1000)} s that min_validity_seconds 0 asks for (60 s, or half the lifetime of a token that lives less)`
+          : `the ${minValidity} s asked for (min_validity_seconds)`;
+      return new BrokerError(`mailbox ${mailbox}: the current token has ${left} s left, less than ${asked}.`, {
         ...options,
         remediation: `Ask again shortly, or for at most ${window} s, which is always served at once.`,
       });
     }
+    // Only an explicit value gets here: the default never asks for more than the token's lifetime.
+    const minValiditySeconds = requiredMs / 1000;
     return new BrokerError(
       `mailbox ${mailbox}: ${server} issues tokens valid for ${lifetime} s, less than the ${minValiditySeconds} s asked for (min_validity_seconds); the current token has ${left} s left. ` +
         'No token can be valid that long, so none is requested for it before the current one is due for refresh.',
@@ -241,23 +222,23 @@ export class TokenBroker {
 
   /**
    * Calls `watcher` with every new token of the mailbox that is valid for at
-   * least `minValiditySeconds` when it arrives, as GetToken would judge it
+   * least `minValidity` (requiredValidityMs) when it arrives, as GetToken would judge it
    * (a shorter one is not pushed: the watcher waits for the next), and
    * calls its `end` when a reload removes the mailbox. Returns the
    * unsubscribe function. Throws unknown_mailbox.
    */
-  watch(mailbox: string, watcher: TokenWatcher | ((token: IssuedToken) => void), minValiditySeconds = 0): () => void {
+  watch(mailbox: string, watcher: TokenWatcher | ((token: IssuedToken) => void), minValidity: MinValidity = 0): () => void {
     const slot = this.#registry.slot(mailbox);
     slot.lastUsedAt = this.#clock.now();
     const original: TokenWatcher = typeof watcher === 'function' ? { next: watcher } : watcher;
     const subscription: TokenWatcher = {
       next: (token) => {
         const leftMs = token.expiresAt - this.#clock.now();
-        if (leftMs >= minValiditySeconds * 1000) {
+        if (leftMs >= requiredValidityMs(minValidity, token)) {
           original.next(token);
           return;
         }
-        this.#logger.debug({ mailbox, leftMs, minValiditySeconds }, 'a new token is not pushed to a watcher: it is valid for less than the watch asked for');
+        this.#logger.debug({ mailbox, leftMs, minValidity }, 'a new token is not pushed to a watcher: it is valid for less than the watch asked for');
       },
       ...(original.end === undefined ? {} : { end: (reason: BrokerError) => original.end?.(reason) }),
     };

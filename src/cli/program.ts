@@ -70,8 +70,10 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
       .argument('<mailbox>', 'mailbox name from the config')
       .description('print the current access token of a mailbox, from the running daemon')
       .option('--xoauth2', 'print the SASL XOAUTH2 string instead of the bare token')
-      .option('--min-validity <seconds>', 'the token must stay valid this long (default 60)'),
-  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; xoauth2?: boolean; minValidity?: string }) =>
+      // commander refuses the pair as a usage error (exit 2), naming both options.
+      .addOption(new Option('--oauthbearer', 'print the SASL OAUTHBEARER string (RFC 7628) instead of the bare token').conflicts('xoauth2'))
+      .option('--min-validity <seconds>', 'the token must stay valid this long (default: 60, or half the token lifetime when the server\'s tokens live less than 60 s)'),
+  ).action(async (mailbox: string, options: { socket?: string; keyFile?: string; xoauth2?: boolean; oauthbearer?: boolean; minValidity?: string }) =>
     run(async () => (await import('./commands/token.js')).tokenCommand(mailbox, options, terminal))(),
   );
 

@@ -16,7 +16,10 @@ export interface BrokerToken {
   readonly expiresAt: Date;
   readonly scopes: readonly string[];
   readonly username: string;
+  /** base64 SASL XOAUTH2 initial response: `user=USER^Aauth=Bearer TOKEN^A^A`. */
   readonly saslXoauth2: string;
+  /** base64 SASL OAUTHBEARER initial response (RFC 7628): `n,a=USER,^Aauth=Bearer TOKEN^A^A`, USER with ',' and '=' escaped. */
+  readonly saslOauthbearer: string;
   readonly protocol: string;
 }
 
@@ -75,6 +78,7 @@ export function fromTokenMessage(message: TokenMessage__Output): BrokerToken {
     scopes: message.scopes,
     username: message.username,
     saslXoauth2: message.sasl_xoauth2,
+    saslOauthbearer: message.sasl_oauthbearer,
     protocol: message.protocol,
   };
 }

@@ -22,12 +22,19 @@ const REDACT_PATHS = [
   'authorization',
   'sasl_xoauth2',
   'saslXoauth2',
+  'sasl_oauthbearer',
+  'saslOauthbearer',
   '*.accessToken',
   '*.access_token',
   '*.refreshToken',
   '*.clientSecret',
   '*.password',
   '*.authorization',
+  // A SASL string is base64 of the access token and more: a token logged whole (a Token message) must not leak through it.
+  '*.sasl_xoauth2',
+  '*.saslXoauth2',
+  '*.sasl_oauthbearer',
+  '*.saslOauthbearer',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', destination: NodeJS.WritableStream | number = 2): Logger {

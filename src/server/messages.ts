@@ -36,6 +36,7 @@ export function tokenMessage(token: IssuedToken): Required<TokenMessage> {
       scopes: [...token.scopes],
       username: token.username,
       sasl_xoauth2: token.saslXoauth2,
+      sasl_oauthbearer: token.saslOauthbearer,
       protocol: PROTOCOL_NAMES[token.protocol],
     };
     tokenMessages.set(token, message);

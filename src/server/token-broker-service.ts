@@ -2,7 +2,7 @@
 // cache synchronously when it can; only a miss goes async.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { IssuedToken, TokenBroker } from '../broker/index.js';
+import type { IssuedToken, MinValidity, TokenBroker } from '../broker/index.js';
 import { requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { CallAudit } from './call-audit.js';
@@ -40,7 +40,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         return;
       }
       const { mailbox } = call.request;
-      let minValidity: number;
+      let minValidity: MinValidity;
       try {
         // Checked before the cache: a request no token can satisfy is refused alike whatever the cache holds.
         minValidity = requestedMinValidity(call.request.min_validity_seconds, 'GetTokenRequest.min_validity_seconds');
@@ -69,7 +69,7 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
       }
       const client = admitted as AuthenticatedClient;
       const { mailbox } = call.request;
-      let minValidity: number;
+      let minValidity: MinValidity;
       try {
         minValidity = requestedMinValidity(call.request.min_validity_seconds, 'WatchTokenRequest.min_validity_seconds');
       } catch (error) {

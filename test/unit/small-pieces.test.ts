@@ -76,7 +76,7 @@ describe('loopbackRedirectAddress: one answer for the listener and token-broker 
 
 describe('summarizeToken: what authorize shows of a token acquired at once', () => {
   const jwt = (claims: object): string => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-  const issued = (accessToken: string): IssuedToken => ({ mailbox: 'm', accessToken, tokenType: 'Bearer', expiresAt: 0, obtainedAt: 0, scopes: ['https://mail.google.com/'], username: 'u@x', saslXoauth2: '', protocol: 'imap' });
+  const issued = (accessToken: string): IssuedToken => ({ mailbox: 'm', accessToken, tokenType: 'Bearer', expiresAt: 0, obtainedAt: 0, scopes: ['https://mail.google.com/'], username: 'u@x', saslXoauth2: '', saslOauthbearer: '', protocol: 'imap' });
 
   test('an Entra user token: the upn, the audience and its scp', () => {
     assert.deepEqual(summarizeToken(issued(jwt({ aud: 'https://outlook.office.com', upn: 'alice@contoso.example', scp: 'IMAP.AccessAsUser.All offline_access' })), 'cfg@x'), {

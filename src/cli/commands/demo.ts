@@ -63,6 +63,7 @@ export async function demoCommand(terminal: Terminal): Promise<ExitCode> {
     terminal.out(`     scopes        ${token.scopes.join(' ')}`);
     terminal.out(`     username      ${token.username}`);
     terminal.out(`     sasl_xoauth2  ${mask(token.saslXoauth2)}   (ready for IMAP AUTHENTICATE XOAUTH2)`);
+    terminal.out(`     sasl_oauthbearer  ${mask(token.saslOauthbearer)}   (ready for IMAP AUTHENTICATE OAUTHBEARER)`);
     const requests = sandbox.stats.total;
     const cached = again.accessToken === token.accessToken;
     terminal.out(

@@ -1,4 +1,4 @@
-// `token-broker token MAILBOX`: the current token from the running daemon, for scripts.
+// `token-broker token MAILBOX`: the current token (or its SASL XOAUTH2 / OAUTHBEARER string) from the running daemon, for scripts.
 import { ExitCode } from '../exit-codes.js';
 import { connect, explainRpcError } from '../daemon-connection.js';
 import type { ConnectionOptions } from '../daemon-connection.js';
@@ -6,14 +6,15 @@ import type { Terminal } from '../terminal.js';
 
 export async function tokenCommand(
   mailbox: string,
-  options: ConnectionOptions & { xoauth2?: boolean; minValidity?: string },
+  options: ConnectionOptions & { xoauth2?: boolean; oauthbearer?: boolean; minValidity?: string },
   terminal: Terminal,
 ): Promise<ExitCode> {
   const client = connect(options);
   try {
     const minValiditySeconds = options.minValidity === undefined ? undefined : Number(options.minValidity);
     const token = await client.getToken(mailbox, { minValiditySeconds });
-    terminal.out(options.xoauth2 === true ? token.saslXoauth2 : token.accessToken);
+    // program.ts refuses --xoauth2 with --oauthbearer before this runs.
+    terminal.out(options.oauthbearer === true ? token.saslOauthbearer : options.xoauth2 === true ? token.saslXoauth2 : token.accessToken);
     return ExitCode.ok;
   } catch (error) {
     throw explainRpcError(error, client);
