@@ -39,7 +39,7 @@ export async function openConnection(target: ConnectionTarget): Promise<OpenedCo
   const endpoint: MailEndpoint = {
     host: target.host,
     port: target.port,
-    ...(proxy === undefined ? {} : { proxyName: proxy.name, proxyUrl: proxy.url.origin }),
+    ...(proxy === undefined ? {} : { proxyName: proxy.name, proxyUrl: `${proxy.url.protocol}//${proxy.url.host}` }),
   };
   if (target.signal?.aborted === true) throw cancelled(endpoint);
   try {

@@ -79,7 +79,10 @@ export function timedOut(endpoint: MailEndpoint, timeoutMs: number, waitingFor: 
 }
 
 export function cancelled(endpoint: MailEndpoint): BrokerError {
-  return new BrokerError(`the login to the mail server ${where(endpoint)} was cancelled.`, { code: 'timeout' });
+  return new BrokerError(`the login to the mail server ${where(endpoint)} was cancelled.`, {
+    code: 'timeout',
+    remediation: 'Nothing to change: the caller stopped waiting (Ctrl-C, or its own deadline).',
+  });
 }
 
 /** The connection closed, or the server answered what the protocol does not allow here. */

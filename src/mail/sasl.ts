@@ -23,7 +23,8 @@ export function oauthBearerInitialResponse(username: string, accessToken: string
 /** The bearer token inside an initial response of either mechanism, to keep it out of transcripts; undefined when there is none. */
 export function bearerTokenOf(initialResponse: string): string | undefined {
   const text = Buffer.from(initialResponse, 'base64').toString('utf8');
-  return /auth=Bearer ([^\x01]+)/.exec(text)?.[1];
+  const field = text.split('\x01').find((part) => part.startsWith('auth=Bearer '));
+  return field?.slice('auth=Bearer '.length);
 }
 
 /**
