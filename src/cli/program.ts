@@ -78,6 +78,31 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
   );
 
   withConnectionOptions(
+    program
+      .command('doctor')
+      .argument('<mailbox>', 'mailbox name from the config')
+      .summary("explain a mailbox's token (audience, permission, tenant, user, expiry) and, with --probe, log in for real")
+      .description(
+        "check a mailbox's current token (from the running daemon) against what its protocol needs, and say what to change where;\n" +
+          'with --probe HOST:PORT, log in to the mail server with it (through the mailbox\'s proxy) and explain the answer.\n' +
+          'TLS: at once on 993, 995 and 465, STARTTLS on any other port, unless --tls or --starttls says otherwise; a token is never sent in plain text.\n' +
+          'Exit 0 when no check failed and the login worked, 1 otherwise, 2 on a usage error (or an unknown mailbox), 78 on an invalid config.',
+      )
+      .option('--config <file>', CONFIG_HELP)
+      .option('--probe <host:port>', 'log in to this mail server (IMAP, POP3 or SMTP, as the mailbox\'s protocol)')
+      .addOption(new Option('--tls', 'TLS from the first byte (default on 993, 995, 465)').conflicts('starttls'))
+      .addOption(new Option('--starttls', 'plain text, then STARTTLS (default on other ports)').conflicts('tls'))
+      .option('--ca-file <file>', "PEM CA certificate(s) to trust for the mail server, beside the system's (and the authorization server's caFile)")
+      .option('--timeout <seconds>', 'for each step of the login (default 30)')
+      .option('--json', 'one JSON object: mailbox, token, findings, probe'),
+  ).action(
+    async (
+      mailbox: string,
+      options: { config?: string; socket?: string; keyFile?: string; probe?: string; tls?: boolean; starttls?: boolean; caFile?: string; timeout?: string; json?: boolean },
+    ) => run(async () => (await import('./commands/doctor.js')).doctorCommand(mailbox, options, terminal))(),
+  );
+
+  withConnectionOptions(
     program.command('status').description('one line per mailbox: state, token expiry, last error').option('--json', 'machine-readable output'),
   ).action(async (options: { socket?: string; keyFile?: string; json?: boolean }) => run(async () => (await import('./commands/status.js')).statusCommand(options, terminal))());
 

@@ -22,6 +22,9 @@ export type BrokerErrorCode =
   | 'proxy_unreachable'
   | 'tls_untrusted'
   | 'timeout'
+  // a mail server (token-broker doctor's login probe, src/mail)
+  | 'mail_protocol_error'
+  | 'mail_mechanism_not_offered'
   // the token store
   | 'store_unavailable'
   | 'store_key_invalid'

@@ -25,6 +25,9 @@ const STATUS_BY_CODE: Readonly<Record<BrokerErrorCode, GrpcStatus>> = {
   proxy_unreachable: GrpcStatus.UNAVAILABLE,
   tls_untrusted: GrpcStatus.UNAVAILABLE,
   timeout: GrpcStatus.UNAVAILABLE,
+  // Only the doctor's login probe raises these; no RPC does, but the table is exhaustive.
+  mail_protocol_error: GrpcStatus.INTERNAL,
+  mail_mechanism_not_offered: GrpcStatus.INTERNAL,
   store_unavailable: GrpcStatus.UNAVAILABLE,
   store_key_invalid: GrpcStatus.FAILED_PRECONDITION,
   store_record_invalid: GrpcStatus.FAILED_PRECONDITION,

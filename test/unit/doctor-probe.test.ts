@@ -1,0 +1,74 @@
+// The doctor's login probe: the TLS rule by port, the mechanism chosen from
+// what the server offers (OAUTHBEARER when XOAUTH2 is not), and a refusal
+// reported with the server's words, its error challenge and their meaning.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultSecurity, probeLogin } from '../../src/doctor/index.js';
+import { xoauth2InitialResponse } from '../../src/mail/index.js';
+import { startScriptedMailServer } from '../support/scripted-mail-server.js';
+import type { ScriptedMailServer } from '../support/scripted-mail-server.js';
+
+const TOKEN = 'header.payload-of-a-token.signature';
+const USER = 'alice@contoso.example';
+const CHALLENGE = Buffer.from('{"status":"invalid_token","schemes":"bearer"}').toString('base64');
+
+describe('doctor probe', () => {
+  const servers: ScriptedMailServer[] = [];
+  after(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  });
+
+  test('TLS at once on 993, 995 and 465; STARTTLS on any other port', () => {
+    assert.deepEqual([993, 995, 465, 143, 110, 587, 25, 1143].map(defaultSecurity), ['tls', 'tls', 'tls', 'starttls', 'starttls', 'starttls', 'starttls', 'starttls']);
+  });
+
+  test('OAUTHBEARER when the server does not offer XOAUTH2; the refusal, its challenge and Dovecot meaning; no token in the result', async () => {
+    const server = await startScriptedMailServer(async (c) => {
+      c.send('+OK Dovecot ready.');
+      assert.equal(await c.readLine(), 'CAPA');
+      c.send('+OK', 'SASL OAUTHBEARER', '.');
+      const auth = await c.readLine();
+      const [, mechanism = '', initial = ''] = auth.split(' ');
+      assert.equal(mechanism, 'OAUTHBEARER');
+      assert.equal(Buffer.from(initial, 'base64').toString(), `n,a=${USER},\x01host=127.0.0.1\x01port=${server.port}\x01auth=Bearer ${TOKEN}\x01\x01`);
+      c.send(`+ ${CHALLENGE}`);
+      assert.equal(await c.readLine(), '');
+      c.send('-ERR [AUTH] Authentication failed.');
+      await c.readLine();
+      c.send('+OK Logging out.');
+    });
+    servers.push(server);
+    const result = await probeLogin({
+      protocol: 'pop3',
+      host: server.host,
+      port: server.port,
+      security: 'none',
+      timeoutMs: 20_000,
+      token: { accessToken: TOKEN, saslXoauth2: xoauth2InitialResponse(USER, TOKEN), username: USER },
+      context: { protocol: 'pop3', kind: 'user', mailbox: 'pop', loginUser: USER, username: USER, clientId: 'client' },
+    });
+    assert.deepEqual(server.failures, []);
+    assert.equal(result.mechanism, 'OAUTHBEARER');
+    assert.equal(result.accepted, false);
+    assert.deepEqual(result.reply, ['-ERR [AUTH] Authentication failed.']);
+    assert.deepEqual(result.errorDetail, { status: 'invalid_token', schemes: 'bearer' });
+    assert.equal(result.explanation?.id, 'dovecot-authentication-failed');
+    assert.ok(result.transcript.some((line) => /^C: AUTH OAUTHBEARER <OAUTHBEARER string, \d+ bytes>$/.test(line)), result.transcript.join('\n'));
+    assert.ok(!JSON.stringify(result).includes(TOKEN));
+  });
+
+  test('a server that cannot be reached is a result with the error, not a throw', async () => {
+    const result = await probeLogin({
+      protocol: 'smtp',
+      host: '127.0.0.1',
+      port: 1,
+      security: 'starttls',
+      timeoutMs: 20_000,
+      token: { accessToken: TOKEN, saslXoauth2: xoauth2InitialResponse(USER, TOKEN), username: USER },
+      context: { protocol: 'smtp', kind: 'user', mailbox: 'smtp', loginUser: USER, username: USER, clientId: 'client' },
+    });
+    assert.equal(result.accepted, false);
+    assert.equal(result.error?.code, 'server_unreachable');
+    assert.match(result.error?.message ?? '', /127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+  });
+});
