@@ -151,6 +151,13 @@ class LineSession {
     return line;
   }
 
+  /** The next `count` lines, read one after the other (line() serves one reader at a time). */
+  async next(count: number): Promise<string[]> {
+    const read: string[] = [];
+    while (read.length < count) read.push(await this.line());
+    return read;
+  }
+
   /** Lines up to and including the first that `last` accepts. */
   async until(last: (line: string) => boolean): Promise<string[]> {
     const seen: string[] = [];
@@ -442,5 +449,75 @@ describe('the tests\' private Dovecot checks OAuth tokens by introspection', () 
     const overEdge = await submissionLogin('XOAUTH2', ALICE, `${edge}xxx`, 'initial-response');
     overEdge.session.close();
     assert.equal(overEdge.answer, '500 5.5.2 Line too long');
+  });
+});
+
+describe('the SMTP sink Dovecot relays to', () => {
+  let sink: SmtpSink;
+
+  before(async () => {
+    sink = await startSmtpSink();
+  });
+
+  after(async () => {
+    await sink.stop();
+  });
+
+  test('takes HELO, pipelined commands, RSET, NOOP and two messages in one session, refuses commands out of order', async () => {
+    const session = await LineSession.open(sink.port, false, '');
+    assert.match(await session.line(), /^220 /);
+    session.send('HELO client.test');
+    assert.match(await session.line(), /^250 /);
+    session.send('DATA');
+    assert.match(await session.line(), /^503 /, 'DATA before MAIL and RCPT');
+    session.send('RCPT TO:<x@fabrikam.test>');
+    assert.match(await session.line(), /^503 /, 'RCPT before MAIL');
+    session.send('VRFY someone');
+    assert.match(await session.line(), /^502 /);
+    // A transaction RSET throws away: its recipient must not show up in the next message.
+    session.send('MAIL FROM:<dropped@contoso.test>');
+    session.send('RCPT TO:<dropped@fabrikam.test>');
+    session.send('RSET');
+    session.send('NOOP');
+    assert.deepEqual((await session.next(4)).map((line) => line.slice(0, 3)), ['250', '250', '250', '250']);
+    const first = randomUUID();
+    const second = randomUUID();
+    // Pipelined as a relay may send them (RFC 2920), with a dot-stuffed line and the null sender for the second.
+    session.send(`MAIL FROM:<a@contoso.test> BODY=8BITMIME\r\nRCPT TO:<b@fabrikam.test>\r\nRCPT TO:<c@fabrikam.test>\r\nDATA`);
+    assert.deepEqual((await session.next(4)).map((line) => line.slice(0, 3)), ['250', '250', '250', '354']);
+    session.send(`Subject: ${first}\r\n\r\n...two dots in, one out\r\n.`);
+    assert.match(await session.line(), /^250 /);
+    session.send('MAIL FROM:<>');
+    assert.match(await session.line(), /^250 /);
+    session.send('RCPT TO:<d@fabrikam.test>');
+    assert.match(await session.line(), /^250 /);
+    session.send('DATA');
+    assert.match(await session.line(), /^354 /);
+    session.send(`Subject: ${second}\r\n\r\nbody\r\n.`);
+    assert.match(await session.line(), /^250 /);
+    session.send('QUIT');
+    assert.match(await session.line(), /^221 /);
+    session.close();
+
+    assert.deepEqual(await sink.waitForMessage((message) => message.data.includes(first)), {
+      from: 'a@contoso.test',
+      to: ['b@fabrikam.test', 'c@fabrikam.test'],
+      data: `Subject: ${first}\r\n\r\n..two dots in, one out\r\n`,
+    });
+    assert.deepEqual(await sink.waitForMessage((message) => message.data.includes(second)), { from: '', to: ['d@fabrikam.test'], data: `Subject: ${second}\r\n\r\nbody\r\n` });
+    assert.equal(sink.messages().filter((message) => message.from === 'dropped@contoso.test').length, 0);
+  });
+
+  test('waitForMessage waits for a message yet to come, and names what came when none matches', async () => {
+    const subject = randomUUID();
+    const waiting = sink.waitForMessage((message) => message.data.includes(subject));
+    const session = await LineSession.open(sink.port, false, '');
+    await session.line();
+    session.send(`EHLO client.test\r\nMAIL FROM:<late@contoso.test>\r\nRCPT TO:<e@fabrikam.test>\r\nDATA`);
+    await session.until((line) => line.startsWith('354 '));
+    session.send(`Subject: ${subject}\r\n\r\nlate\r\n.\r\nQUIT`);
+    assert.equal((await waiting).from, 'late@contoso.test');
+    session.close();
+    await assert.rejects(sink.waitForMessage(() => false, 1), /no matching message within 1 ms; received \d+: .*from <late@contoso\.test> to <e@fabrikam\.test>/);
   });
 });
