@@ -47,7 +47,8 @@
 // Root or not: imap-login refuses to run as root, so as root the login
 // processes run as dovenull, the internal ones as dovecot, mail as dovecot
 // (first_valid_uid lowered to its uid), the temp folder is 0755 and the
-// Maildirs belong to dovecot. Not root: everything runs as the current user.
+// Maildirs belong to dovecot. Not root: everything runs as the current user
+// (both measured: this suite passes as root and as nobody).
 // The login services, anvil, ipc and old-stats run without chroot in both
 // cases: a chroot needs root, and a test needs no jail.
 // The auth penalty (anvil-auth-penalty) is switched off, so refusals in one
