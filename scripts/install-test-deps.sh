@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the integration tests start for real (squid as
 # an authenticating proxy, openssl for its password file, redis-server for
-# the shared token store, danted as a SOCKS5 proxy). Idempotent: only what is missing is installed, with
+# the shared token store, danted as a SOCKS5 proxy, Dovecot as the mail server
+# that checks tokens over IMAP, POP3 and submission). Idempotent: only what is missing is installed, with
 # one `apt-get update` at most.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ declare -A PACKAGE_FOR=(
   [openssl]=openssl
   [redis-server]=redis-server
   [danted]=dante-server
+  [dovecot]=dovecot-imapd
 )
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -24,6 +26,20 @@ done
 if [[ ! -x /usr/lib/squid/basic_ncsa_auth ]] && [[ ! " ${missing[*]} " == *" squid "* ]]; then
   missing+=(squid)
 fi
+
+# dovecot-core alone has /usr/sbin/dovecot but not the programs a login runs;
+# each protocol package brings one (and pulls dovecot-core in).
+declare -A DOVECOT_PROGRAM_PACKAGE=(
+  [/usr/lib/dovecot/imap]=dovecot-imapd
+  [/usr/lib/dovecot/pop3]=dovecot-pop3d
+  [/usr/lib/dovecot/submission]=dovecot-submissiond
+)
+for program in "${!DOVECOT_PROGRAM_PACKAGE[@]}"; do
+  package="${DOVECOT_PROGRAM_PACKAGE[$program]}"
+  if [[ ! -x "$program" ]] && [[ ! " ${missing[*]} " == *" $package "* ]]; then
+    missing+=("$package")
+  fi
+done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-test-deps: nothing to install (${!PACKAGE_FOR[*]} present)"
@@ -46,6 +62,20 @@ fi
 
 echo "install-test-deps: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-# policy-rc.d or a missing init may refuse to start the squid or redis
-# service; the tests run their own instances, so that is fine and not an error here.
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+# policy-rc.d or a missing init may refuse to start the squid, redis or dovecot
+# service, and a postinst that tries may then exit non-zero; the tests run their
+# own instances, so that is fine as long as the programs themselves are there.
+if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; then
+  still_missing=()
+  for command in "${!PACKAGE_FOR[@]}"; do
+    command -v "$command" >/dev/null 2>&1 || still_missing+=("$command")
+  done
+  for program in "${!DOVECOT_PROGRAM_PACKAGE[@]}"; do
+    [[ -x "$program" ]] || still_missing+=("$program")
+  done
+  if [[ ${#still_missing[@]} -gt 0 ]]; then
+    echo "install-test-deps: apt-get install failed and ${still_missing[*]} are still missing" >&2
+    exit 1
+  fi
+  echo "install-test-deps: apt-get install reported an error (a package's service did not start?), but every program the tests run is installed" >&2
+fi
