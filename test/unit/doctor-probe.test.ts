@@ -57,6 +57,34 @@ describe('doctor probe', () => {
     assert.ok(!JSON.stringify(result).includes(TOKEN));
   });
 
+  test('a server that echoes the token in an unexpected answer: the mail_protocol_error message quotes it without the token', async () => {
+    const server = await startScriptedMailServer(async (c) => {
+      c.send('* OK ready');
+      const capability = await c.readLine();
+      c.send('* CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2', `${capability.split(' ')[0] ?? ''} OK done`);
+      const auth = await c.readLine();
+      const token = Buffer.from(auth.split(' ')[3] ?? '', 'base64').toString().split('\x01')[1]?.replace('auth=Bearer ', '') ?? '';
+      c.send(`=) token ${token} looks odd`);
+      await c.readLine();
+      c.end();
+    });
+    servers.push(server);
+    const result = await probeLogin({
+      protocol: 'imap',
+      host: server.host,
+      port: server.port,
+      security: 'none',
+      timeoutMs: 20_000,
+      token: { accessToken: TOKEN, saslXoauth2: xoauth2InitialResponse(USER, TOKEN), username: USER },
+      context: { protocol: 'imap', kind: 'user', mailbox: 'imap', loginUser: USER, username: USER, clientId: 'client' },
+    });
+    assert.deepEqual(server.failures, []);
+    assert.equal(result.accepted, false);
+    assert.equal(result.error?.code, 'mail_protocol_error');
+    assert.match(result.error?.message ?? '', /answered "=\) token <access token> looks odd" during AUTHENTICATE/);
+    assert.ok(!JSON.stringify(result).includes(TOKEN), JSON.stringify(result, null, 2));
+  });
+
   test('a server that cannot be reached is a result with the error, not a throw', async () => {
     const result = await probeLogin({
       protocol: 'smtp',
