@@ -91,7 +91,16 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
       timeoutMs: request.probe.timeoutMs,
       ...(request.probe.mechanism === undefined ? {} : { mechanism: request.probe.mechanism }),
       token: { saslXoauth2: token.saslXoauth2, saslOauthbearer: token.saslOauthbearer },
-      context: { protocol: mailbox.protocol, kind, mailbox: mailbox.name, loginUser: header.loginUser, username: mailbox.username, clientId: mailbox.clientId },
+      context: {
+        protocol: mailbox.protocol,
+        kind,
+        mailbox: mailbox.name,
+        loginUser: header.loginUser,
+        username: mailbox.username,
+        clientId: mailbox.clientId,
+        // A server that only says "refused" (Dovecot) is explained by what the checks found wrong with the token.
+        tokenProblems: checked.findings.filter((finding) => finding.level === 'error').map(({ check, fix }) => ({ check, ...(fix === undefined ? {} : { fix }) })),
+      },
     });
   }
   const healthy = !checked.findings.some((finding) => finding.level === 'error') && (probe === undefined || probe.accepted);
