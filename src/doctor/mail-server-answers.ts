@@ -83,7 +83,7 @@ function introspectionRefusal(context: AnswerContext, answer: string): { meaning
   if (first !== undefined) {
     const checks = [...new Set(problems.map((problem) => problem.check))];
     return {
-      meaning: `${said}; the ${checks.length === 1 ? `${checks[0] ?? ''} finding` : `${checks.slice(0, -1).join(', ')} and ${checks.at(-1) ?? ''} findings`} above say why.`,
+      meaning: `${said}; the ${checks.length === 1 ? `${checks[0] ?? ''} finding above says` : `${checks.slice(0, -1).join(', ')} and ${checks.at(-1) ?? ''} findings above say`} why.`,
       fix: `Fix the ${first.check} finding first: ${first.fix ?? 'see above.'}`,
     };
   }
