@@ -94,11 +94,12 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) =
       .addOption(new Option('--starttls', 'plain text, then STARTTLS (default on other ports)').conflicts('tls'))
       .option('--ca-file <file>', "PEM CA certificate(s) to trust for the mail server, beside the system's (and the authorization server's caFile)")
       .option('--timeout <seconds>', 'for each step of the login (default 30)')
+      .addOption(new Option('--mechanism <name>', 'log in with this SASL mechanism (default: XOAUTH2 when offered, else OAUTHBEARER)').choices(['xoauth2', 'oauthbearer']))
       .option('--json', 'one JSON object: mailbox, token, findings, probe'),
   ).action(
     async (
       mailbox: string,
-      options: { config?: string; socket?: string; keyFile?: string; probe?: string; tls?: boolean; starttls?: boolean; caFile?: string; timeout?: string; json?: boolean },
+      options: { config?: string; socket?: string; keyFile?: string; probe?: string; tls?: boolean; starttls?: boolean; caFile?: string; timeout?: string; mechanism?: string; json?: boolean },
     ) => run(async () => (await import('./commands/doctor.js')).doctorCommand(mailbox, options, terminal))(),
   );
 

@@ -2,7 +2,7 @@
 // Reads the mailbox from the config, checks the daemon's current token
 // against what the protocol needs, and, asked to, logs in for real.
 import type { MailboxConfig } from '../config/index.js';
-import type { MailSecurity } from '../mail/index.js';
+import type { MailSecurity, SaslMechanism } from '../mail/index.js';
 import { error as errorFinding } from './findings.js';
 import type { Finding } from './findings.js';
 import { probeLogin } from './probe.js';
@@ -16,6 +16,7 @@ export interface DoctorToken {
   readonly scopes: readonly string[];
   readonly username: string;
   readonly saslXoauth2: string;
+  readonly saslOauthbearer: string;
 }
 
 export interface DoctorProbeOptions {
@@ -25,6 +26,8 @@ export interface DoctorProbeOptions {
   /** PEM trust beside the system roots. */
   readonly ca?: string;
   readonly timeoutMs: number;
+  /** --mechanism: this SASL mechanism, not the one chosen from the server's offer. */
+  readonly mechanism?: SaslMechanism;
 }
 
 export interface DoctorRequest {
@@ -86,8 +89,18 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
       ...(request.probe.ca === undefined ? {} : { ca: request.probe.ca }),
       ...(mailbox.proxy === undefined ? {} : { proxy: mailbox.proxy }),
       timeoutMs: request.probe.timeoutMs,
-      token,
-      context: { protocol: mailbox.protocol, kind, mailbox: mailbox.name, loginUser: header.loginUser, username: mailbox.username, clientId: mailbox.clientId },
+      ...(request.probe.mechanism === undefined ? {} : { mechanism: request.probe.mechanism }),
+      token: { saslXoauth2: token.saslXoauth2, saslOauthbearer: token.saslOauthbearer },
+      context: {
+        protocol: mailbox.protocol,
+        kind,
+        mailbox: mailbox.name,
+        loginUser: header.loginUser,
+        username: mailbox.username,
+        clientId: mailbox.clientId,
+        // A server that only says "refused" (Dovecot) is explained by what the checks found wrong with the token.
+        tokenProblems: checked.findings.filter((finding) => finding.level === 'error').map(({ check, fix }) => ({ check, ...(fix === undefined ? {} : { fix }) })),
+      },
     });
   }
   const healthy = !checked.findings.some((finding) => finding.level === 'error') && (probe === undefined || probe.accepted);

@@ -7,6 +7,6 @@ export type { TokenCheckResult, TokenUnderTest } from './token-checks.js';
 export { decodeAccessToken } from './token-claims.js';
 export type { DecodedToken, TokenClaims } from './token-claims.js';
 export { explainMailServerAnswer } from './mail-server-answers.js';
-export type { AnswerContext, AnswerExplanation } from './mail-server-answers.js';
+export type { AnswerContext, AnswerExplanation, TokenProblem } from './mail-server-answers.js';
 export { defaultSecurity, probeLogin } from './probe.js';
 export type { ProbeRequest, ProbeResult } from './probe.js';

@@ -7,7 +7,9 @@
 // using OAuth" (service principals, Add-MailboxPermission) and "Enable or
 // disable authenticated client SMTP submission (SMTP AUTH) in Exchange
 // Online" (Set-CASMailbox, Set-TransportConfig, 5.7.139); Dovecot's
-// auth-oauth2 (AUTHENTICATIONFAILED, 535 5.7.8).
+// auth-oauth2 (AUTHENTICATIONFAILED, 535 5.7.8; its error challenge is
+// {"status":"401",...} for XOAUTH2 and {"status":"invalid_token"} for
+// OAUTHBEARER, whatever the cause, so the cause is read from the token).
 
 export interface AnswerContext {
   readonly protocol: 'imap' | 'pop3' | 'smtp';
@@ -19,6 +21,19 @@ export interface AnswerContext {
   /** The user that signed in (delegated); the mailbox's username. */
   readonly username: string;
   readonly clientId: string;
+  /**
+   * The token checks that failed (error findings), in order, when the doctor
+   * checked the token: a server that only says "refused" (Dovecot) is then
+   * explained by what is wrong with the token, or, with nothing wrong, by the
+   * mailbox's side. Undefined: not checked, a generic explanation.
+   */
+  readonly tokenProblems?: readonly TokenProblem[];
+}
+
+export interface TokenProblem {
+  /** The finding's check: audience, permission, user, tenant, expiry, ... */
+  readonly check: string;
+  readonly fix?: string;
 }
 
 export interface AnswerExplanation {
@@ -38,7 +53,64 @@ interface KnownAnswer {
 const servicePrincipalFix = (context: AnswerContext): string =>
   `In Exchange Online PowerShell: New-ServicePrincipal -AppId ${context.clientId} -ObjectId <object id of the enterprise application>, ` +
   `then Add-MailboxPermission -Identity ${context.loginUser} -User <that service principal> -AccessRights FullAccess. ` +
-  `Also check the app's ${context.protocol === 'pop3' ? 'POP.AccessAsApp' : 'IMAP.AccessAsApp'} permission has admin consent.`;
+  `Also check the app's ${APP_ROLES[context.protocol]} permission has admin consent.`;
+
+const APP_ROLES: Readonly<Record<AnswerContext['protocol'], string>> = { imap: 'IMAP.AccessAsApp', pop3: 'POP.AccessAsApp', smtp: 'SMTP.SendAsApp' };
+const CAS_SETTINGS: Readonly<Record<AnswerContext['protocol'], string>> = { imap: 'ImapEnabled $true', pop3: 'PopEnabled $true', smtp: 'SmtpClientAuthenticationDisabled $false' };
+
+/**
+ * Dovecot with an oauth2 passdb says only "Authentication failed": it asked
+ * the token's issuer (RFC 7662 introspection; here Exchange Online's) and
+ * was told the token is not active for this mailbox and protocol. Which of
+ * the causes Exchange knows it was follows from the token findings: a token
+ * they fault is refused for that; a token in order is refused for the
+ * mailbox (the app's or the delegate's permission on it), or, on the user's
+ * own mailbox, because it was revoked after it was issued. The fixes are
+ * the ones Exchange's own refusals get.
+ */
+function introspectionRefusal(context: AnswerContext, answer: string): { meaning: string; fix: string } {
+  const said =
+    `Dovecot (or a server like it) refused the token for ${context.loginUser} (${answer}): its oauth2 passdb asked the token's issuer whether the token is active ` +
+    `(RFC 7662 introspection) and was told it is not, for this mailbox over ${context.protocol.toUpperCase()}`;
+  const problems = context.tokenProblems;
+  if (problems === undefined) {
+    return {
+      meaning: `${said}: expired, revoked, for another mailbox, or for another service.`,
+      fix: 'Compare the token\'s findings above with what the server expects; on Dovecot, auth_debug = yes shows the introspection\'s answer in the log (doveadm log errors).',
+    };
+  }
+  const first = problems[0];
+  if (first !== undefined) {
+    const checks = [...new Set(problems.map((problem) => problem.check))];
+    return {
+      meaning: `${said}; the ${checks.length === 1 ? `${checks[0] ?? ''} finding above says` : `${checks.slice(0, -1).join(', ')} and ${checks.at(-1) ?? ''} findings above say`} why.`,
+      fix: `Fix the ${first.check} finding first: ${first.fix ?? 'see above.'}`,
+    };
+  }
+  if (context.kind === 'app') {
+    return {
+      meaning: `${said}. As the token itself is in order (audience, roles, tenant), Exchange found no permission on ${context.loginUser} for the application (its service principal), or the token was revoked since.`,
+      fix: servicePrincipalFix(context),
+    };
+  }
+  if (context.loginUser.toLowerCase() !== context.username.toLowerCase()) {
+    const sendAs = context.protocol === 'smtp';
+    return {
+      meaning: `${said}. As the token itself is in order, ${context.username} may not open ${context.loginUser}: Exchange needs Full Access${sendAs ? ' and, to send as it, Send As' : ''} on that mailbox for ${context.username}.`,
+      fix:
+        `Add-MailboxPermission -Identity ${context.loginUser} -User ${context.username} -AccessRights FullAccess` +
+        `${sendAs ? `; Add-RecipientPermission -Identity ${context.loginUser} -Trustee ${context.username} -AccessRights SendAs` : ''} (Exchange Online PowerShell).`,
+    };
+  }
+  return {
+    meaning:
+      `${said}. As the token is in order and names ${context.username}'s own mailbox, it was most likely revoked after it was issued ` +
+      `(a password reset, "Revoke sessions", Continuous Access Evaluation), or ${context.protocol.toUpperCase()} is turned off for the mailbox.`,
+    fix:
+      `The daemon replaces a revoked token at its next refresh; when the refresh token was revoked too, token-broker status shows the mailbox needs authorization: token-broker authorize ${context.mailbox}. ` +
+      `If the next token is refused too: Set-CASMailbox -Identity ${context.loginUser} -${CAS_SETTINGS[context.protocol]}.`,
+  };
+}
 
 const KNOWN_ANSWERS: readonly KnownAnswer[] = [
   {
@@ -56,19 +128,14 @@ const KNOWN_ANSWERS: readonly KnownAnswer[] = [
     id: 'dovecot-authentication-failed',
     protocols: ['imap', 'pop3'],
     pattern: /\[AUTHENTICATIONFAILED\]|^-ERR \[AUTH\] Authentication failed/i,
-    explain: (context) => ({
-      meaning: `the server (Dovecot or alike) refused the token for ${context.loginUser}: its token check (introspection or a local key) found it expired, revoked, for another mailbox, or for another service.`,
-      fix: `Compare the token's findings above with what the server expects; on Dovecot, auth_debug = yes shows the introspection's answer in the log (doveadm log errors).`,
-    }),
+    explain: (context) => introspectionRefusal(context, context.protocol === 'imap' ? 'NO [AUTHENTICATIONFAILED]' : '-ERR [AUTH]'),
   },
   {
     id: 'smtp-5.7.8',
     protocols: ['smtp'],
     pattern: /^535[ -]5\.7\.8\b/,
-    explain: (context) => ({
-      meaning: `the server refused the token for ${context.loginUser} (535 5.7.8: credentials invalid): expired, revoked, for another mailbox, or without the permission to send.`,
-      fix: 'Check the token findings above (audience, scope, user); on Dovecot submission, auth_debug = yes logs why.',
-    }),
+    // Dovecot submission's refusal (and other servers'): 535 5.7.8, credentials invalid.
+    explain: (context) => introspectionRefusal(context, '535 5.7.8'),
   },
   {
     id: 'exchange-smtp-auth-disabled',
@@ -139,6 +206,6 @@ export function explainMailServerAnswer(reply: readonly string[], context: Answe
   if (known === undefined) return undefined;
   const { meaning, fix } = known.explain(context);
   const status = typeof errorDetail === 'object' ? errorDetail.status : undefined;
-  const detail = typeof status === 'string' || typeof status === 'number' ? ` The server's error challenge says status ${String(status)}${String(status) === '401' ? ' (the token is not valid for it)' : String(status) === '400' ? ' (the request or the token is malformed)' : ''}.` : '';
+  const detail = typeof status === 'string' || typeof status === 'number' ? ` The server's error challenge says status ${String(status)}${String(status) === '401' || String(status) === 'invalid_token' ? ' (the token is not valid for it)' : String(status) === '400' ? ' (the request or the token is malformed)' : ''}.` : '';
   return { id: known.id, meaning: `${meaning}${detail}`, fix };
 }

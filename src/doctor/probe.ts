@@ -1,8 +1,8 @@
 // The doctor's real login: the mailbox's token, over its protocol, to the
 // mail server given with --probe, through the mailbox's proxy. The server's
 // answer is reported as sent (minus secrets) with what it means.
-import { isBrokerError } from '../errors/index.js';
-import { openMailSession, oauthBearerInitialResponse } from '../mail/index.js';
+import { BrokerError, isBrokerError } from '../errors/index.js';
+import { openMailSession } from '../mail/index.js';
 import type { MailProtocol, MailSecurity, MailSession, SaslMechanism } from '../mail/index.js';
 import type { ProxyRoute } from '../http/index.js';
 import { explainMailServerAnswer } from './mail-server-answers.js';
@@ -28,7 +28,10 @@ export interface ProbeRequest {
   readonly ca?: string;
   readonly proxy?: ProxyRoute;
   readonly timeoutMs: number;
-  readonly token: { readonly accessToken: string; readonly saslXoauth2: string; readonly username: string };
+  /** The strings the broker handed out with the token (Token.sasl_xoauth2, sasl_oauthbearer), sent as they are. */
+  readonly token: { readonly saslXoauth2: string; readonly saslOauthbearer: string };
+  /** Forced by --mechanism; default XOAUTH2 when offered, else OAUTHBEARER. */
+  readonly mechanism?: SaslMechanism;
   readonly context: AnswerContext;
   readonly signal?: AbortSignal;
 }
@@ -38,7 +41,7 @@ export interface ProbeResult {
   readonly port: number;
   readonly security: MailSecurity;
   readonly proxy?: string;
-  /** Chosen from what the server offers: XOAUTH2 first (Exchange's), else OAUTHBEARER. */
+  /** Forced (--mechanism), or chosen from what the server offers: XOAUTH2 first (Exchange's), else OAUTHBEARER. */
   readonly mechanism?: SaslMechanism;
   readonly accepted: boolean;
   /** The server's final answer, as sent. */
@@ -59,6 +62,7 @@ export async function probeLogin(request: ProbeRequest): Promise<ProbeResult> {
     ...(request.proxy === undefined ? {} : { proxy: request.proxy.name }),
   };
   let session: MailSession | undefined;
+  let mechanism: SaslMechanism | undefined;
   try {
     session = await openMailSession({
       protocol: request.protocol,
@@ -70,9 +74,10 @@ export async function probeLogin(request: ProbeRequest): Promise<ProbeResult> {
       timeoutMs: request.timeoutMs,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
     });
-    const mechanism: SaslMechanism = session.mechanisms.includes('XOAUTH2') || !session.mechanisms.includes('OAUTHBEARER') ? 'XOAUTH2' : 'OAUTHBEARER';
-    const initialResponse =
-      mechanism === 'XOAUTH2' ? request.token.saslXoauth2 : oauthBearerInitialResponse(request.token.username, request.token.accessToken, request.host, request.port);
+    mechanism = request.mechanism ?? (session.mechanisms.includes('XOAUTH2') || !session.mechanisms.includes('OAUTHBEARER') ? 'XOAUTH2' : 'OAUTHBEARER');
+    // The broker's own strings (src/broker/sasl-strings.ts): the probe tries exactly what a connector is handed.
+    const initialResponse = mechanism === 'XOAUTH2' ? request.token.saslXoauth2 : request.token.saslOauthbearer;
+    if (request.mechanism !== undefined && !session.mechanisms.includes(mechanism)) throw forcedMechanismNotOffered(mechanism, session);
     const result = await session.authenticate(mechanism, initialResponse);
     const explanation = result.accepted ? undefined : explainMailServerAnswer(result.reply, request.context, result.errorDetail);
     return {
@@ -88,6 +93,7 @@ export async function probeLogin(request: ProbeRequest): Promise<ProbeResult> {
     if (!isBrokerError(error)) throw error;
     return {
       ...base,
+      ...(mechanism === undefined ? {} : { mechanism }),
       accepted: false,
       reply: [],
       error: { code: error.code, message: error.message, ...(error.remediation === undefined ? {} : { remediation: error.remediation }) },
@@ -96,4 +102,20 @@ export async function probeLogin(request: ProbeRequest): Promise<ProbeResult> {
   } finally {
     await session?.close();
   }
+}
+
+/** --mechanism asked for one the server does not offer: say which it does, and how to use it. */
+function forcedMechanismNotOffered(mechanism: SaslMechanism, session: MailSession): BrokerError {
+  const offered = session.mechanisms;
+  const usable = offered.filter((name): name is SaslMechanism => name === 'XOAUTH2' || name === 'OAUTHBEARER');
+  return new BrokerError(
+    `the mail server ${session.server} does not offer SASL ${mechanism} over ${session.protocol.toUpperCase()} (it offers: ${offered.length === 0 ? 'none' : offered.join(' ')}).`,
+    {
+      code: 'mail_mechanism_not_offered',
+      remediation:
+        usable.length > 0
+          ? `Use --mechanism ${usable[0]?.toLowerCase() ?? ''}, or leave --mechanism out to take what the server offers.`
+          : 'The server offers no OAuth 2.0 mechanism (XOAUTH2, OAUTHBEARER) here: enable one on the server, or try --tls / --starttls if it offers AUTH only over TLS.',
+    },
+  );
 }

@@ -24,15 +24,15 @@ export function imapDialect(): MailDialect {
     async greet(wire) {
       const line = await wire.readLine('the IMAP greeting');
       if (/^\* (OK|PREAUTH)\b/i.test(line)) return line;
-      if (/^\* BYE\b/i.test(line)) throw protocolError(wire.endpoint, `refused the connection: ${line}`, 'The server turned us away before any login: check its connection limits or its block lists.');
-      throw protocolError(wire.endpoint, `did not greet as an IMAP server (it sent "${line.slice(0, 200)}").`);
+      if (/^\* BYE\b/i.test(line)) throw protocolError(wire.endpoint, `refused the connection: ${wire.quote(line)}`, 'The server turned us away before any login: check its connection limits or its block lists.');
+      throw protocolError(wire.endpoint, `did not greet as an IMAP server (it sent "${wire.quote(line)}").`);
     },
 
     async capabilities(wire): Promise<ServerCapabilities> {
       const id = tag();
       wire.writeLine(`${id} CAPABILITY`);
       const reply = await readTagged(wire, id, 'CAPABILITY');
-      if (reply.status !== 'OK') throw protocolError(wire.endpoint, `refused CAPABILITY: ${reply.tagged}`);
+      if (reply.status !== 'OK') throw protocolError(wire.endpoint, `refused CAPABILITY: ${wire.quote(reply.tagged)}`);
       const line = reply.untagged.find((untagged) => /^\* CAPABILITY /i.test(untagged)) ?? '';
       const capabilities = line.split(' ').slice(2).filter((atom) => atom !== '');
       return {
@@ -46,7 +46,7 @@ export function imapDialect(): MailDialect {
       const id = tag();
       wire.writeLine(`${id} STARTTLS`);
       const reply = await readTagged(wire, id, 'STARTTLS');
-      if (reply.status !== 'OK') throw protocolError(wire.endpoint, `refused STARTTLS: ${reply.tagged}`);
+      if (reply.status !== 'OK') throw protocolError(wire.endpoint, `refused STARTTLS: ${wire.quote(reply.tagged)}`);
     },
 
     async authenticate(wire, mechanism: SaslMechanism, initialResponse, capabilities): Promise<AuthenticationResult> {
@@ -95,7 +95,7 @@ export function imapDialect(): MailDialect {
   /** Reads on to the tagged line when `first` is untagged. */
   async function completeAfter(wire: MailWire, id: string, first: string): Promise<TaggedReply> {
     if (first.startsWith(`${id} `)) return { untagged: [], tagged: first, status: first.slice(id.length + 1).split(' ')[0]?.toUpperCase() ?? '' };
-    if (!first.startsWith('* ')) throw protocolError(wire.endpoint, `answered "${first.slice(0, 200)}" during AUTHENTICATE.`);
+    if (!first.startsWith('* ')) throw protocolError(wire.endpoint, `answered "${wire.quote(first)}" during AUTHENTICATE.`);
     const rest = await readTagged(wire, id, 'AUTHENTICATE');
     return { ...rest, untagged: [first, ...rest.untagged] };
   }
@@ -123,6 +123,6 @@ async function readTagged(wire: MailWire, expected: string, waitingFor: string):
       const status = line.slice(expected.length + 1).split(' ')[0]?.toUpperCase() ?? '';
       return { untagged, tagged: line, status };
     }
-    throw protocolError(wire.endpoint, `answered "${line.slice(0, 200)}" where the IMAP reply to ${waitingFor} was expected.`);
+    throw protocolError(wire.endpoint, `answered "${wire.quote(line)}" where the IMAP reply to ${waitingFor} was expected.`);
   }
 }

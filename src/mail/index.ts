@@ -4,6 +4,6 @@
 export { openMailSession } from './mail-session.js';
 export type { MailProtocol, MailSecurity, MailSession, MailSessionOptions } from './mail-session.js';
 export type { AuthenticationResult } from './dialect.js';
-export { SASL_MECHANISMS, decodeErrorChallenge, oauthBearerInitialResponse, xoauth2InitialResponse } from './sasl.js';
+export { SASL_MECHANISMS, decodeErrorChallenge } from './sasl.js';
 export type { SaslMechanism } from './sasl.js';
 export { resolveProxy } from './mail-connection.js';

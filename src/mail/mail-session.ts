@@ -3,6 +3,7 @@
 // each speak one protocol, build the XOAUTH2 string themselves from a token
 // (neither takes the broker's ready SASL string, nor OAUTHBEARER both ways),
 // hide the server's error challenge, and keep no transcript; none does POP3.
+import { BrokerError, redactBrokerError } from '../errors/index.js';
 import type { ProxyRoute } from '../http/index.js';
 import type { AuthenticationResult, MailDialect, ServerCapabilities } from './dialect.js';
 import { imapDialect } from './imap.js';
@@ -122,9 +123,20 @@ export async function openMailSession(options: MailSessionOptions): Promise<Mail
       wire.hide(initialResponse, redactedInitialResponse(mechanism, initialResponse));
       const bearer = bearerTokenOf(initialResponse);
       if (bearer !== undefined) wire.hide(bearer, '<access token>');
-      const result = await dialect.authenticate(wire, mechanism, initialResponse, capabilities);
+      let result: AuthenticationResult;
+      try {
+        result = await dialect.authenticate(wire, mechanism, initialResponse, capabilities);
+      } catch (error) {
+        // The dialects quote server lines through wire.quote(); this also covers any text quoted another way.
+        throw error instanceof BrokerError ? redactBrokerError(error, (text) => wire.scrub(text)) : error;
+      }
       // IMAP servers may send new capabilities once logged in; callers that need them ask with command().
-      return result;
+      // A server may echo what it was sent in its refusal or its error challenge: those leave the session scrubbed too.
+      return {
+        accepted: result.accepted,
+        reply: result.reply.map((line) => wire.scrub(line)),
+        ...(result.errorDetail === undefined ? {} : { errorDetail: scrubbedDetail(result.errorDetail, (text) => wire.scrub(text)) }),
+      };
     },
     command: (line) => dialect.command(wire, line),
     async close() {
@@ -139,4 +151,15 @@ export async function openMailSession(options: MailSessionOptions): Promise<Mail
       }
     },
   };
+}
+
+/** The decoded error challenge with every string in it (keys, values, nested) scrubbed. */
+function scrubbedDetail(detail: Record<string, unknown> | string, scrub: (text: string) => string): Record<string, unknown> | string {
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [scrub(key), walk(inner)]));
+    return value;
+  };
+  return typeof detail === 'string' ? scrub(detail) : (walk(detail) as Record<string, unknown>);
 }

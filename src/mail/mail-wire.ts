@@ -69,6 +69,22 @@ export class MailWire {
     if (secret !== '') this.#secrets.push([secret, shownAs]);
   }
 
+  /** `text` with every hidden secret replaced: for server lines that leave the session (replies, error messages). */
+  scrub(text: string): string {
+    let shown = text;
+    for (const [secret, shownAs] of this.#secrets) shown = shown.split(secret).join(shownAs);
+    return shown;
+  }
+
+  /**
+   * A server line for an error message: scrubbed, THEN cut to `max`
+   * characters. Cut first, a secret the server echoed would no longer match
+   * whole and its first part would be quoted.
+   */
+  quote(line: string, max = 200): string {
+    return this.scrub(line).slice(0, max);
+  }
+
   /** Writes one line (CRLF added); the transcript shows it with every hidden secret replaced. */
   writeLine(line: string): void {
     this.#record('C', line);
@@ -151,9 +167,7 @@ export class MailWire {
   }
 
   #record(direction: 'C' | 'S', line: string): void {
-    let shown = line;
-    for (const [secret, shownAs] of this.#secrets) shown = shown.split(secret).join(shownAs);
-    this.#transcript.push(`${direction}: ${shown}`);
+    this.#transcript.push(`${direction}: ${this.scrub(line)}`);
   }
 
   #attach(socket: Socket): void {

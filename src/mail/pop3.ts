@@ -36,7 +36,7 @@ export function pop3Dialect(): MailDialect {
     async greet(wire) {
       const line = await wire.readLine('the POP3 greeting');
       if (/^\+OK\b/i.test(line)) return line;
-      throw protocolError(wire.endpoint, `did not greet as a POP3 server (it sent "${line.slice(0, 200)}").`);
+      throw protocolError(wire.endpoint, `did not greet as a POP3 server (it sent "${wire.quote(line)}").`);
     },
 
     async capabilities(wire): Promise<ServerCapabilities> {
@@ -55,7 +55,7 @@ export function pop3Dialect(): MailDialect {
     async startTls(wire) {
       wire.writeLine('STLS');
       const line = await wire.readLine('STLS');
-      if (!/^\+OK\b/i.test(line)) throw protocolError(wire.endpoint, `refused STLS: ${line}`);
+      if (!/^\+OK\b/i.test(line)) throw protocolError(wire.endpoint, `refused STLS: ${wire.quote(line)}`);
     },
 
     async authenticate(wire, mechanism, initialResponse): Promise<AuthenticationResult> {
@@ -71,7 +71,7 @@ export function pop3Dialect(): MailDialect {
         if (/^[+-](OK|ERR)\b/i.test(line)) {
           return { accepted: /^\+OK\b/i.test(line), reply: [line], ...(errorDetail === undefined ? {} : { errorDetail }) };
         }
-        throw protocolError(wire.endpoint, `answered "${line.slice(0, 200)}" to AUTH ${mechanism}.`);
+        throw protocolError(wire.endpoint, `answered "${wire.quote(line)}" to AUTH ${mechanism}.`);
       }
     },
 

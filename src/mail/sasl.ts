@@ -1,24 +1,10 @@
-// The two OAuth 2.0 SASL mechanisms mail servers take: their initial
-// responses, and the JSON error a server sends as a challenge on refusal.
+// The two OAuth 2.0 SASL mechanisms mail servers take, reading their initial
+// responses (to keep the token out of transcripts), and the JSON error a
+// server sends as a challenge on refusal. The initial responses themselves
+// are built in one place only, src/broker/sasl-strings.ts (Token.sasl_*).
 export type SaslMechanism = 'XOAUTH2' | 'OAUTHBEARER';
 
 export const SASL_MECHANISMS: readonly SaslMechanism[] = ['XOAUTH2', 'OAUTHBEARER'];
-
-/** base64("user=" + user + "\x01auth=Bearer " + token + "\x01\x01"), as Token.sasl_xoauth2. */
-export function xoauth2InitialResponse(username: string, accessToken: string): string {
-  return Buffer.from(`user=${username}\x01auth=Bearer ${accessToken}\x01\x01`).toString('base64');
-}
-
-/**
- * RFC 7628 OAUTHBEARER: a GS2 header naming the user (`,` and `=` escaped as
- * RFC 5801 asks), then key=value pairs. host and port are optional; a server
- * may compare them with its own.
- */
-export function oauthBearerInitialResponse(username: string, accessToken: string, host?: string, port?: number): string {
-  const user = username.replace(/=/g, '=3D').replace(/,/g, '=2C');
-  const fields = [...(host === undefined ? [] : [`host=${host}`]), ...(port === undefined ? [] : [`port=${port}`]), `auth=Bearer ${accessToken}`];
-  return Buffer.from(`n,a=${user},\x01${fields.join('\x01')}\x01\x01`).toString('base64');
-}
 
 /** The bearer token inside an initial response of either mechanism, to keep it out of transcripts; undefined when there is none. */
 export function bearerTokenOf(initialResponse: string): string | undefined {

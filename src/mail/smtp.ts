@@ -21,7 +21,7 @@ async function readReply(wire: MailWire, waitingFor: string): Promise<SmtpReply>
   for (;;) {
     const line = await wire.readLine(waitingFor);
     const match = /^(\d{3})([ -]|$)/.exec(line);
-    if (match === null) throw protocolError(wire.endpoint, `answered "${line.slice(0, 200)}", which is no SMTP reply (waiting for ${waitingFor}).`);
+    if (match === null) throw protocolError(wire.endpoint, `answered "${wire.quote(line)}", which is no SMTP reply (waiting for ${waitingFor}).`);
     lines.push(line);
     if (match[2] !== '-') return { code: Number(match[1]), lines };
   }
@@ -32,13 +32,13 @@ export function smtpDialect(): MailDialect {
     async greet(wire) {
       const reply = await readReply(wire, 'the SMTP greeting');
       if (reply.code === 220) return reply.lines.join('\n');
-      throw protocolError(wire.endpoint, `refused the connection: ${reply.lines.join(' ')}`, 'The server turned us away before any login: check its connection limits or its block lists.');
+      throw protocolError(wire.endpoint, `refused the connection: ${wire.quote(reply.lines.join(' '))}`, 'The server turned us away before any login: check its connection limits or its block lists.');
     },
 
     async capabilities(wire): Promise<ServerCapabilities> {
       wire.writeLine(`EHLO ${EHLO_NAME}`);
       const reply = await readReply(wire, 'EHLO');
-      if (reply.code !== 250) throw protocolError(wire.endpoint, `refused EHLO: ${reply.lines.join(' ')}`);
+      if (reply.code !== 250) throw protocolError(wire.endpoint, `refused EHLO: ${wire.quote(reply.lines.join(' '))}`);
       const capabilities = reply.lines.slice(1).map((line) => line.slice(4));
       // "AUTH PLAIN XOAUTH2", and the pre-RFC "AUTH=PLAIN XOAUTH2" some servers still send.
       const mechanisms = capabilities
@@ -56,7 +56,7 @@ export function smtpDialect(): MailDialect {
     async startTls(wire) {
       wire.writeLine('STARTTLS');
       const reply = await readReply(wire, 'STARTTLS');
-      if (reply.code !== 220) throw protocolError(wire.endpoint, `refused STARTTLS: ${reply.lines.join(' ')}`);
+      if (reply.code !== 220) throw protocolError(wire.endpoint, `refused STARTTLS: ${wire.quote(reply.lines.join(' '))}`);
     },
 
     async authenticate(wire, mechanism, initialResponse): Promise<AuthenticationResult> {

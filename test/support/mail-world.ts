@@ -56,6 +56,12 @@ export interface MailWorldOptions {
   readonly prefix: string;
   /** SASL mechanisms Dovecot offers; default both. */
   readonly mechanisms?: readonly OAuthMechanism[];
+  /**
+   * More broker mailbox profiles (name -> YAML keys, e.g. from delegatedProfile
+   * or applicationProfile); device-code ones are signed in by alice at start
+   * like the world's own.
+   */
+  readonly extraProfiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 function profile(name: string, body: Record<string, string>): string {
@@ -63,6 +69,11 @@ function profile(name: string, body: Record<string, string>): string {
     .map(([key, value]) => `    ${key}: ${value}`)
     .join('\n')}`;
 }
+
+/** A profile alice signs in to with the device code grant (keys in `extra` override). */
+export const delegatedProfile = (protocol: string, extra: Record<string, string> = {}): Record<string, string> => delegated(protocol, extra);
+/** A client-credentials profile of the world's application for `username`'s mailbox. */
+export const applicationProfile = (protocol: string, username: string): Record<string, string> => application(protocol, username);
 
 function delegated(protocol: string, extra: Record<string, string> = {}): Record<string, string> {
   return { protocol, grantType: 'device-code', tenantId: TENANT, clientId: PUBLIC_APP, username: ALICE, ...extra };
@@ -125,7 +136,7 @@ store: { url: "memory:" }
 authorizationServers:
   microsoft: { authorityHost: "${sandbox.url}", caFile: ca.pem }
 mailboxes:
-${Object.entries(PROFILES)
+${Object.entries({ ...PROFILES, ...options.extraProfiles })
   .map(([name, body]) => profile(name, body))
   .join('\n')}
 `,
@@ -145,8 +156,11 @@ ${Object.entries(PROFILES)
 
     // alice signs in once per delegated profile, as an operator would with `token-broker authorize`.
     const client = environment.client;
+    const extraDelegated = Object.entries(options.extraProfiles ?? {})
+      .filter(([, body]) => body.grantType === 'device-code')
+      .map(([name]) => name);
     await Promise.all(
-      DELEGATED_MAILBOXES.map(async (mailbox) => {
+      [...DELEGATED_MAILBOXES, ...extraDelegated].map(async (mailbox) => {
         const started = await client.startAuthorization(mailbox);
         sandbox.approveDeviceCode(started.userCode, ALICE);
         await eventually(async () => {

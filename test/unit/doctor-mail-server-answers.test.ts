@@ -65,6 +65,45 @@ describe('mail server answers', () => {
     assert.equal(explainMailServerAnswer(['535 5.7.8 Authentication failed'], app('smtp'))?.id, 'smtp-5.7.8');
   });
 
+  describe("Dovecot's refusal read with the token findings (its oauth2 passdb asked introspection: the token is not active for this mailbox and protocol)", () => {
+    const own = (protocol: AnswerContext['protocol']): AnswerContext => ({ ...user(protocol), loginUser: 'alice@contoso.example' });
+    const audienceFix = 'Set mailboxes.team.scopes to [https://outlook.office.com/IMAP.AccessAsUser.All, offline_access] (or remove it for the default), then token-broker authorize team.';
+
+    test('a token the findings already fault: the refusal is that, and the fix is the finding\'s', () => {
+      const context = { ...user('imap'), tokenProblems: [{ check: 'audience', fix: audienceFix }, { check: 'permission', fix: 'add the permission' }] };
+      const explanation = explainMailServerAnswer(['A2 NO [AUTHENTICATIONFAILED] Authentication failed.'], context, { status: '401', schemes: 'bearer', scope: 'mail' });
+      assert.equal(explanation?.id, 'dovecot-authentication-failed');
+      assert.match(explanation?.meaning ?? '', /introspection/);
+      assert.match(explanation?.meaning ?? '', /the audience and permission findings above/);
+      assert.match(explanation?.meaning ?? '', /status 401 \(the token is not valid for it\)/);
+      assert.equal(explanation?.fix, `Fix the audience finding first: ${audienceFix}`);
+    });
+
+    test('an application token in order: no mailbox permission for the app, with the same fix as Exchange\'s "AUTHENTICATE failed."', () => {
+      const explanation = explainMailServerAnswer(['A2 NO [AUTHENTICATIONFAILED] Authentication failed.'], { ...app('imap'), tokenProblems: [] }, { status: '401' });
+      assert.match(explanation?.meaning ?? '', /the token itself is in order/);
+      assert.match(explanation?.meaning ?? '', /no permission on sales@contoso\.example for the application/);
+      assert.equal(explanation?.fix, explainMailServerAnswer(['A2 NO AUTHENTICATE failed.'], app('imap'))?.fix);
+    });
+
+    test('a delegated token in order for another mailbox: Full Access (and Send As for SMTP)', () => {
+      const imap = explainMailServerAnswer(['-ERR [AUTH] Authentication failed.'], { ...user('pop3'), tokenProblems: [] }, { status: 'invalid_token' });
+      assert.match(imap?.meaning ?? '', /alice@contoso\.example may not open team@contoso\.example/);
+      assert.match(imap?.meaning ?? '', /status invalid_token \(the token is not valid for it\)/);
+      assert.equal(imap?.fix, 'Add-MailboxPermission -Identity team@contoso.example -User alice@contoso.example -AccessRights FullAccess (Exchange Online PowerShell).');
+      const smtp = explainMailServerAnswer(['535 5.7.8 Authentication failed.'], { ...user('smtp'), tokenProblems: [] }, { status: '401' });
+      assert.equal(smtp?.id, 'smtp-5.7.8');
+      assert.match(smtp?.fix ?? '', /Add-RecipientPermission -Identity team@contoso\.example -Trustee alice@contoso\.example -AccessRights SendAs/);
+    });
+
+    test("the user's own token in order: revoked since it was issued, or the protocol disabled for the mailbox", () => {
+      const explanation = explainMailServerAnswer(['A2 NO [AUTHENTICATIONFAILED] Authentication failed.'], { ...own('imap'), tokenProblems: [] });
+      assert.match(explanation?.meaning ?? '', /revoked/);
+      assert.match(explanation?.fix ?? '', /token-broker authorize team/);
+      assert.match(explanation?.fix ?? '', /Set-CASMailbox -Identity alice@contoso\.example -ImapEnabled \$true/);
+    });
+  });
+
   test('Gmail: invalid credentials', () => {
     assert.equal(explainMailServerAnswer(['A2 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)'], user('imap'))?.id, 'gmail-invalid-credentials');
     assert.equal(explainMailServerAnswer(['535-5.7.8 Username and Password not accepted. For more information, go to', '535 5.7.8  https://support.google.com/mail/?p=BadCredentials'], user('smtp'))?.id, 'gmail-invalid-credentials');

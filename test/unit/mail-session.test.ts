@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { BrokerError } from '../../src/errors/index.js';
-import { decodeErrorChallenge, oauthBearerInitialResponse, openMailSession, resolveProxy, xoauth2InitialResponse } from '../../src/mail/index.js';
+import { saslXoauth2 } from '../../src/broker/index.js';
+import { decodeErrorChallenge, openMailSession, resolveProxy } from '../../src/mail/index.js';
 import type { MailSessionOptions } from '../../src/mail/index.js';
 import { makeAuthority } from '../support/pki.js';
 import type { IssuedCertificate, TestAuthority } from '../support/pki.js';
@@ -18,7 +19,7 @@ import { squidBinary, startSquid } from '../support/squid.js';
 import type { Squid } from '../support/squid.js';
 
 const TOKEN = `eyJ0eXAiOiJKV1QifQ.${'x'.repeat(1400)}.signature`;
-const XOAUTH2 = xoauth2InitialResponse('sales@contoso.example', TOKEN);
+const XOAUTH2 = saslXoauth2('sales@contoso.example', TOKEN);
 const ERROR_JSON = { status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' };
 const ERROR_CHALLENGE = Buffer.from(JSON.stringify(ERROR_JSON)).toString('base64');
 const TIMEOUT_MS = 20_000;
@@ -309,6 +310,77 @@ describe('mail login client', () => {
     });
   });
 
+  describe('secrets a server echoes back', () => {
+    /** No part of the token or of the SASL string long enough to matter: what a 200-character cut of a quoted line would leave. */
+    const assertNothingSecret = (text: string): void => {
+      assertNoSecret([text]);
+      assert.ok(!text.includes(TOKEN.slice(0, 30)), `the start of the token is in: ${text.slice(0, 300)}`);
+      assert.ok(!text.includes(XOAUTH2.slice(0, 100)), `the start of the XOAUTH2 string is in: ${text.slice(0, 300)}`);
+    };
+
+    test('IMAP: an unexpected answer quoting our AUTHENTICATE line is quoted in the error without the string', async () => {
+      const server = await serve(imapScript('IMAP4rev1 SASL-IR AUTH=XOAUTH2', (c, _tag, line) => c.send(`? BAD unparsable: ${line}`)));
+      const session = await openMailSession(options(server, { protocol: 'imap' }));
+      const error = await rejectsWith(session.authenticate('XOAUTH2', XOAUTH2), 'mail_protocol_error', /answered "\? BAD unparsable: A2 AUTHENTICATE XOAUTH2 <XOAUTH2 string, \d+ bytes>" during AUTHENTICATE/);
+      await session.close();
+      assertNothingSecret(`${error.message} ${error.remediation ?? ''}`);
+      assertNoSecret(session.transcript);
+    });
+
+    test('POP3: an unexpected answer quoting the token is quoted without it', async () => {
+      const server = await serve(async (c) => {
+        c.send('+OK ready');
+        assert.equal(await c.readLine(), 'CAPA');
+        c.send('+OK', 'SASL XOAUTH2', '.');
+        await c.readLine();
+        c.send(`?? the token ${TOKEN} is not one of ours`);
+        await c.readLine();
+        c.send('+OK');
+      });
+      const session = await openMailSession(options(server, { protocol: 'pop3' }));
+      const error = await rejectsWith(session.authenticate('XOAUTH2', XOAUTH2), 'mail_protocol_error', /answered "\?\? the token <access token> is not one of ours" to AUTH XOAUTH2/);
+      await session.close();
+      assertNothingSecret(error.message);
+    });
+
+    test('SMTP: a line that is no SMTP reply, echoing the string, is quoted without it', async () => {
+      const server = await serve(async (c) => {
+        c.send('220 ready');
+        await c.readLine();
+        c.send('250-hi', '250 AUTH XOAUTH2');
+        assert.equal(await c.readLine(), 'AUTH XOAUTH2');
+        c.send('334 ');
+        const response = await c.readLine();
+        c.send(`what is ${response}?`);
+        await c.readLine();
+        c.send('221 bye');
+      });
+      const session = await openMailSession(options(server, { protocol: 'smtp' }));
+      const error = await rejectsWith(session.authenticate('XOAUTH2', XOAUTH2), 'mail_protocol_error', /answered "what is <XOAUTH2 string, \d+ bytes>\?", which is no SMTP reply/);
+      await session.close();
+      assertNothingSecret(error.message);
+    });
+
+    test('a refusal and an error challenge that echo the token are returned without it', async () => {
+      const echoing = Buffer.from(JSON.stringify({ status: '401', token: TOKEN })).toString('base64');
+      const server = await serve(
+        imapScript('IMAP4rev1 SASL-IR AUTH=XOAUTH2', async (c, tag) => {
+          c.send(`+ ${echoing}`);
+          assert.equal(await c.readLine(), '');
+          c.send(`${tag} NO [AUTHENTICATIONFAILED] not valid: ${TOKEN}`);
+        }),
+      );
+      const session = await openMailSession(options(server, { protocol: 'imap' }));
+      const result = await session.authenticate('XOAUTH2', XOAUTH2);
+      await session.close();
+      assert.equal(result.accepted, false);
+      assert.deepEqual(result.reply, ['A2 NO [AUTHENTICATIONFAILED] not valid: <access token>']);
+      assert.deepEqual(result.errorDetail, { status: '401', token: '<access token>' });
+      assertNothingSecret(JSON.stringify(result));
+      assert.deepEqual(server.failures, []);
+    });
+  });
+
   describe('errors', () => {
     test('nothing listens: server_unreachable, naming host:port', async () => {
       const port = await freePort();
@@ -422,11 +494,6 @@ describe('mail login client', () => {
   });
 
   describe('pieces', () => {
-    test('OAUTHBEARER initial response per RFC 7628, user escaped', () => {
-      const text = Buffer.from(oauthBearerInitialResponse('a,b=c@contoso.example', 'TOK', 'imap.contoso.example', 993), 'base64').toString();
-      assert.equal(text, 'n,a=a=2Cb=3Dc@contoso.example,\x01host=imap.contoso.example\x01port=993\x01auth=Bearer TOK\x01\x01');
-    });
-
     test('error challenges: JSON, text, empty', () => {
       assert.deepEqual(decodeErrorChallenge(` ${ERROR_CHALLENGE}`), ERROR_JSON);
       assert.equal(decodeErrorChallenge(Buffer.from('plain words').toString('base64')), 'plain words');

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { formatProblem, loadConfig } from '../../config/index.js';
 import { defaultSecurity, formatReport, runDoctor } from '../../doctor/index.js';
 import type { DoctorProbeOptions } from '../../doctor/index.js';
+import type { SaslMechanism } from '../../mail/index.js';
 import { CommandFailure, ExitCode } from '../exit-codes.js';
 import { configPath } from '../config-path.js';
 import { connect, explainRpcError } from '../daemon-connection.js';
@@ -19,6 +20,8 @@ export interface DoctorOptions extends ConnectionOptions {
   readonly starttls?: boolean;
   readonly caFile?: string;
   readonly timeout?: string;
+  /** xoauth2 | oauthbearer (commander checks the choice). */
+  readonly mechanism?: string;
   readonly json?: boolean;
 }
 
@@ -35,10 +38,16 @@ export function parseProbeTarget(value: string): { host: string; port: number } 
   return { host, port };
 }
 
+function saslMechanism(name: string): SaslMechanism {
+  const upper = name.toUpperCase();
+  if (upper === 'XOAUTH2' || upper === 'OAUTHBEARER') return upper;
+  throw new CommandFailure(`--mechanism wants xoauth2 or oauthbearer, not "${name}".`, ExitCode.usage);
+}
+
 async function probeOptions(options: DoctorOptions, extraCas: readonly string[]): Promise<DoctorProbeOptions | undefined> {
   if (options.probe === undefined) {
-    if (options.tls === true || options.starttls === true || options.caFile !== undefined) {
-      throw new CommandFailure('--tls, --starttls and --ca-file apply to a login: give --probe HOST:PORT too.', ExitCode.usage);
+    if (options.tls === true || options.starttls === true || options.caFile !== undefined || options.mechanism !== undefined) {
+      throw new CommandFailure('--tls, --starttls, --ca-file and --mechanism apply to a login: give --probe HOST:PORT too.', ExitCode.usage);
     }
     return undefined;
   }
@@ -61,6 +70,7 @@ async function probeOptions(options: DoctorOptions, extraCas: readonly string[])
     security: options.tls === true ? 'tls' : options.starttls === true ? 'starttls' : defaultSecurity(port),
     ...(trust.length === 0 ? {} : { ca: trust.join('\n') }),
     timeoutMs: timeoutSeconds * 1000,
+    ...(options.mechanism === undefined ? {} : { mechanism: saslMechanism(options.mechanism) }),
   };
 }
 
