@@ -6,6 +6,7 @@ It asks the broker for the mailbox's SASL XOAUTH2 string with the CLI
 the inbox, or sends one message with smtplib.
 
     python3 examples/python/connector.py imap sales-imap outlook.office365.com 993
+    python3 examples/python/connector.py imap sales-imap mail.example.net 10993 --tls
     python3 examples/python/connector.py smtp sales-smtp smtp.office365.com 587 --to someone@example.com
 
 The trap: imaplib and smtplib base64-encode whatever the authentication
@@ -77,9 +78,9 @@ def report(event):
     print(json.dumps(event), flush=True)
 
 
-def read_inbox(mailbox, host, port):
+def read_inbox(mailbox, host, port, implicit_tls):
     decoded = xoauth2_string(mailbox)
-    if port == 993:
+    if implicit_tls:
         imap = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context())
     else:
         imap = imaplib.IMAP4(host, port)
@@ -96,7 +97,7 @@ def read_inbox(mailbox, host, port):
             pass
 
 
-def send_message(mailbox, host, port, to):
+def send_message(mailbox, host, port, to, implicit_tls):
     decoded = xoauth2_string(mailbox)
     sender = sasl_user(decoded)
     message = EmailMessage()
@@ -104,7 +105,7 @@ def send_message(mailbox, host, port, to):
     message["To"] = to
     message["Subject"] = "sent by examples/python/connector.py"
     message.set_content("A token from mailbox-token-broker sent this.\n")
-    if port == 465:
+    if implicit_tls:
         smtp = smtplib.SMTP_SSL(host, port, context=tls_context())
     else:
         smtp = smtplib.SMTP(host, port)
@@ -129,14 +130,16 @@ def main():
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--to", help="recipient (smtp)")
+    parser.add_argument("--tls", action="store_true", help="TLS from the first byte (the default on 993 and 465); else STARTTLS")
     arguments = parser.parse_args()
+    implicit_tls = arguments.tls or arguments.port in (993, 465)
     try:
         if arguments.protocol == "imap":
-            read_inbox(arguments.mailbox, arguments.host, arguments.port)
+            read_inbox(arguments.mailbox, arguments.host, arguments.port, implicit_tls)
         else:
             if not arguments.to:
                 parser.error("smtp needs --to ADDRESS")
-            send_message(arguments.mailbox, arguments.host, arguments.port, arguments.to)
+            send_message(arguments.mailbox, arguments.host, arguments.port, arguments.to, implicit_tls)
     except (imaplib.IMAP4.error, smtplib.SMTPException, subprocess.CalledProcessError, OSError) as error:
         report({"event": "failed", "message": str(error)})
         return 1
