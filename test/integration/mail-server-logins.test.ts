@@ -14,7 +14,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BrokerToken } from '../../src/client/index.js';
-import { openMailSession, oauthBearerInitialResponse } from '../../src/mail/index.js';
+import { saslOauthbearer } from '../../src/broker/sasl-strings.js';
+import { openMailSession } from '../../src/mail/index.js';
 import type { MailSecurity, MailSession, SaslMechanism } from '../../src/mail/index.js';
 import type { ResourceDecision } from '../../src/sandbox/index.js';
 import { runCli } from '../support/daemon-process.js';
@@ -310,7 +311,7 @@ describe('broker tokens log in to a real Dovecot that asks Exchange-shaped intro
 
     test('alice\'s IMAP token offered for bob\'s mailbox: NO [AUTHENTICATIONFAILED], no_mailbox_permission', async () => {
       const token = await world.environment.client.getToken('alice-imap');
-      const sasl = oauthBearerInitialResponse(BOB, token.accessToken);
+      const sasl = saslOauthbearer(BOB, token.accessToken);
       const { decisions } = await refused('imap', 'starttls', 'OAUTHBEARER', sasl);
       assert.deepEqual(decisions, refusal('imap', BOB, 'no_mailbox_permission'));
     });
