@@ -17,7 +17,8 @@ export interface TransportErrorContext {
   readonly authorizationServer?: string;
 }
 
-const TLS_TRUST_CODES = new Set([
+/** Certificate failures Node reports by code: the server is there, but not trusted (or not the name asked for). */
+export const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',

@@ -2,19 +2,8 @@
 // proxy when there is one) and says what to do, and none quotes a line the
 // client sent (those carry the token).
 import { BrokerError } from '../errors/index.js';
-
-/** Certificate failures Node reports by code: the server is there, but not trusted (or not the name asked for). */
-const TLS_TRUST_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+// One list of certificate failures for every TLS client of the broker (HTTP and mail).
+import { TLS_TRUST_CODES } from '../http/transport-errors.js';
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
 

@@ -512,6 +512,7 @@ async function waitForGreetings(ports: DovecotPorts, caCertificatePem: string, c
       if (problem === undefined) break;
       lastProblem = problem;
       if (Date.now() > deadline) throw new Error(`dovecot did not greet on ${HOST}:${listener.port} within ${START_TIMEOUT_MS} ms (last: ${lastProblem})`);
+      // Dovecot -F gives no readiness signal (no sd_notify here, nothing on stdout): the greeting is the condition, polled.
       await delay(50);
     }
   }
