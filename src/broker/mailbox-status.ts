@@ -1,6 +1,7 @@
 // What the broker reports about a mailbox (ListMailboxes, status command).
 import type { GrantTypeName, Protocol } from '../config/index.js';
 import type { BrokerError } from '../errors/index.js';
+import type { CredentialDeath } from '../forecast/credential-death.js';
 
 /** IDLE: no token asked for yet (tokens are acquired on first use). */
 export type MailboxState = 'IDLE' | 'READY' | 'ACQUIRING' | 'NEEDS_AUTHORIZATION' | 'FAILING';
@@ -18,4 +19,6 @@ export interface MailboxStatus {
   /** When a client last asked for the mailbox (or the broker started). */
   readonly lastUsedAt?: number;
   readonly lastError?: BrokerError;
+  /** When each credential the mailbox depends on is expected to stop working, earliest first; absent when nothing is known. */
+  readonly credentialDeaths?: readonly CredentialDeath[];
 }
