@@ -3,6 +3,7 @@
 // `--help` should not pay for loading the daemon, gRPC and both OAuth libraries.
 import { Command, CommanderError, Option } from 'commander';
 import { CommandFailure, ExitCode } from './exit-codes.js';
+import { packageVersion } from './package-version.js';
 import type { Terminal } from './terminal.js';
 
 const CONFIG_HELP = 'config file (default: $TOKEN_BROKER_CONFIG, else /etc/token-broker/broker.yaml)';
@@ -17,7 +18,7 @@ function withConnectionOptions(command: Command): Command {
 export function buildProgram(terminal: Terminal, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('token-broker')
     .description('Keeps OAuth 2.0 access tokens for mailboxes fresh and hands them to message connectors over gRPC.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(token-broker --help lists the commands)')
     .configureOutput({ writeOut: (text) => terminal.out(text.trimEnd()), writeErr: (text) => terminal.err(text.trimEnd()) })
     .exitOverride();
