@@ -95,7 +95,12 @@ export async function registryUnreachable(cwd: string): Promise<string | undefin
   try {
     const result = await runNpm(['ping', '--fetch-retries=0', '--fetch-timeout=15000'], { cwd, timeoutMs: 60_000 });
     if (result.code === 0) return undefined;
-    return `npm ping exited ${String(result.code)}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`;
+    // npm's first error lines name the cause (code, errno, the failed request); the rest is advice.
+    const cause = result.stderr
+      .split('\n')
+      .filter((line) => /^npm error (code|errno|network request)/.test(line))
+      .join('; ');
+    return `npm ping exited ${String(result.code)}: ${cause || result.stderr.trim().split('\n')[0]}`;
   } catch (error) {
     return `npm ping failed: ${error instanceof Error ? error.message : String(error)}`;
   }
