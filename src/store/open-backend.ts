@@ -2,12 +2,13 @@
 // store uses it: sqlite (file and folder modes, secure delete, WAL), redis (a
 // fail-fast client, with locks and write notices for sharing) or a Map for tests.
 import { stat } from 'node:fs/promises';
-import KeyvSqlite from '@keyv/sqlite';
+import type KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
 import { BackendFailure } from './backend-failure.js';
 import { KeyvBackend, keyvOver, WRITE_CHECK_KEY } from './keyv-backend.js';
 import type { BackendEntry, StoreBackend } from './keyv-backend.js';
 import { prepareSqliteFile } from './sqlite-file.js';
+import { loadKeyvSqlite } from './sqlite-module.js';
 import type { StoreTarget } from './store-url.js';
 
 /** SQLite waits this long for another connection's write lock before failing. */
@@ -62,7 +63,8 @@ async function createBackend(target: StoreTarget, options: BackendOptions): Prom
       } catch (error) {
         throw new BackendFailure(osReason(error), error);
       }
-      const adapter = new KeyvSqlite({ uri: `sqlite://${target.path}`, table: SQLITE_TABLE, busyTimeout: SQLITE_BUSY_TIMEOUT_MS });
+      const KeyvSqliteAdapter = await loadKeyvSqlite();
+      const adapter = new KeyvSqliteAdapter({ uri: `sqlite://${target.path}`, table: SQLITE_TABLE, busyTimeout: SQLITE_BUSY_TIMEOUT_MS });
       let opened: { dev: number; ino: number };
       // Issued at once, so a failed open is awaited, never unhandled.
       try {
