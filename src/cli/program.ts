@@ -2,6 +2,7 @@
 // Each command's module is loaded when that command runs: `validate` and
 // `--help` should not pay for loading the daemon, gRPC and both OAuth libraries.
 import { Command, CommanderError, Option } from 'commander';
+import { isBrokerError } from '../errors/index.js';
 import { CommandFailure, ExitCode } from './exit-codes.js';
 import { packageVersion } from './package-version.js';
 import type { Terminal } from './terminal.js';
@@ -144,6 +145,11 @@ export async function runCli(argv: readonly string[], terminal: Terminal): Promi
     if (error instanceof CommandFailure) {
       terminal.err(`token-broker: ${error.message}`);
       return error.exitCode;
+    }
+    if (isBrokerError(error)) {
+      // A failure the broker explains (what, where, what to do), as serve prints it: its words, not a stack trace.
+      terminal.err(`token-broker: ${error.describe()}`);
+      return ExitCode.failed;
     }
     terminal.err(`token-broker: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return ExitCode.failed;
