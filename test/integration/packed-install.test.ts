@@ -17,12 +17,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { eventually } from '../support/assertions.js';
+import { retryWhile } from '../support/assertions.js';
 import { healthCheck, runCli } from '../support/daemon-process.js';
 import { UNCOVERED_INSTALL_SCRIPTS, cleanNpmEnvironment, registryUnreachable, runNpm, runProgram } from '../support/npm.js';
 
@@ -31,6 +32,11 @@ const MANIFEST = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'
 /** The sqlite3 compile alone took four minutes on two cores shared with other builds. */
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 const COMMAND_TIMEOUT_MS = 120_000;
+
+const MAILBOX = 'packed-imap';
+const TENANT_ID = randomUUID();
+const CLIENT_ID = randomUUID();
+const SECRET = `s3cret-${randomUUID()}`;
 
 function progress(message: string): void {
   process.stderr.write(`packed-install: ${message}\n`);
@@ -121,6 +127,7 @@ describe('the npm package', () => {
     let prefix: string;
     let bin: string;
     let installOutput = '';
+    let sandbox: Sandbox;
 
     before(
       async () => {
@@ -137,9 +144,15 @@ describe('the npm package', () => {
         progress(`npm install -g exited ${String(install.code)} after ${Math.round((Date.now() - started) / 1000)} s`);
         installOutput = `${install.stdout}\n${install.stderr}`;
         assert.equal(install.code, 0, `npm install -g failed:\n${installOutput}`);
+        sandbox = await startSandbox();
+        sandbox.registerApplication({ tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: SECRET });
       },
       { timeout: INSTALL_TIMEOUT_MS + 60_000 },
     );
+
+    after(async () => {
+      await sandbox?.close();
+    });
 
     test('prints no "not yet covered by allowScripts" warning', { skip }, () => {
       assert.doesNotMatch(installOutput, UNCOVERED_INSTALL_SCRIPTS, installOutput);
@@ -161,70 +174,26 @@ describe('the npm package', () => {
     });
 
     describe('token-broker serve from the installed package', { skip }, () => {
-      const tenantId = randomUUID();
-      const clientId = randomUUID();
-      const secret = `s3cret-${randomUUID()}`;
-      const mailbox = 'packed-imap';
-      let sandbox: Sandbox;
       let directory: string;
       let address: string;
-      let serve: ReturnType<typeof spawn>;
-      let serveOutput = '';
-      let exited: Promise<number | null>;
+      let serve: InstalledServe;
 
       before(async () => {
         directory = path.join(work, 'serve');
-        await mkdir(directory);
-        sandbox = await startSandbox();
-        sandbox.registerApplication({ tenantId, clientId, clientSecret: secret });
         address = `unix://${path.join(directory, 'broker.sock')}`;
-        await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
-        await writeFile(path.join(directory, 'secret'), `${secret}\n`, { mode: 0o600 });
-        await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-        const configFile = path.join(directory, 'broker.yaml');
-        await writeFile(
-          configFile,
-          `server:
-  listen: ["${address}"]
-store:
-  url: sqlite://tokens.sqlite
-  encryptionKeyFile: store.key
-authorizationServers:
-  microsoft:
-    authorityHost: ${sandbox.url}
-    caFile: ca.pem
-mailboxes:
-  ${mailbox}:
-    protocol: imap
-    grantType: client-credentials
-    tenantId: ${tenantId}
-    clientId: ${clientId}
-    clientSecretFile: secret
-    username: packed@contoso.example
-`,
-        );
+        const configFile = await writeServeFolder(directory, sandbox, brokerConfig(address, sandbox, 'sqlite://tokens.sqlite'));
         progress(`token-broker serve --config ${configFile}`);
-        serve = spawn(bin, ['serve', '--config', configFile], { cwd: directory, env: cleanNpmEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
-        serve.stdout?.on('data', (chunk: Buffer) => (serveOutput += chunk.toString()));
-        serve.stderr?.on('data', (chunk: Buffer) => (serveOutput += chunk.toString()));
-        exited = new Promise((resolve) => serve.on('exit', (code) => resolve(code)));
-        await eventually(async () => {
-          assert.equal(serve.exitCode, null, `serve exited with ${String(serve.exitCode)}:\n${serveOutput}`);
-          assert.match(await healthCheck(address), /^(SERVING|1)$/);
-        }, 60_000);
+        serve = startInstalledServe(bin, configFile);
+        await waitUntilServing(serve, address);
       });
 
       after(async () => {
-        if (serve !== undefined && serve.exitCode === null) {
-          serve.kill('SIGKILL');
-          await exited;
-        }
-        await sandbox?.close();
+        await serve?.kill();
       });
 
       test('token prints a token the authorization server issued', async () => {
-        const result = await runProgram(bin, ['token', mailbox, '--socket', address], { cwd: directory, timeoutMs: COMMAND_TIMEOUT_MS });
-        assert.equal(result.code, 0, `token failed:\n${result.stderr}\nserve:\n${serveOutput}`);
+        const result = await runProgram(bin, ['token', MAILBOX, '--socket', address], { cwd: directory, timeoutMs: COMMAND_TIMEOUT_MS });
+        assert.equal(result.code, 0, `token failed:\n${result.stderr}\nserve:\n${serve.output()}`);
         assert.notEqual(sandbox.verifyAccessToken(result.stdout.trim()), undefined, 'the printed token was not issued by the sandbox');
       });
 
@@ -234,14 +203,143 @@ mailboxes:
         const statuses = JSON.parse(result.stdout) as { mailbox: string; state: string }[];
         assert.deepEqual(
           statuses.map((status) => [status.mailbox, status.state]),
-          [[mailbox, 'READY']],
+          [[MAILBOX, 'READY']],
         );
       });
 
       test('SIGTERM stops it with exit code 0', async () => {
-        serve.kill('SIGTERM');
-        assert.equal(await exited, 0, serveOutput);
+        serve.child.kill('SIGTERM');
+        assert.equal(await serve.exited, 0, serve.output());
+      });
+    });
+
+    // What a user gets when sqlite3's install script did not run: installed
+    // with --ignore-scripts, or by a later npm that skips scripts nobody
+    // allowed. No native binding is built.
+    describe('installed with --ignore-scripts (sqlite3 not built)', { skip }, () => {
+      let noScriptsBin: string;
+
+      before(
+        async () => {
+          const noScriptsPrefix = path.join(work, 'prefix-no-scripts');
+          noScriptsBin = path.join(noScriptsPrefix, 'bin', 'token-broker');
+          progress(`npm install -g --ignore-scripts --prefix ${noScriptsPrefix}`);
+          const install = await runNpm(
+            ['install', '-g', '--ignore-scripts', '--prefix', noScriptsPrefix, '--prefer-offline', '--loglevel=warn', '--no-audit', '--no-fund', tarball],
+            { cwd: work, timeoutMs: INSTALL_TIMEOUT_MS },
+          );
+          assert.equal(install.code, 0, `npm install -g --ignore-scripts failed:\n${install.stdout}\n${install.stderr}`);
+        },
+        { timeout: INSTALL_TIMEOUT_MS + 60_000 },
+      );
+
+      test('serve with a memory store still serves tokens', async () => {
+        const directory = path.join(work, 'no-scripts-memory');
+        const address = `unix://${path.join(directory, 'broker.sock')}`;
+        const configFile = await writeServeFolder(directory, sandbox, brokerConfig(address, sandbox, 'memory:'));
+        const serve = startInstalledServe(noScriptsBin, configFile);
+        try {
+          await waitUntilServing(serve, address);
+          const result = await runProgram(noScriptsBin, ['token', MAILBOX, '--socket', address], { cwd: directory, timeoutMs: COMMAND_TIMEOUT_MS });
+          assert.equal(result.code, 0, `token failed:\n${result.stderr}\nserve:\n${serve.output()}`);
+        } finally {
+          await serve.kill();
+        }
+      });
+
+      test('demo (a sqlite store) fails saying how to install sqlite3, not with a stack trace', async () => {
+        const result = await runProgram(noScriptsBin, ['demo'], { cwd: work, timeoutMs: COMMAND_TIMEOUT_MS });
+        const output = `${result.stdout}\n${result.stderr}`;
+        assert.equal(result.code, 1, output);
+        assert.doesNotMatch(output, /unexpected error|\n\s+at /, output);
+        assert.match(result.stderr, /^token-broker: token store .* is unavailable: .*sqlite3.*--allow-scripts=sqlite3/m, output);
+      });
+
+      test('serve with a sqlite store stops with store_unavailable, saying how to install sqlite3', async () => {
+        const directory = path.join(work, 'no-scripts-sqlite');
+        const address = `unix://${path.join(directory, 'broker.sock')}`;
+        const configFile = await writeServeFolder(directory, sandbox, brokerConfig(address, sandbox, 'sqlite://tokens.sqlite'));
+        const result = await runProgram(noScriptsBin, ['serve', '--config', configFile], { cwd: directory, timeoutMs: COMMAND_TIMEOUT_MS });
+        const output = `${result.stdout}\n${result.stderr}`;
+        assert.equal(result.code, 1, output);
+        assert.doesNotMatch(output, /unexpected error|\n\s+at /, output);
+        assert.match(output, /store_unavailable/, output);
+        assert.match(output, /sqlite3/, output);
+        assert.match(output, /--allow-scripts=sqlite3/, output);
       });
     });
   });
 });
+
+/** A client-credentials mailbox against the sandbox, on `address`, with the given store. */
+function brokerConfig(address: string, sandbox: Sandbox, storeUrl: string): string {
+  return `server:
+  listen: ["${address}"]
+store:
+  url: "${storeUrl}"
+  encryptionKeyFile: store.key
+authorizationServers:
+  microsoft:
+    authorityHost: ${sandbox.url}
+    caFile: ca.pem
+mailboxes:
+  ${MAILBOX}:
+    protocol: imap
+    grantType: client-credentials
+    tenantId: ${TENANT_ID}
+    clientId: ${CLIENT_ID}
+    clientSecretFile: secret
+    username: packed@contoso.example
+`;
+}
+
+/** Makes `directory` with the config, the sandbox's CA, the client secret and a store key; returns the config file. */
+async function writeServeFolder(directory: string, sandbox: Sandbox, config: string): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  await writeFile(path.join(directory, 'ca.pem'), sandbox.caCertificatePem);
+  await writeFile(path.join(directory, 'secret'), `${SECRET}\n`, { mode: 0o600 });
+  await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const configFile = path.join(directory, 'broker.yaml');
+  await writeFile(configFile, config);
+  return configFile;
+}
+
+interface InstalledServe {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  /** SIGKILL unless it has exited already. */
+  kill(): Promise<void>;
+}
+
+/** `token-broker serve --config FILE` of an installed package, run from the config's folder. */
+function startInstalledServe(bin: string, configFile: string): InstalledServe {
+  const child = spawn(bin, ['serve', '--config', configFile], { cwd: path.dirname(configFile), env: cleanNpmEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => output,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Until its health service answers SERVING; fails at once when it has exited. */
+async function waitUntilServing(serve: InstalledServe, address: string): Promise<void> {
+  const running = (): boolean => serve.child.exitCode === null && serve.child.signalCode === null;
+  await retryWhile(
+    async () => {
+      assert.ok(running(), `serve exited (${String(serve.child.exitCode ?? serve.child.signalCode)}) before serving:\n${serve.output()}`);
+      assert.match(await healthCheck(address), /^(SERVING|1)$/);
+    },
+    running,
+    60_000,
+  );
+}
