@@ -193,6 +193,7 @@ mailboxes:
   { name: 'a mailbox name with a space', valid: false, yaml: `mailboxes: { "my box": { ${MAILBOX} } }` },
   { name: 'a proxy URL without port', valid: false, yaml: 'proxies: { corp: { url: http://proxy.corp.example } }' },
   { name: 'audit without a value', valid: false, yaml: 'audit:' },
+  { name: 'metrics without a value (no listen)', valid: false, yaml: 'metrics:' },
   { name: 'a client without mailboxes', valid: false, yaml: 'server: { clients: [{ name: a, key: k }] }' },
 ];
 
