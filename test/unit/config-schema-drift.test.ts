@@ -238,6 +238,15 @@ describe('config schema: the generated files are what the code generates now', (
     const lead = refresh.leadTimeSeconds?.anyOf as JsonSchema[];
     assert.deepEqual(lead[0], { type: 'integer', minimum: 0 });
     assert.deepEqual(lead.at(-1), { $ref: '#/$defs/environmentReference' });
+    // `grantType: ${GRANT}` matches every mailbox variant: oneOf ("exactly one") would refuse what the reader takes.
+    assert.doesNotMatch(brokerJsonSchemaText(), /"oneOf"/);
+  });
+
+  test('a discriminator from ${NAME} is read like any other value', async () => {
+    const yaml = `store: { url: "memory:" }\nmailboxes: { sales: { ${MAILBOX.replace('grantType: client-credentials', 'grantType: "${GRANT}"')} } }`;
+    const env = { GRANT: 'client-credentials' };
+    assert.equal((await loadText(yaml, { env })).ok, true);
+    assert.equal(documentVerdict(yaml, env).ok, true);
   });
 
   test(`the example config names the schema for yaml-language-server, and package.json ships it`, async () => {

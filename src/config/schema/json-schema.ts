@@ -33,7 +33,7 @@ export function brokerJsonSchema(): JsonSchema {
     override: ({ zodSchema, jsonSchema }) => restoreWhatZodDrops(zodSchema, jsonSchema as JsonSchema),
   }) as JsonSchema;
   const { $schema, ...rest } = generated;
-  const body = allowEnvironmentReferences(dropSafeIntegerBounds(rest)) as JsonSchema;
+  const body = oneOfAsAnyOf(allowEnvironmentReferences(dropSafeIntegerBounds(rest))) as JsonSchema;
   return {
     $schema,
     $id: SCHEMA_ID,
@@ -92,6 +92,18 @@ function numberBounds(schema: z.core.$ZodType): { minimum?: number; maximum?: nu
   const inner = numberBounds(def.in) ?? {};
   const merged = { ...inner, ...own };
   return Object.keys(merged).length === 0 ? undefined : merged;
+}
+
+/**
+ * zod writes a discriminated union (a mailbox per grant type) as oneOf:
+ * exactly one variant must match. Once `grantType: ${GRANT}` is allowed it
+ * matches every variant, and oneOf would refuse what the reader accepts; the
+ * variants are otherwise disjoint, so anyOf says the same and keeps that case.
+ */
+function oneOfAsAnyOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(oneOfAsAnyOf);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).map(([name, value]) => [name === 'oneOf' ? 'anyOf' : name, oneOfAsAnyOf(value)]));
 }
 
 /** z.number().int() says ±Number.MAX_SAFE_INTEGER, which tells a reader nothing. */

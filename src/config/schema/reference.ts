@@ -57,7 +57,7 @@ function annotations(node: JsonSchema): JsonSchema {
 
 /** The keys under a mapping (its properties, its named entries, or the keys of its variants). */
 function walkChildren(node: JsonSchema, path: string, entries: ReferenceEntry[]): void {
-  const variants = (node.oneOf ?? undefined) as JsonSchema[] | undefined;
+  const variants = variantsOf(node);
   if (variants !== undefined) {
     walkVariants(variants, path, entries);
     return;
@@ -74,9 +74,15 @@ function walkChildren(node: JsonSchema, path: string, entries: ReferenceEntry[])
   }
 }
 
+/** The variants of a mapping (a mailbox per grant type, a server per type): anyOf branches that are all mappings. */
+function variantsOf(node: JsonSchema): JsonSchema[] | undefined {
+  const branches = node.anyOf as JsonSchema[] | undefined;
+  return branches !== undefined && branches.length > 1 && branches.every((branch) => branch.type === 'object') ? branches : undefined;
+}
+
 function walkKey(node: JsonSchema, path: string, required: string, entries: ReferenceEntry[], descend = true): void {
   const { schema, nullable } = unwrapNullable(node);
-  const isMapping = schema.type === 'object' || schema.oneOf !== undefined;
+  const isMapping = schema.type === 'object' || variantsOf(schema) !== undefined;
   const isListOfMappings = schema.type === 'array' && (schema.items as JsonSchema | undefined)?.type === 'object';
   const secret = schema.writeOnly === true ? 'inline' : path.endsWith('File') && isSecretFile(path, entries) ? 'file' : undefined;
   entries.push({
@@ -237,13 +243,13 @@ export function configurationReference(schema: JsonSchema): string {
     '',
     '## Editor support',
     '',
-    `The package ships a JSON Schema of this file, \`${SCHEMA_FILE}\` (JSON Schema draft 2020-12, generated from the same schema as this page). Editors that use yaml-language-server (VS Code's YAML extension, Neovim, Helix, JetBrains IDEs have their own equivalent) complete keys, show these descriptions and flag mistakes as you type, once the file names its schema in its first line:`,
+    `The package ships a JSON Schema of this file, \`${SCHEMA_FILE}\`, generated from the same schema as this page. It declares draft 2020-12 but uses only keywords draft-07 also has, so editors that validate with draft-07 (yaml-language-server today) read all of it. Editors that use yaml-language-server (the YAML extension of VS Code, Neovim and Helix with yamlls) complete keys, show these descriptions and flag mistakes as you type once the file names its schema in a comment at the top:`,
     '',
     '```yaml',
     `# yaml-language-server: $schema=${INSTALLED_SCHEMA}`,
     '```',
     '',
-    `That is where \`npm install -g\` puts the package with Node from the distribution or nodejs.org; \`npm root -g\` prints the folder on another system. \`config/broker.example.yaml\` in the package names \`../schema/broker.schema.json\`, a path relative to itself: copied to \`/etc/token-broker/\`, point it at the installed copy as above. A \`\${NAME}\` is accepted wherever a value is expected (the schema's \`environmentReference\`); the value it brings is checked by \`token-broker validate\`, not by the editor. The schema cannot check what needs the files or other keys (which server a mailbox names, a certificate's thumbprint): \`validate\` does.`,
+    `That is where \`npm install -g\` puts the package with npm's default prefix, /usr/local; \`npm root -g\` prints the folder on another system. Other editors (JetBrains IDEs) map the schema file to the config in their JSON Schema settings instead. \`config/broker.example.yaml\` names \`../schema/broker.schema.json\`, a path relative to itself that works in the repository and in the installed package; a copy in /etc/token-broker/ points at the installed file as above. A \`\${NAME}\` is accepted wherever a value is expected (the schema's \`environmentReference\`): the value it brings is checked by \`token-broker validate\`, not by the editor. Nor can the schema check what needs the files or other keys (which server a mailbox names, a certificate's thumbprint): \`validate\` does.`,
     '',
   ];
   for (const section of referenceSections(schema)) {
