@@ -32,7 +32,7 @@ export function secretPair<const K extends string>(name: K, what: string): Recor
   return {
     [name]: secretText
       .meta({
-        description: `${what} A secret: usually written as \${NAME} (from the environment, e.g. systemd's credentials) or given as ${name}File instead; never logged.`,
+        description: `${what} A secret, never logged: rather than writing it in the file, give ${name}File (a systemd credential: \${CREDENTIALS_DIRECTORY}/NAME) or write \${NAME} to take it from the environment.`,
         writeOnly: true,
       })
       .optional(),

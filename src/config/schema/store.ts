@@ -16,7 +16,7 @@ export const storeSection = emptyAllowed(
         examples: ['sqlite:///var/lib/token-broker/tokens.sqlite', 'redis://redis.internal:6379/0', 'memory:'],
       }).optional(),
       encryptionKeyFile: key(filePath, {
-        description: `The key stored tokens are encrypted with: ${ENCRYPTION_KEY_RULE}. Created (mode 0600) when absent; unused by memory:. Under systemd, a credential: /run/credentials/token-broker.service/store-key.`,
+        description: `The key stored tokens are encrypted with: ${ENCRYPTION_KEY_RULE}. Created (mode 0600) when absent; unused by memory:. Under systemd it can be a credential (LoadCredential=), named as \${CREDENTIALS_DIRECTORY}/store-key: see docs/install.md.`,
         default: DEFAULT_ENCRYPTION_KEY_FILE,
       }).optional(),
       previousEncryptionKeyFiles: key(filePathList, {
