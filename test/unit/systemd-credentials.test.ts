@@ -161,3 +161,20 @@ describe('store: the key file in $CREDENTIALS_DIRECTORY', () => {
     assert.deepEqual((await readdir(credentials)).sort(), ['sales-client-secret']);
   });
 });
+
+describe('config: ${CREDENTIALS_DIRECTORY} outside systemd', () => {
+  test('unset (validate run by hand): the error says systemd sets it for LoadCredential= and how to validate with the credentials', async () => {
+    const dir = await tempDir('systemd-credentials-unset-');
+    const file = join(dir, 'broker.yaml');
+    await writeFile(file, credentialsConfig(), { mode: 0o640 });
+    const result = await loadConfig(file, { env: {}, now: () => Date.UTC(2026, 0, 1) });
+    const unset =
+      'environment variable CREDENTIALS_DIRECTORY is not set: systemd sets it only for a unit with LoadCredential= or LoadCredentialEncrypted=; ' +
+      'run validate with the unit\'s credentials (systemd-run --pipe --wait -p User=token-broker -p LoadCredentialEncrypted=ID:FILE ... token-broker validate, see docs/install.md), ' +
+      'or set it to a folder holding the credential files';
+    assert.deepEqual(triples(result), [
+      ['error', 'store.encryptionKeyFile', unset],
+      ['error', 'mailboxes.sales-imap.clientSecretFile', unset],
+    ]);
+  });
+});
