@@ -117,6 +117,21 @@ describe('config: secret files in $CREDENTIALS_DIRECTORY as systemd 252 lays the
   });
 });
 
+describe('config: only the credentials folder itself is exempt', () => {
+  test('a 0440 file in a folder whose name merely starts like it is reported', async () => {
+    const dir = await tempDir('systemd-credentials-');
+    const credentials = await credentialsFolder(dir, { ...(LAYOUTS[1] as Layout), owner: 'root' }, { 'store-key': storeKey() });
+    const sibling = `${credentials}-other`;
+    await mkdir(sibling);
+    const file = join(sibling, 'sales-client-secret');
+    await writeFile(file, 'app-secret\n');
+    await chmod(file, 0o440);
+    assert.deepEqual(triples(await load(dir, credentials, true, credentialsConfig(file))), [
+      ['error', 'mailboxes.sales-imap.clientSecretFile', `${file} can be read by other users (mode 0440), which --strict refuses; restrict it: chmod 600 ${file}`],
+    ]);
+  });
+});
+
 describe('store: the key file in $CREDENTIALS_DIRECTORY', () => {
   const previous = process.env.CREDENTIALS_DIRECTORY;
   let dir = '';
