@@ -121,7 +121,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger, strict: options.strictConfig === true });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
-  let addresses: readonly BoundAddress[];
+  let addresses: readonly BoundAddress[] | undefined;
   let metricsServer: MetricsServer | undefined;
   try {
     // Before listening: a connector's first call after a restart is served from the store.
@@ -143,7 +143,8 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     await transport.close();
     await store.close();
     await audit?.close();
-    await unlinkSockets(config);
+    // Only sockets this start bound: a failed bind may have met a live broker's socket, or a file that is no socket.
+    if (addresses !== undefined) await unlinkSockets(config);
     throw error;
   }
   broker.sweep();
