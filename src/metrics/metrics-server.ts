@@ -100,12 +100,8 @@ export class MetricsServer {
     } else {
       const { port } = this.#server.address() as AddressInfo;
       this.#url = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
-      if (!isLoopbackHost(address.host)) {
-        logger.warn(
-          { listen: address.url },
-          `metrics.listen ${address.url} is not a loopback address: /metrics has no authentication${perMailbox ? ' and its per-mailbox series name every mailbox' : ''}; let only Prometheus reach it (firewall), or listen on 127.0.0.1 or a unix socket.`,
-        );
-      }
+      const warning = exposureWarning(address, perMailbox);
+      if (warning !== undefined) logger.warn({ listen: address.url }, warning);
     }
     logger.info({ listen: this.#url }, 'metrics listening (/metrics, /healthz, /readyz)');
   }
@@ -138,6 +134,13 @@ export class MetricsServer {
       send(response, 200, body, metrics.contentType);
     }
   }
+}
+
+/** The warning for a listener other hosts may reach (a TCP host that is not loopback); undefined for loopback and unix sockets. */
+export function exposureWarning(address: ListenAddress, perMailbox: boolean): string | undefined {
+  if (address.kind === 'unix' || isLoopbackHost(address.host)) return undefined;
+  const named = perMailbox ? ' and its per-mailbox series name every mailbox' : '';
+  return `metrics.listen ${address.url} is not a loopback address: /metrics has no authentication${named}; let only Prometheus reach it (firewall), or listen on 127.0.0.1 or a unix socket.`;
 }
 
 /** Answers with `body` (HEAD: node leaves the body out); never cached, since every answer is about now. */

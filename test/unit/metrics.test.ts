@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MailboxStatus } from '../../src/broker/index.js';
 import type { CredentialDeath } from '../../src/forecast/credential-death.js';
-import { BrokerMetrics } from '../../src/metrics/index.js';
+import { BrokerMetrics, exposureWarning } from '../../src/metrics/index.js';
 import type { MetricsSources } from '../../src/metrics/index.js';
 import { ManualClock } from '../../src/time/index.js';
 import { parseExposition, sampleValue } from '../support/metrics-scrape.js';
@@ -144,5 +144,23 @@ describe('broker metrics', () => {
     const metrics = new BrokerMetrics({ perMailbox: true, clock, sources: sources({ statuses: () => (reads++, STATUSES) }) });
     await metrics.metrics();
     assert.equal(reads, 1);
+  });
+});
+
+describe('metrics listener exposure', () => {
+  test('one warning for a TCP host other hosts may reach, naming the mailboxes only when per-mailbox series are on', () => {
+    const tcp = (host: string, url: string) => ({ kind: 'tcp', host, port: 9464, url }) as const;
+    assert.equal(exposureWarning(tcp('127.0.0.1', '127.0.0.1:9464'), true), undefined);
+    assert.equal(exposureWarning(tcp('::1', '[::1]:9464'), true), undefined);
+    assert.equal(exposureWarning(tcp('localhost', 'localhost:9464'), true), undefined);
+    assert.equal(exposureWarning({ kind: 'unix', path: '/run/token-broker/metrics.sock', url: 'unix:///run/token-broker/metrics.sock' }, true), undefined);
+    assert.equal(
+      exposureWarning(tcp('0.0.0.0', '0.0.0.0:9464'), true),
+      'metrics.listen 0.0.0.0:9464 is not a loopback address: /metrics has no authentication and its per-mailbox series name every mailbox; let only Prometheus reach it (firewall), or listen on 127.0.0.1 or a unix socket.',
+    );
+    assert.equal(
+      exposureWarning(tcp('10.1.2.3', 'tcp://10.1.2.3:9464'), false),
+      'metrics.listen tcp://10.1.2.3:9464 is not a loopback address: /metrics has no authentication; let only Prometheus reach it (firewall), or listen on 127.0.0.1 or a unix socket.',
+    );
   });
 });
