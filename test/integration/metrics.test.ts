@@ -139,7 +139,8 @@ describe('metrics of a running daemon', () => {
           count(first, 'token_broker_token_requests_total', { server: 'down', grant: 'client-credentials', outcome: 'server_unreachable' }),
       );
       return samples;
-    });
+      // The unreachable server's next request comes after its backoff (up to 16 s after four failures in a row).
+    }, 90_000);
     assert.ok((sampleValue(second, 'token_broker_token_expiry_seconds', { mailbox: 'bad-secret' }) ?? 0) > 60);
     assert.ok(calls(second, 'ok') >= calls(during, 'ok'), 'a counter never goes down');
   });
