@@ -33,6 +33,7 @@ const APP = randomUUID();
 const SECRET = `app-secret-${randomUUID()}`;
 const WRONG_SECRET = `wrong-secret-${randomUUID()}`;
 const PROBE_INTERVAL_MS = 200;
+const REDIS_PASSWORD = `redis-password-${randomUUID()}`;
 
 async function scrape(url: string): Promise<Sample[]> {
   const answer = await httpRequest(url, '/metrics');
@@ -188,7 +189,7 @@ describe('/readyz follows the token store, on a unix-socket listener', { skip: r
   before(async () => {
     sandbox = await startSandbox();
     sandbox.registerApplication({ tenantId: TENANT, clientId: APP, clientSecret: SECRET });
-    redis = await startRedis();
+    redis = await startRedis({ password: REDIS_PASSWORD });
     directory = await mkdtemp(path.join(tmpdir(), 'tb-metrics-ready-'));
   });
 
@@ -207,7 +208,7 @@ describe('/readyz follows the token store, on a unix-socket listener', { skip: r
     await writeFile(path.join(directory, 'store.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     await writeFile(
       configFile,
-      `${sandboxBrokerConfig(address, sandbox.url, redis.url, clientCredentialsMailbox('app-imap', TENANT, APP, SECRET))}metrics:\n  listen: ${metricsUrl}\n  perMailbox: false\n`,
+      `${sandboxBrokerConfig(address, sandbox.url, redis.urlWithPassword, clientCredentialsMailbox('app-imap', TENANT, APP, SECRET))}metrics:\n  listen: ${metricsUrl}\n  perMailbox: false\n`,
     );
     daemon = await startDaemonProcess(configFile, address, { TOKEN_BROKER_STORE_PROBE_INTERVAL_MS: String(PROBE_INTERVAL_MS) }, ['--no-watch-config']);
     await eventually(async () => assert.deepEqual(await answerOf(metricsUrl, '/readyz'), [200, 'ready\n']));
@@ -224,8 +225,10 @@ describe('/readyz follows the token store, on a unix-socket listener', { skip: r
       assert.equal(status, 503, body);
       return body;
     });
+    // The store named without its password.
     assert.equal(down, `not ready: token store ${redis.url} does not answer its health check (see the broker's log); cached tokens are still served\n`);
     const whileDown = await scrape(metricsUrl);
+    assert.doesNotMatch((await httpRequest(metricsUrl, '/metrics')).body, new RegExp(`${REDIS_PASSWORD}|${SECRET}`));
     assert.equal(sampleValue(whileDown, 'token_broker_store_up'), 0);
     assert.ok((sampleValue(whileDown, 'token_broker_store_probe_failures_total') ?? 0) >= 1);
     assert.deepEqual(whileDown.filter((sample) => 'mailbox' in sample.labels), [], 'perMailbox: false');
