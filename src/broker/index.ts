@@ -7,6 +7,7 @@ export { issueToken } from './issued-token.js';
 export { saslOauthbearer, saslXoauth2 } from './sasl-strings.js';
 export type { IssuedToken } from './issued-token.js';
 export type { MailboxState, MailboxStatus } from './mailbox-status.js';
+export type { TokenRequest, TokenRequestObserver } from './token-request-observer.js';
 export type { AuthorizationResponse, AuthorizationStarted } from './authorization/interactive-authorizations.js';
 export { isLoopbackRedirect } from './authorization/loopback-listener.js';
 export { createGrant, classifyOAuthError, aadstsNumber, entraEndpoints, msalAuthorityOptions } from './grants/index.js';

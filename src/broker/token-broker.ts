@@ -24,6 +24,7 @@ import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
 import { TokenLine } from './token-line.js';
+import type { TokenRequestObserver } from './token-request-observer.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
@@ -40,6 +41,8 @@ export interface TokenBrokerOptions {
   readonly retryDelayMs?: (failure: BrokerError, consecutiveFailures: number) => number;
   /** The jitter of the retry policy, [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** Hears each request sent to an authorization server (the metrics); none by default. */
+  readonly onTokenRequest?: TokenRequestObserver;
 }
 
 /** The parts of a BrokerConfig the engine takes on reload. */
@@ -75,6 +78,7 @@ export class TokenBroker {
         store: options.store,
         timing: () => this.#timing,
         retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
+        onTokenRequest: options.onTokenRequest,
       },
     });
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);

@@ -16,6 +16,8 @@ import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
 import type { MailboxState } from './mailbox-status.js';
 import { refreshDueAt } from './refresh-timing.js';
+import { observeTokenRequest } from './token-request-observer.js';
+import type { TokenRequestObserver } from './token-request-observer.js';
 import type { RefreshTiming } from './refresh-timing.js';
 
 /** ReportRejected forces at most one refresh per token line in this interval. */
@@ -79,6 +81,8 @@ export interface LineDependencies {
   readonly timing: () => RefreshTiming;
   /** How long to wait after the `consecutiveFailures`-th failure in a row. */
   readonly retryDelayMs: (failure: BrokerError, consecutiveFailures: number) => number;
+  /** Hears each request sent to the authorization server (metrics); none by default. */
+  readonly onTokenRequest?: TokenRequestObserver;
 }
 
 export interface AcquireOptions {
@@ -448,7 +452,8 @@ export class TokenLine {
         if (this.#serves(options)) return;
       }
       const refresh = async (): Promise<void> => {
-        const result = await serverLimit.run(() => this.grant.acquire(this.#grantState));
+        const request = { server: this.leader.config.authorizationServer.name, grant: this.grant.type };
+        const result = await serverLimit.run(() => observeTokenRequest(this.#dependencies.onTokenRequest, request, () => this.grant.acquire(this.#grantState)));
         await this.install(result);
       };
       if (!store.shared) {

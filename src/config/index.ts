@@ -22,6 +22,7 @@ export type {
   GrantTypeName,
   ListenAddress,
   MailboxConfig,
+  MetricsConfig,
   MicrosoftCloud,
   Protocol,
   ProxyConfig,

@@ -194,12 +194,21 @@ export interface RefreshConfig {
   readonly keepAliveDays: number;
 }
 
+/** `metrics`: the Prometheus listener (src/metrics). */
+export interface MetricsConfig {
+  /** A TCP address (`host:port` or `tcp://`) or a unix socket; `url` is the text as written. */
+  readonly listen: ListenAddress;
+  /** Series with a `mailbox` label (token and credential expiry); false for very large fleets. Default true. */
+  readonly perMailbox: boolean;
+}
+
 export interface BrokerConfig {
   /** Absolute path of the file this came from. */
   readonly source: string;
   readonly server: ServerConfig;
   readonly store: StoreConfig;
-  readonly metrics?: { readonly listen: string };
+  /** Absent: no metrics listener. */
+  readonly metrics?: MetricsConfig;
   /** Absent: no audit log. */
   readonly audit?: AuditConfig;
   readonly refresh: RefreshConfig;

@@ -23,6 +23,8 @@ export interface TokenBrokerHandlers {
    * read the mailbox, ends with UNAUTHENTICATED or PERMISSION_DENIED. Returns how many ended.
    */
   recheckWatches(): number;
+  /** WatchToken streams open now (the metrics' gauge). */
+  readonly openWatches: number;
 }
 
 export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator, audit: CallAudit): TokenBrokerHandlers {
@@ -174,6 +176,9 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         ended++;
       }
       return ended;
+    },
+    get openWatches() {
+      return watches.size;
     },
   };
 }

@@ -167,7 +167,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in metrics',
       text: `metrics:\n  listen: 127.0.0.1:9464\n  path: /metrics\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'metrics.path', message: 'unknown key; expected one of: listen', line: 3, column: 3 },
+      expect: { severity: 'error', path: 'metrics.path', message: 'unknown key; expected one of: listen, perMailbox', line: 3, column: 3 },
     },
     {
       name: 'in refresh',
