@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/index.js';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
 import type { BrokerConfig } from '../config/index.js';
+import { serverTlsCertificateDeaths } from '../forecast/index.js';
 import { HttpTransport } from '../http/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
 import { openTokenStore } from '../store/index.js';
@@ -76,6 +77,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     store,
     dependencies: { transport, clock, logger },
     grantFactory: options.grantFactory,
+    serverCredentialDeaths: () => serverTlsCertificateDeaths(config),
   });
   // Tokens come due between calls too: the sweep refreshes them ahead of expiry
   // (and warms mailboxes that need no person) so no connector waits on a server.
