@@ -315,8 +315,11 @@ export class TokenBroker {
     return this.#authorizations.start(this.#registry.slot(mailbox));
   }
 
-  completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
-    return this.#authorizations.complete(this.#registry.slot(mailbox), response);
+  async completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
+    const status = await this.#authorizations.complete(this.#registry.slot(mailbox), response);
+    // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hour's.
+    this.#nextForecastAt = Number.NEGATIVE_INFINITY;
+    return status;
   }
 
   status(mailbox: string): MailboxStatus {
