@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { TokenBroker } from '../../src/broker/index.js';
+import { classifyOAuthError, TokenBroker } from '../../src/broker/index.js';
 import type { TokenResult } from '../../src/broker/index.js';
 import type { AuthorizationStart } from '../../src/broker/grants/grant.js';
 import { toTokenResult } from '../../src/broker/grants/oidc/token-result.js';
@@ -243,9 +243,8 @@ describe('the engine and its forecast', () => {
     await first;
     clock.advance(2 * HOUR);
     const refused = engine.getToken('user');
-    grants.get('user')?.fail(
-      new BrokerError('mailbox user: AADSTS70043', { code: 'needs_authorization', permanent: true, oauth: { error: 'invalid_grant', aadsts: '70043', errorDescription: AADSTS70043_DAY } }),
-    );
+    // Entra's answer as the grants classify it (msal-node and openid-client alike): the description is kept whole.
+    grants.get('user')?.fail(classifyOAuthError({ error: 'invalid_grant', errorDescription: AADSTS70043_DAY, httpStatus: 400 }, { mailbox: 'user', authorizationServer: 'microsoft', grantType: 'authorization-code' }));
     await assert.rejects(refused);
     const [dead] = engine.status('user').credentialDeaths ?? [];
     assert.deepEqual(dead === undefined ? [] : summary([dead]), [['refresh_token', 'server_stated_lifetime', '2023-01-04T06:29:27.484Z']]);
