@@ -361,7 +361,8 @@ export class TokenBroker {
       logger: this.#logger,
       cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
     });
-    // New and re-credentialed mailboxes get their tokens now, not when a client first asks.
+    // New and re-credentialed mailboxes get their tokens now, not when a client first asks; a changed end date is looked at now too.
+    this.#nextForecastAt = Number.NEGATIVE_INFINITY;
     this.sweep();
     return summary;
   }

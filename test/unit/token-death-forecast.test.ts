@@ -285,6 +285,23 @@ describe('the engine and its forecast', () => {
     assert.deepEqual(warnings.map((line) => [line.level, line.threshold]), [[40, 14], [40, 7], [50, 1], [50, 'past']]);
     assert.ok(warnings.every((line) => line.expectedAt === new Date(START + 90 * DAY).toISOString()));
   });
+
+  test('a reload that dates a secret within 14 days warns at once, not at the next hourly look', async () => {
+    const clock = new ManualClock(START);
+    const logs = captureLogs('info');
+    const app = testMailbox({ clientSecret: new Secret('s', 'test') });
+    const { broker: engine, grants } = await broker([app], clock, await memoryStore(), logs.logger);
+    engine.sweep();
+    grants.get('sales')?.succeed('a1', clock.now() + HOUR);
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(60_000);
+    await engine.reload({
+      mailboxes: [{ ...app, clientSecretExpiresAt: clock.now() + 10 * DAY }],
+      refresh: { leadTimeSeconds: 300, maxConcurrentPerServer: 16, sweepIntervalSeconds: 10, idleAfterHours: 1, keepAliveDays: 7 },
+    });
+    const warnings = logs.text().split('\n').filter((line) => line.includes('"threshold":14'));
+    assert.equal(warnings.length, 1, 'the 14-day warning of the new end date');
+  });
 });
 
 /** A scripted grant a person can authorize (redirect flow): completing it answers with a new refresh token. */
