@@ -93,7 +93,10 @@ export class TokenBroker {
         retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
       },
     });
-    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
+    // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hourly one.
+    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store, () => {
+      this.#nextForecastAt = Number.NEGATIVE_INFINITY;
+    });
     for (const config of options.mailboxes) this.#registry.place(config);
   }
 
@@ -315,11 +318,8 @@ export class TokenBroker {
     return this.#authorizations.start(this.#registry.slot(mailbox));
   }
 
-  async completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
-    const status = await this.#authorizations.complete(this.#registry.slot(mailbox), response);
-    // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hour's.
-    this.#nextForecastAt = Number.NEGATIVE_INFINITY;
-    return status;
+  completeAuthorization(mailbox: string, response: AuthorizationResponse): Promise<MailboxStatus> {
+    return this.#authorizations.complete(this.#registry.slot(mailbox), response);
   }
 
   status(mailbox: string): MailboxStatus {
