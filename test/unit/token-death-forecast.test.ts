@@ -23,6 +23,8 @@ import {
   warningLevel,
 } from '../../src/forecast/index.js';
 import type { CredentialDeath, RefreshTokenFacts } from '../../src/forecast/index.js';
+import { forecastCell } from '../../src/cli/commands/status.js';
+import type { BrokerCredentialForecast } from '../../src/client/index.js';
 import { HttpTransport } from '../../src/http/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { parseRecord, serializeRecord } from '../../src/store/records.js';
@@ -163,6 +165,12 @@ describe('forecast warnings', () => {
     assert.equal(deathLabel('refresh_token', START + 40 * DAY, START), 'refresh token 40d');
     assert.equal(deathLabel('certificate', START + 5 * HOUR, START), 'certificate 5h !!!');
     assert.equal(deathLabel('refresh_token', START - HOUR, START), 'refresh token dead !!!');
+  });
+
+  test('the status column: the earliest death, or "-"', () => {
+    const forecast = (credential: string, at: number): BrokerCredentialForecast => ({ credential, expectedAt: new Date(at), basis: 'b', reason: 'r' });
+    assert.equal(forecastCell([forecast('client_secret', START + 13 * DAY), forecast('refresh_token', START + 80 * DAY)], START), 'secret 13d !');
+    assert.equal(forecastCell([], START), '-');
   });
 
   test('one line per threshold per credential: warn at 14 and 7 days, error at 1 and when past, never twice', () => {
