@@ -9,13 +9,13 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
+import type { RefreshTokenFacts } from '../forecast/index.js';
 import type { MailboxRecord, RecordsWanted, StoredRecords, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
 import type { MailboxState } from './mailbox-status.js';
-import type { RefreshTokenFacts } from '../forecast/index.js';
 import { RefreshTokenHistory } from './refresh-token-history.js';
 import { refreshDueAt } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
