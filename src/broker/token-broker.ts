@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig, Protocol, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
+import { DeathWarnings } from '../forecast/index.js';
+import type { CredentialDeath, ForecastSubject } from '../forecast/index.js';
 import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
@@ -43,7 +45,16 @@ export interface TokenBrokerOptions {
   readonly random?: () => number;
   /** Hears each request sent to an authorization server (the metrics); none by default. */
   readonly onTokenRequest?: TokenRequestObserver;
+  /** Deaths of credentials that are the broker's own, not a mailbox's (server.tls: forecast/serverTlsCertificateDeaths), warned about with the mailboxes'. */
+  readonly serverCredentialDeaths?: () => readonly CredentialDeath[];
 }
+
+/**
+ * How often the sweep looks at the token-death forecast. A warning threshold
+ * is a day wide, so an hour late is early enough, and 10,000 mailboxes are
+ * not re-forecast every 10 s.
+ */
+export const FORECAST_EVALUATION_INTERVAL_MS = 3_600_000;
 
 /** The parts of a BrokerConfig the engine takes on reload. */
 export interface ReloadableConfig {
@@ -60,12 +71,17 @@ export class TokenBroker {
   #timing: RefreshTiming;
   #reloads: Promise<unknown> = Promise.resolve();
   #unfollow: (() => void) | undefined;
+  readonly #deathWarnings: DeathWarnings;
+  readonly #serverCredentialDeaths: () => readonly CredentialDeath[];
+  #nextForecastAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: TokenBrokerOptions) {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#store = options.store;
     this.#timing = refreshTiming(options.refresh);
+    this.#deathWarnings = new DeathWarnings(options.logger);
+    this.#serverCredentialDeaths = options.serverCredentialDeaths ?? (() => []);
     const random = options.random ?? Math.random;
     this.#registry = new MailboxRegistry({
       clock: options.clock,
@@ -81,7 +97,10 @@ export class TokenBroker {
         onTokenRequest: options.onTokenRequest,
       },
     });
-    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
+    // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hourly one.
+    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store, () => {
+      this.#nextForecastAt = Number.NEGATIVE_INFINITY;
+    });
     for (const config of options.mailboxes) this.#registry.place(config);
   }
 
@@ -162,7 +181,33 @@ export class TokenBroker {
     for (const line of this.#registry.lines.values()) {
       if (line.hasUnsaved) void line.saveUnsaved();
     }
+    if (now >= this.#nextForecastAt) {
+      this.#nextForecastAt = now + FORECAST_EVALUATION_INTERVAL_MS;
+      this.warnOfCredentialDeaths();
+    }
     return started;
+  }
+
+  /**
+   * Logs each credential death (of a mailbox, or the broker's own) that has
+   * crossed 14, 7 or 1 days ahead, or passed, since it was last said (the
+   * sweep calls this hourly). Returns how many lines it logged.
+   */
+  warnOfCredentialDeaths(): number {
+    const now = this.#clock.now();
+    const subjects: ForecastSubject[] = [];
+    // The mailboxes of a shared application token share its secret or certificate: one warning, named after the first.
+    const said = new Set<string>();
+    for (const slot of this.#registry.slots.values()) {
+      for (const death of slot.status(now).credentialDeaths ?? []) {
+        const key = `${slot.line.id} ${death.credential} ${death.basis} ${death.at}`;
+        if (said.has(key)) continue;
+        said.add(key);
+        subjects.push({ mailbox: slot.config.name, death });
+      }
+    }
+    for (const death of this.#serverCredentialDeaths()) subjects.push({ death });
+    return this.#deathWarnings.evaluate(subjects, now);
   }
 
   /**
@@ -320,7 +365,8 @@ export class TokenBroker {
       logger: this.#logger,
       cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
     });
-    // New and re-credentialed mailboxes get their tokens now, not when a client first asks.
+    // New and re-credentialed mailboxes get their tokens now, not when a client first asks; a changed end date is looked at now too.
+    this.#nextForecastAt = Number.NEGATIVE_INFINITY;
     this.sweep();
     return summary;
   }

@@ -9,12 +9,14 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
+import type { RefreshTokenFacts } from '../forecast/index.js';
 import type { MailboxRecord, RecordsWanted, StoredRecords, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
 import type { MailboxState } from './mailbox-status.js';
+import { RefreshTokenHistory } from './refresh-token-history.js';
 import { refreshDueAt } from './refresh-timing.js';
 import { observeTokenRequest } from './token-request-observer.js';
 import type { TokenRequestObserver } from './token-request-observer.js';
@@ -69,6 +71,8 @@ export interface LineStatus {
   /** Undefined without a refresh token. */
   readonly refreshTokenUsedAt: number | undefined;
   readonly lastError: BrokerError | undefined;
+  /** What the token-death forecast needs to know of the refresh token. */
+  readonly refreshTokenFacts: RefreshTokenFacts;
 }
 
 export interface LineDependencies {
@@ -112,6 +116,8 @@ export class TokenLine {
   /** When ReportRejected last forced a refresh (ms); rate-limits such refreshes. */
   #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #grantState: GrantState = {};
+  /** The refresh token's history for the token-death forecast (kept in the record). */
+  #history = new RefreshTokenHistory();
   #consecutiveFailures = 0;
   /**
    * The line's newest record that the store refused (a failed or timed-out
@@ -281,6 +287,7 @@ export class TokenLine {
       lastRefreshAt: this.#lastRefreshAt,
       refreshTokenUsedAt: hasRefreshToken ? this.#refreshTokenUsedAt : undefined,
       lastError: this.#lastError,
+      refreshTokenFacts: this.#history.facts(hasRefreshToken, this.#refreshTokenUsedAt),
     };
   }
 
@@ -311,6 +318,7 @@ export class TokenLine {
    */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
+    this.#history = previous.#history;
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
@@ -453,8 +461,10 @@ export class TokenLine {
       }
       const refresh = async (): Promise<void> => {
         const request = { server: this.leader.config.authorizationServer.name, grant: this.grant.type };
+        // Without a refresh token the grant signs in (password, client credential): the forecast counts sign-ins.
+        const signedIn = this.#grantState.refreshToken === undefined;
         const result = await serverLimit.run(() => observeTokenRequest(this.#dependencies.onTokenRequest, request, () => this.grant.acquire(this.#grantState)));
-        await this.install(result);
+        await this.install(result, signedIn);
       };
       if (!store.shared) {
         // One instance: `#inflight` already makes this the only acquisition of the line.
@@ -481,12 +491,17 @@ export class TokenLine {
    * is withheld (#rotation) and the store's failure thrown; the new refresh
    * token is kept in memory all the same, as the one to use next. A token
    * already expired on arrival is the server's failure (thrown after its
-   * refresh token is kept).
+   * refresh token is kept). `signedIn`: the answer to a sign-in (an
+   * authorization, a password), not to a redeemed refresh token.
    */
-  async install(result: TokenResult): Promise<void> {
+  async install(result: TokenResult, signedIn = true): Promise<void> {
     const { clock, logger } = this.#dependencies;
     const now = clock.now();
     const rotated = result.refreshToken !== undefined && result.refreshToken !== this.#grantState.refreshToken;
+    this.#history.noteAnswer(result, this.#grantState.refreshToken, signedIn, now);
+    if (this.#history.outlivedStatedLifetime(now)) {
+      logger.info(this.#owner().logFields, 'the refresh token outlived the sign-in frequency Entra stated in AADSTS70043: the policy changed, and its forecast is dropped');
+    }
     // A refresh token not yet in the store, from an earlier answer, is still at stake if this answer repeats it.
     const atStake = rotated || this.#rotation !== undefined;
     // In memory at once, whatever the store says: the server may have revoked the previous one with this answer.
@@ -611,6 +626,7 @@ export class TokenLine {
     });
     const now = clock.now();
     this.#lastError = failure;
+    this.#history.noteFailure(failure, now);
     this.#consecutiveFailures = failure.permanent ? 0 : this.#consecutiveFailures + 1;
     const delay = retryDelayMs(failure, Math.max(1, this.#consecutiveFailures));
     this.#retryNotBefore = now + delay;
@@ -697,6 +713,7 @@ export class TokenLine {
     if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
     if (record.refreshTokenUsedAt !== undefined) this.#refreshTokenUsedAt = record.refreshTokenUsedAt;
     if (record.lastRefreshAt !== undefined) this.#lastRefreshAt = record.lastRefreshAt;
+    this.#history.takeRecord(record);
   }
 
   #clearFailure(): void {
@@ -732,6 +749,7 @@ export class TokenLine {
       ...(this.#refreshTokenUsedAt === undefined ? {} : { refreshTokenUsedAt: this.#refreshTokenUsedAt }),
       ...(this.#lastRefreshAt === undefined ? {} : { lastRefreshAt: this.#lastRefreshAt }),
       ...(error === undefined ? {} : { error }),
+      ...this.#history.recordFields(),
     };
   }
 

@@ -45,6 +45,11 @@ export interface AuthorizationServerConfig {
   readonly caFile?: string;
   /** PEM text of `caFile`, read at load time: extra trust anchors added to the system ones. */
   readonly caCertificates: readonly string[];
+  /**
+   * google only: the app's OAuth consent screen is in "Testing" publishing
+   * status, so its refresh tokens die 7 days after they were issued (the forecast warns).
+   */
+  readonly testingApp?: boolean;
 }
 
 export interface ProxyConfig {
@@ -111,6 +116,8 @@ export interface MailboxConfig {
   /** With a service account key file, certificate: a private key signs, no secret is sent. */
   readonly authenticationMode: AuthenticationMode;
   readonly clientSecret?: Secret;
+  /** When the client secret ends (clientSecretExpiresAt), ms since the epoch; only beside a clientSecret. */
+  readonly clientSecretExpiresAt?: number;
   readonly certificate?: CertificateCredential;
   /** Google service account, from `credentialsFile` (then `certificate` is absent). */
   readonly serviceAccountKey?: ServiceAccountKey;

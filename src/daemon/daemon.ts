@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/index.js';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
 import type { BrokerConfig } from '../config/index.js';
+import { serverTlsCertificateDeaths } from '../forecast/index.js';
 import { HttpTransport } from '../http/index.js';
 import type { CredentialDeath } from '../forecast/credential-death.js';
 import { BrokerMetrics, MetricsServer } from '../metrics/index.js';
@@ -37,7 +38,7 @@ export interface DaemonOptions {
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** `serve --strict`: reloads load the config strictly too (LoadOptions.strict). */
   readonly strictConfig?: boolean;
-  /** The server.tls certificates' deaths for the metrics (the forecast's serverTlsCertificateDeaths); none by default. */
+  /** For tests: the server.tls certificates' deaths (warnings and metrics); default the forecast's serverTlsCertificateDeaths(config). */
   readonly serverCertificateDeaths?: () => readonly CredentialDeath[];
 }
 
@@ -74,6 +75,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     throw error;
   }
   const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer });
+  const serverCertificateDeaths = options.serverCertificateDeaths ?? ((): readonly CredentialDeath[] => serverTlsCertificateDeaths(config));
   // Made first: the engine and the server report to it. It reads the parts made below only when scraped, once listening.
   const metrics: BrokerMetrics | undefined =
     config.metrics === undefined
@@ -85,7 +87,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
             statuses: () => broker.statuses(),
             watchStreams: () => server.openWatchStreams,
             store: () => storeHealth,
-            serverCertificateDeaths: options.serverCertificateDeaths,
+            serverCertificateDeaths,
           },
         });
   const broker: TokenBroker = new TokenBroker({
@@ -97,6 +99,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     dependencies: { transport, clock, logger },
     grantFactory: options.grantFactory,
     onTokenRequest: metrics?.onTokenRequest,
+    serverCredentialDeaths: serverCertificateDeaths,
   });
   // Tokens come due between calls too: the sweep refreshes them ahead of expiry
   // (and warms mailboxes that need no person) so no connector waits on a server.

@@ -8,7 +8,7 @@ import type { ConfigProblem } from '../../src/config/index.js';
 import { configOf, loadText, problemsOf } from '../support/config-helpers.js';
 
 const MAILBOX_KEYS =
-  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, certificate, credentialsFile, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
+  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, clientSecretExpiresAt, certificate, credentialsFile, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
 
 const VALID_MAILBOX = `  sales:
     protocol: imap
@@ -180,7 +180,7 @@ describe('config yaml: unknown keys', () => {
       expect: {
         severity: 'error',
         path: 'authorizationServers.acme.tokenUrl',
-        message: 'unknown key; expected one of: type, authorityHost, cloud, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile',
+        message: 'unknown key; expected one of: type, authorityHost, cloud, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile, testingApp',
         line: 5,
         column: 5,
       },

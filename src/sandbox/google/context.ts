@@ -10,6 +10,8 @@ export interface GoogleContext {
   readonly stats: TokenStats;
   readonly clock: GoogleSandboxClock;
   readonly accessTokenLifetimeSeconds: number;
+  /** Time-based access (GoogleSandboxOptions.refreshTokenLifetimeSeconds); undefined: refresh tokens live until revoked. */
+  readonly refreshTokenLifetimeSeconds: number | undefined;
   readonly deviceCodeIntervalSeconds: number;
   /** 'https://localhost:PORT'; known once listening. */
   readonly url: () => string;

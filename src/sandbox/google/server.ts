@@ -22,7 +22,10 @@ export const GOOGLE_PATHS = { authorize: '/o/oauth2/v2/auth', token: '/token', d
 export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Promise<GoogleSandbox> {
   const lifetime = options.accessTokenLifetimeSeconds ?? 3599;
   const interval = options.deviceCodeIntervalSeconds ?? 5;
-  for (const [name, value] of [['accessTokenLifetimeSeconds', lifetime], ['deviceCodeIntervalSeconds', interval]] as const) {
+  const refreshLifetime = options.refreshTokenLifetimeSeconds;
+  const checked: [string, number][] = [['accessTokenLifetimeSeconds', lifetime], ['deviceCodeIntervalSeconds', interval]];
+  if (refreshLifetime !== undefined) checked.push(['refreshTokenLifetimeSeconds', refreshLifetime]);
+  for (const [name, value] of checked) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`"${name}" must be a positive integer, got ${String(value)}`);
   }
   const clock = options.clock ?? { now: () => Date.now() };
@@ -33,6 +36,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     stats: new TokenStats(),
     clock,
     accessTokenLifetimeSeconds: lifetime,
+    refreshTokenLifetimeSeconds: refreshLifetime,
     deviceCodeIntervalSeconds: interval,
     url: () => url,
   };

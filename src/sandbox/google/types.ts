@@ -15,6 +15,13 @@ export interface GoogleSandboxOptions {
   port?: number;
   /** `expires_in` of access tokens; default 3599, as Google sends. */
   accessTokenLifetimeSeconds?: number;
+  /**
+   * Time-based access: the user granted access for this long (seconds), so
+   * every answer with a refresh token in play carries its remaining lifetime
+   * as `refresh_token_expires_in`, and the refresh token is refused
+   * (invalid_grant) once it has run out. Default: none (access until revoked).
+   */
+  refreshTokenLifetimeSeconds?: number;
   /** `interval` of device codes in seconds; default 5, as Google sends. Tests set 1. */
   deviceCodeIntervalSeconds?: number;
   /** Drives token expiry, code lifetimes and assertion time checks; default `Date.now`. */
