@@ -23,6 +23,7 @@ import type { RefreshTiming } from './refresh-timing.js';
 import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
+import { MailboxStateChanges } from './state-changes.js';
 import { TokenLine } from './token-line.js';
 
 export { jitterFraction } from './refresh-timing.js';
@@ -54,6 +55,7 @@ export class TokenBroker {
   readonly #logger: Logger;
   readonly #store: TokenStore;
   readonly #authorizations: InteractiveAuthorizations;
+  readonly #stateChanges: MailboxStateChanges;
   #timing: RefreshTiming;
   #reloads: Promise<unknown> = Promise.resolve();
   #unfollow: (() => void) | undefined;
@@ -64,6 +66,7 @@ export class TokenBroker {
     this.#store = options.store;
     this.#timing = refreshTiming(options.refresh);
     const random = options.random ?? Math.random;
+    this.#stateChanges = new MailboxStateChanges(options.logger, options.clock);
     this.#registry = new MailboxRegistry({
       clock: options.clock,
       grantFactory: options.grantFactory ?? createGrant,
@@ -75,6 +78,7 @@ export class TokenBroker {
         store: options.store,
         timing: () => this.#timing,
         retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
+        stateEvent: (line, event) => this.#stateChanges.lineEvent(line, event),
       },
     });
     this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
@@ -144,6 +148,8 @@ export class TokenBroker {
     const now = this.#clock.now();
     let started = 0;
     for (const line of this.#registry.lines.values()) {
+      // No event marks a token running out: the sweep notices it (before it starts a new acquisition, so the cause is told apart).
+      this.#stateChanges.lineEvent(line, 'its token expired and no new one was obtained');
       const reason = line.dueForSweep(now);
       if (reason === undefined) continue;
       if (reason === 'keep-alive') {
@@ -316,9 +322,23 @@ export class TokenBroker {
       logger: this.#logger,
       cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
     });
+    this.#reportReload(summary);
     // New and re-credentialed mailboxes get their tokens now, not when a client first asks.
     this.sweep();
     return summary;
+  }
+
+  /** The mailboxes a reload removed, changed or added: their new states, with the reload as the cause. */
+  #reportReload(summary: ReloadSummary): void {
+    for (const mailbox of summary.removed) this.#stateChanges.removed(mailbox, 'removed from the configuration by a reload');
+    const causes = new Map<string, string>();
+    for (const mailbox of summary.added) causes.set(mailbox, 'added to the configuration by a reload');
+    for (const mailbox of summary.changed) causes.set(mailbox, 'its settings changed in a reload');
+    for (const mailbox of summary.reacquiring) causes.set(mailbox, 'its credentials changed in a reload: the tokens of the previous ones are discarded');
+    for (const [mailbox, cause] of causes) {
+      const slot = this.#registry.slots.get(mailbox);
+      if (slot !== undefined) this.#stateChanges.lineEvent(slot.line, cause);
+    }
   }
 
   /** News of other instances' writes may have been missed: read every line's record again, one at a time (no burst on the store). */
