@@ -20,6 +20,7 @@ import { checkMinValidity, requiredValidityMs } from './min-validity.js';
 import type { MinValidity } from './min-validity.js';
 import { refreshTiming } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
+import { loggableRejectionReason } from './rejection-reason.js';
 import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -268,7 +269,7 @@ export class TokenBroker {
     const current = slot.token;
     const stale = current !== undefined && accessToken !== '' && accessToken !== current.accessToken;
     this.#logger.warn(
-      { mailbox, server: slot.config.authorizationServer.name, reason: reason.slice(0, 200), stale },
+      { mailbox, server: slot.config.authorizationServer.name, reason: loggableRejectionReason(reason, accessToken, current), stale },
       rejectionHint(slot.config),
     );
     const refreshed = stale ? undefined : slot.forceRefresh(accessToken === '' ? current?.accessToken : accessToken, now);
