@@ -14,6 +14,7 @@ import { ManualClock } from '../../src/time/index.js';
 import { captureLogs } from '../support/log-capture.js';
 import { memoryStore, testMailbox } from '../support/mailbox.js';
 import { ScriptedGrant } from '../support/scripted-grant.js';
+import { SharedMemoryStores } from '../support/shared-memory-store.js';
 
 const HOUR = 3_600_000;
 const REFRESH = { leadTimeSeconds: 300, maxConcurrentPerServer: 16, sweepIntervalSeconds: 10, idleAfterHours: 24, keepAliveDays: 7 };
@@ -75,6 +76,12 @@ async function setup(options: { mailboxes?: MailboxConfig[]; store?: TokenStore;
 /** "mailbox: FROM -> TO" of each line, in order. */
 function transitions(changes: readonly LoggedChange[]): string[] {
   return changes.map((change) => `${change.mailbox}: ${change.from} -> ${change.to}`);
+}
+
+/** Lets promise callbacks run until `condition` holds (a few turns of the event loop; no timer involved). */
+async function eventuallyTrue(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 100 && !condition(); turn++) await settle();
+  assert.ok(condition(), 'the condition never held');
 }
 
 /** Lets the promise callbacks of a settled acquisition run (no timer involved). */
@@ -215,6 +222,24 @@ describe('mailbox state changes are logged once each, with their cause', () => {
     const lines = later.changes();
     assert.deepEqual(transitions(lines), ['sales: IDLE -> READY']);
     assert.match(lines[0]?.cause ?? '', /store/);
+  });
+
+  test('a token another instance obtained, taken up from a shared store: IDLE -> READY on this one, with that cause', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const shared = new SharedMemoryStores(await memoryStore());
+    const first = await setup({ clock, store: shared.view() });
+    const second = await setup({ clock, store: shared.view() });
+    await first.broker.restore();
+    await second.broker.restore();
+    const pending = first.broker.getToken('sales');
+    await settle();
+    first.grant().succeed('tok-1', clock.now() + HOUR);
+    await pending;
+    await eventuallyTrue(() => second.broker.status('sales').state === 'READY');
+    const lines = second.changes();
+    assert.deepEqual(transitions(lines), ['sales: IDLE -> READY']);
+    assert.match(lines[0]?.cause ?? '', /another instance .*store/);
+    assert.equal(second.grant().calls, 0);
   });
 
   test('mailboxes sharing one application token: a line per mailbox, the failure traced to the mailbox that made the request', async () => {
