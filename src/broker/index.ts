@@ -12,3 +12,4 @@ export type { AuthorizationResponse, AuthorizationStarted } from './authorizatio
 export { isLoopbackRedirect } from './authorization/loopback-listener.js';
 export { createGrant, classifyOAuthError, aadstsNumber, entraEndpoints, msalAuthorityOptions } from './grants/index.js';
 export type { Grant, GrantDependencies, GrantFactory, GrantState, TokenResult } from './grants/index.js';
+export { loggableRejectionReason } from './rejection-reason.js';

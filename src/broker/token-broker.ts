@@ -22,9 +22,11 @@ import { checkMinValidity, requiredValidityMs } from './min-validity.js';
 import type { MinValidity } from './min-validity.js';
 import { refreshTiming } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
+import { loggableRejectionReason } from './rejection-reason.js';
 import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
+import { MailboxStateChanges } from './state-changes.js';
 import { TokenLine } from './token-line.js';
 import type { TokenRequestObserver } from './token-request-observer.js';
 
@@ -68,6 +70,7 @@ export class TokenBroker {
   readonly #logger: Logger;
   readonly #store: TokenStore;
   readonly #authorizations: InteractiveAuthorizations;
+  readonly #stateChanges: MailboxStateChanges;
   #timing: RefreshTiming;
   #reloads: Promise<unknown> = Promise.resolve();
   #unfollow: (() => void) | undefined;
@@ -83,6 +86,7 @@ export class TokenBroker {
     this.#deathWarnings = new DeathWarnings(options.logger);
     this.#serverCredentialDeaths = options.serverCredentialDeaths ?? (() => []);
     const random = options.random ?? Math.random;
+    this.#stateChanges = new MailboxStateChanges(options.logger, options.clock);
     this.#registry = new MailboxRegistry({
       clock: options.clock,
       grantFactory: options.grantFactory ?? createGrant,
@@ -95,6 +99,7 @@ export class TokenBroker {
         timing: () => this.#timing,
         retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
         onTokenRequest: options.onTokenRequest,
+        stateEvent: (line, event) => this.#stateChanges.lineEvent(line, event),
       },
     });
     // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hourly one.
@@ -167,6 +172,8 @@ export class TokenBroker {
     const now = this.#clock.now();
     let started = 0;
     for (const line of this.#registry.lines.values()) {
+      // No event marks a token running out: the sweep notices it (before it starts a new acquisition, so the cause is told apart).
+      this.#stateChanges.lineEvent(line, 'its token expired and no new one was obtained');
       const reason = line.dueForSweep(now);
       if (reason === undefined) continue;
       if (reason === 'keep-alive') {
@@ -311,7 +318,7 @@ export class TokenBroker {
     const current = slot.token;
     const stale = current !== undefined && accessToken !== '' && accessToken !== current.accessToken;
     this.#logger.warn(
-      { mailbox, server: slot.config.authorizationServer.name, reason: reason.slice(0, 200), stale },
+      { mailbox, server: slot.config.authorizationServer.name, reason: loggableRejectionReason(reason, accessToken, current), stale },
       rejectionHint(slot.config),
     );
     const refreshed = stale ? undefined : slot.forceRefresh(accessToken === '' ? current?.accessToken : accessToken, now);
@@ -365,10 +372,24 @@ export class TokenBroker {
       logger: this.#logger,
       cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
     });
+    this.#reportReload(summary);
     // New and re-credentialed mailboxes get their tokens now, not when a client first asks; a changed end date is looked at now too.
     this.#nextForecastAt = Number.NEGATIVE_INFINITY;
     this.sweep();
     return summary;
+  }
+
+  /** The mailboxes a reload removed, changed or added: their new states, with the reload as the cause. */
+  #reportReload(summary: ReloadSummary): void {
+    for (const mailbox of summary.removed) this.#stateChanges.removed(mailbox, 'removed from the configuration by a reload');
+    const causes = new Map<string, string>();
+    for (const mailbox of summary.added) causes.set(mailbox, 'added to the configuration by a reload');
+    for (const mailbox of summary.changed) causes.set(mailbox, 'its settings changed in a reload');
+    for (const mailbox of summary.reacquiring) causes.set(mailbox, 'its credentials changed in a reload: the tokens of the previous ones are discarded');
+    for (const [mailbox, cause] of causes) {
+      const slot = this.#registry.slots.get(mailbox);
+      if (slot !== undefined) this.#stateChanges.lineEvent(slot.line, cause);
+    }
   }
 
   /** News of other instances' writes may have been missed: read every line's record again, one at a time (no burst on the store). */

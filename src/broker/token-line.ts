@@ -87,6 +87,8 @@ export interface LineDependencies {
   readonly retryDelayMs: (failure: BrokerError, consecutiveFailures: number) => number;
   /** Hears each request sent to the authorization server (metrics); none by default. */
   readonly onTokenRequest?: TokenRequestObserver;
+  /** Told after every event that may change the members' states (`event`, in words): state-changes.ts logs the changes. */
+  readonly stateEvent?: (line: TokenLine, event: string) => void;
 }
 
 export interface AcquireOptions {
@@ -365,7 +367,10 @@ export class TokenLine {
     const found = stored ?? (await TokenLine.readRecords(this.#dependencies.store, [this]));
     const own = this.shared ? found.lines.get(this.id) : found.mailboxes.get(this.leader.config.name);
     const record = this.shared && own === undefined ? await this.#migrate(found.mailboxes) : await this.#usable(own, this.#fingerprint(), this.#owner());
-    if (record === undefined) return;
+    if (record === undefined) {
+      this.#stateEvent('nothing usable was stored for it');
+      return;
+    }
     if (record.token !== undefined) for (const slot of this.#members) slot.setToken(record.token, false);
     this.#takeRecordState(record);
     if (record.error !== undefined) {
@@ -385,6 +390,7 @@ export class TokenLine {
       this.#retryNotBefore =
         record.error.retryNotBefore ?? record.error.lastAttemptAt + this.#dependencies.retryDelayMs(this.#lastError, Math.max(1, record.error.transientFailures));
     }
+    this.#stateEvent('its token was restored from the store');
   }
 
   /**
@@ -445,8 +451,10 @@ export class TokenLine {
     if (this.#inflight !== undefined) return this.#inflight;
     const inflight = this.#acquire(options).finally(() => {
       this.#inflight = undefined;
+      this.#stateEvent('the token acquisition ended');
     });
     this.#inflight = inflight;
+    this.#stateEvent('a token acquisition started');
     return inflight;
   }
 
@@ -532,6 +540,7 @@ export class TokenLine {
       'token acquired',
     );
     for (const slot of this.#members) slot.setToken(stored, true);
+    this.#stateEvent(`a new token was obtained from ${this.leader.config.authorizationServer.name}`);
   }
 
   /** The server's failure when `result` is no token any caller could use (valid for at most EXPIRED_ON_ARRIVAL_MS), else undefined. */
@@ -649,6 +658,7 @@ export class TokenLine {
       };
       void this.#save(this.#record(stored));
     }
+    this.#stateEvent('a token acquisition failed');
     return failure;
   }
 
@@ -679,6 +689,7 @@ export class TokenLine {
     this.#takeRecordState(record);
     if (token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
     for (const slot of this.#members) slot.setToken(token, true);
+    this.#stateEvent('a token another instance obtained was taken up from the store');
   }
 
   /**
@@ -832,6 +843,7 @@ export class TokenLine {
     this.#dependencies.logger.info(this.#owner().logFields, 'the new refresh token is in the store now; the token that came with it is handed out');
     const token = rotation.token;
     if (token !== undefined && isNewer(token, this.#members[0]?.token)) for (const slot of this.#members) slot.setToken(token, true);
+    this.#stateEvent('the store took the new refresh token');
   }
 
   /** Deletes the members' records of the previous layout; one that cannot be deleted is tried again after the next write. */
@@ -876,6 +888,11 @@ export class TokenLine {
       write: (record) => store.putLine(this.id, record),
       delete: () => store.deleteLine(this.id),
     };
+  }
+
+  /** See LineDependencies.stateEvent. */
+  #stateEvent(event: string): void {
+    this.#dependencies.stateEvent?.(this, event);
   }
 
   #memberNames(): string[] {

@@ -3,7 +3,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { IssuedToken, MinValidity, TokenBroker } from '../broker/index.js';
-import { requestedMinValidity } from '../broker/index.js';
+import { loggableRejectionReason, requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { CallAudit } from './call-audit.js';
 import type { ClientAuthenticator } from './client-auth.js';
@@ -137,7 +137,8 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     },
 
     ReportRejected(call, answer): void {
-      const callback = audit.unary('token.rejected', call, call.request.mailbox, answer, call.request.reason);
+      // The reason may quote the refused token (or its SASL string): the audit log keeps it without.
+      const callback = audit.unary('token.rejected', call, call.request.mailbox, answer, loggableRejectionReason(call.request.reason, call.request.access_token, undefined));
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'ReportRejected');
       if (refused !== undefined) {
         callback(refused);

@@ -1,4 +1,5 @@
 // What every endpoint of the Google sandbox reads and writes.
+import type { SecretsSeen } from '../secrets-seen.js';
 import type { Directory } from './directory.js';
 import type { Issued } from './issued.js';
 import type { TokenStats } from './stats.js';
@@ -15,6 +16,8 @@ export interface GoogleContext {
   readonly deviceCodeIntervalSeconds: number;
   /** 'https://localhost:PORT'; known once listening. */
   readonly url: () => string;
+  /** Every secret issued or received, for GoogleSandbox.secretsSeen(). */
+  readonly secretsSeen: SecretsSeen;
 }
 
 /** The answer of a JSON endpoint. */

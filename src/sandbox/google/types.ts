@@ -1,5 +1,6 @@
 // The Google sandbox's public vocabulary. Like the Entra sandbox it stands
 // apart from the broker and defines its own types, clock included.
+import type { SandboxSecret } from '../types.js';
 
 export interface GoogleSandboxClock {
   /** Milliseconds since the Unix epoch. */
@@ -139,5 +140,7 @@ export interface GoogleSandbox {
   throttleNext(throttle?: GoogleInjectedThrottle): void;
   /** What a token this sandbox issued stands for, if it is one and has not expired. */
   verifyAccessToken(token: string): GoogleAccessTokenInfo | undefined;
+  /** Every secret the sandbox issued (tokens, codes, device codes) or received (client secrets, PKCE verifiers, service-account assertions), each once. */
+  secretsSeen(): readonly SandboxSecret[];
   close(): Promise<void>;
 }
