@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * are allowed while they do not exist here. The lead empties this list at
  * merge, once every page is in.
  */
-const PAGES_WRITTEN_IN_OTHER_BRANCHES: readonly string[] = ['docs/configuration.md', 'docs/install.md', 'docs/metrics.md', 'docs/token-death-forecast.md'];
+const PAGES_WRITTEN_IN_OTHER_BRANCHES: readonly string[] = [];
 
 interface Link {
   readonly page: string;

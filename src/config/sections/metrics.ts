@@ -24,7 +24,7 @@ export function parseMetricsListen(value: string): ListenAddress | string {
   return hostPort === undefined ? LISTEN_RULE : { kind: 'tcp', host: hostPort.host, port: hostPort.port, url: value };
 }
 
-const metricsListen: z.ZodType<ListenAddress> = text.transform((value, ctx) => {
+export const metricsListen: z.ZodType<ListenAddress> = text.transform((value, ctx) => {
   const parsed = parseMetricsListen(value);
   if (typeof parsed === 'string') {
     ctx.addIssue({ code: 'custom', message: parsed });
