@@ -2,7 +2,9 @@
 # Installs the system packages the integration tests start for real (squid as
 # an authenticating proxy, openssl for its password file, redis-server for
 # the shared token store, danted as a SOCKS5 proxy, Dovecot as the mail server
-# that checks tokens over IMAP, POP3 and submission). Idempotent: only what is missing is installed, with
+# that checks tokens over IMAP, POP3 and submission), and systemd, whose
+# systemd-analyze, systemd-sysusers and systemd-tmpfiles check the files in
+# systemd/ (a container has no systemd running: the tools work without it). Idempotent: only what is missing is installed, with
 # one `apt-get update` at most.
 set -euo pipefail
 
@@ -13,12 +15,16 @@ declare -A PACKAGE_FOR=(
   [redis-server]=redis-server
   [danted]=dante-server
   [dovecot]=dovecot-imapd
+  [systemd-analyze]=systemd
+  [systemd-sysusers]=systemd
+  [systemd-tmpfiles]=systemd
 )
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing=()
 for command in "${!PACKAGE_FOR[@]}"; do
-  if ! command -v "$command" >/dev/null 2>&1; then
+  # One package may bring several commands (systemd): list it once.
+  if ! command -v "$command" >/dev/null 2>&1 && [[ ! " ${missing[*]} " == *" ${PACKAGE_FOR[$command]} "* ]]; then
     missing+=("${PACKAGE_FOR[$command]}")
   fi
 done

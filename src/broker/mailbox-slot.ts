@@ -4,6 +4,7 @@
 // its token line (token-line.ts), which it may share with other mailboxes.
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
+import { mailboxCredentialDeaths } from '../forecast/index.js';
 import type { StoredToken } from '../store/index.js';
 import type { Grant, TokenResult } from './grants/index.js';
 import { issueToken } from './issued-token.js';
@@ -156,7 +157,8 @@ export class MailboxSlot implements LineMember {
 
   status(now: number): MailboxStatus {
     const { config, token } = this;
-    const { state, lastRefreshAt, refreshTokenUsedAt, lastError } = this.line.status(token !== undefined && token.expiresAt > now);
+    const { state, lastRefreshAt, refreshTokenUsedAt, lastError, refreshTokenFacts } = this.line.status(token !== undefined && token.expiresAt > now);
+    const credentialDeaths = mailboxCredentialDeaths(config, refreshTokenFacts);
     return {
       mailbox: config.name,
       protocol: config.protocol,
@@ -168,6 +170,7 @@ export class MailboxSlot implements LineMember {
       refreshTokenUsedAt,
       lastUsedAt: this.lastUsedAt,
       lastError: lastError === undefined ? undefined : this.ownError(lastError),
+      ...(credentialDeaths.length === 0 ? {} : { credentialDeaths }),
     };
   }
 }

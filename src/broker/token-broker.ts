@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig, Protocol, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
+import { DeathWarnings } from '../forecast/index.js';
+import type { CredentialDeath, ForecastSubject } from '../forecast/index.js';
 import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import { InteractiveAuthorizations } from './authorization/interactive-authorizations.js';
@@ -20,10 +22,13 @@ import { checkMinValidity, requiredValidityMs } from './min-validity.js';
 import type { MinValidity } from './min-validity.js';
 import { refreshTiming } from './refresh-timing.js';
 import type { RefreshTiming } from './refresh-timing.js';
+import { loggableRejectionReason } from './rejection-reason.js';
 import { reloadMailboxes } from './reload.js';
 import type { ReloadSummary } from './reload.js';
 import { retryDelayMs } from './retry-policy.js';
+import { MailboxStateChanges } from './state-changes.js';
 import { TokenLine } from './token-line.js';
+import type { TokenRequestObserver } from './token-request-observer.js';
 
 export { jitterFraction } from './refresh-timing.js';
 export type { ReloadSummary } from './reload.js';
@@ -40,7 +45,18 @@ export interface TokenBrokerOptions {
   readonly retryDelayMs?: (failure: BrokerError, consecutiveFailures: number) => number;
   /** The jitter of the retry policy, [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** Hears each request sent to an authorization server (the metrics); none by default. */
+  readonly onTokenRequest?: TokenRequestObserver;
+  /** Deaths of credentials that are the broker's own, not a mailbox's (server.tls: forecast/serverTlsCertificateDeaths), warned about with the mailboxes'. */
+  readonly serverCredentialDeaths?: () => readonly CredentialDeath[];
 }
+
+/**
+ * How often the sweep looks at the token-death forecast. A warning threshold
+ * is a day wide, so an hour late is early enough, and 10,000 mailboxes are
+ * not re-forecast every 10 s.
+ */
+export const FORECAST_EVALUATION_INTERVAL_MS = 3_600_000;
 
 /** The parts of a BrokerConfig the engine takes on reload. */
 export interface ReloadableConfig {
@@ -54,16 +70,23 @@ export class TokenBroker {
   readonly #logger: Logger;
   readonly #store: TokenStore;
   readonly #authorizations: InteractiveAuthorizations;
+  readonly #stateChanges: MailboxStateChanges;
   #timing: RefreshTiming;
   #reloads: Promise<unknown> = Promise.resolve();
   #unfollow: (() => void) | undefined;
+  readonly #deathWarnings: DeathWarnings;
+  readonly #serverCredentialDeaths: () => readonly CredentialDeath[];
+  #nextForecastAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: TokenBrokerOptions) {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#store = options.store;
     this.#timing = refreshTiming(options.refresh);
+    this.#deathWarnings = new DeathWarnings(options.logger);
+    this.#serverCredentialDeaths = options.serverCredentialDeaths ?? (() => []);
     const random = options.random ?? Math.random;
+    this.#stateChanges = new MailboxStateChanges(options.logger, options.clock);
     this.#registry = new MailboxRegistry({
       clock: options.clock,
       grantFactory: options.grantFactory ?? createGrant,
@@ -75,9 +98,14 @@ export class TokenBroker {
         store: options.store,
         timing: () => this.#timing,
         retryDelayMs: options.retryDelayMs ?? ((failure, consecutiveFailures) => retryDelayMs(failure, consecutiveFailures, random)),
+        onTokenRequest: options.onTokenRequest,
+        stateEvent: (line, event) => this.#stateChanges.lineEvent(line, event),
       },
     });
-    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store);
+    // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hourly one.
+    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store, () => {
+      this.#nextForecastAt = Number.NEGATIVE_INFINITY;
+    });
     for (const config of options.mailboxes) this.#registry.place(config);
   }
 
@@ -144,6 +172,8 @@ export class TokenBroker {
     const now = this.#clock.now();
     let started = 0;
     for (const line of this.#registry.lines.values()) {
+      // No event marks a token running out: the sweep notices it (before it starts a new acquisition, so the cause is told apart).
+      this.#stateChanges.lineEvent(line, 'its token expired and no new one was obtained');
       const reason = line.dueForSweep(now);
       if (reason === undefined) continue;
       if (reason === 'keep-alive') {
@@ -158,7 +188,33 @@ export class TokenBroker {
     for (const line of this.#registry.lines.values()) {
       if (line.hasUnsaved) void line.saveUnsaved();
     }
+    if (now >= this.#nextForecastAt) {
+      this.#nextForecastAt = now + FORECAST_EVALUATION_INTERVAL_MS;
+      this.warnOfCredentialDeaths();
+    }
     return started;
+  }
+
+  /**
+   * Logs each credential death (of a mailbox, or the broker's own) that has
+   * crossed 14, 7 or 1 days ahead, or passed, since it was last said (the
+   * sweep calls this hourly). Returns how many lines it logged.
+   */
+  warnOfCredentialDeaths(): number {
+    const now = this.#clock.now();
+    const subjects: ForecastSubject[] = [];
+    // The mailboxes of a shared application token share its secret or certificate: one warning, named after the first.
+    const said = new Set<string>();
+    for (const slot of this.#registry.slots.values()) {
+      for (const death of slot.status(now).credentialDeaths ?? []) {
+        const key = `${slot.line.id} ${death.credential} ${death.basis} ${death.at}`;
+        if (said.has(key)) continue;
+        said.add(key);
+        subjects.push({ mailbox: slot.config.name, death });
+      }
+    }
+    for (const death of this.#serverCredentialDeaths()) subjects.push({ death });
+    return this.#deathWarnings.evaluate(subjects, now);
   }
 
   /**
@@ -262,7 +318,7 @@ export class TokenBroker {
     const current = slot.token;
     const stale = current !== undefined && accessToken !== '' && accessToken !== current.accessToken;
     this.#logger.warn(
-      { mailbox, server: slot.config.authorizationServer.name, reason: reason.slice(0, 200), stale },
+      { mailbox, server: slot.config.authorizationServer.name, reason: loggableRejectionReason(reason, accessToken, current), stale },
       rejectionHint(slot.config),
     );
     const refreshed = stale ? undefined : slot.forceRefresh(accessToken === '' ? current?.accessToken : accessToken, now);
@@ -316,9 +372,24 @@ export class TokenBroker {
       logger: this.#logger,
       cancelAuthorization: (mailbox) => this.#authorizations.cancel(mailbox),
     });
-    // New and re-credentialed mailboxes get their tokens now, not when a client first asks.
+    this.#reportReload(summary);
+    // New and re-credentialed mailboxes get their tokens now, not when a client first asks; a changed end date is looked at now too.
+    this.#nextForecastAt = Number.NEGATIVE_INFINITY;
     this.sweep();
     return summary;
+  }
+
+  /** The mailboxes a reload removed, changed or added: their new states, with the reload as the cause. */
+  #reportReload(summary: ReloadSummary): void {
+    for (const mailbox of summary.removed) this.#stateChanges.removed(mailbox, 'removed from the configuration by a reload');
+    const causes = new Map<string, string>();
+    for (const mailbox of summary.added) causes.set(mailbox, 'added to the configuration by a reload');
+    for (const mailbox of summary.changed) causes.set(mailbox, 'its settings changed in a reload');
+    for (const mailbox of summary.reacquiring) causes.set(mailbox, 'its credentials changed in a reload: the tokens of the previous ones are discarded');
+    for (const [mailbox, cause] of causes) {
+      const slot = this.#registry.slots.get(mailbox);
+      if (slot !== undefined) this.#stateChanges.lineEvent(slot.line, cause);
+    }
   }
 
   /** News of other instances' writes may have been missed: read every line's record again, one at a time (no burst on the store). */

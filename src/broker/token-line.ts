@@ -9,13 +9,17 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig } from '../config/index.js';
 import { BrokerError, toBrokerError } from '../errors/index.js';
+import type { RefreshTokenFacts } from '../forecast/index.js';
 import type { MailboxRecord, RecordsWanted, StoredRecords, StoredToken, TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Grant, GrantState, TokenResult } from './grants/index.js';
 import type { IssuedToken } from './issued-token.js';
 import type { MailboxState } from './mailbox-status.js';
+import { RefreshTokenHistory } from './refresh-token-history.js';
 import { refreshDueAt } from './refresh-timing.js';
+import { observeTokenRequest } from './token-request-observer.js';
+import type { TokenRequestObserver } from './token-request-observer.js';
 import type { RefreshTiming } from './refresh-timing.js';
 
 /** ReportRejected forces at most one refresh per token line in this interval. */
@@ -67,6 +71,8 @@ export interface LineStatus {
   /** Undefined without a refresh token. */
   readonly refreshTokenUsedAt: number | undefined;
   readonly lastError: BrokerError | undefined;
+  /** What the token-death forecast needs to know of the refresh token. */
+  readonly refreshTokenFacts: RefreshTokenFacts;
 }
 
 export interface LineDependencies {
@@ -79,6 +85,10 @@ export interface LineDependencies {
   readonly timing: () => RefreshTiming;
   /** How long to wait after the `consecutiveFailures`-th failure in a row. */
   readonly retryDelayMs: (failure: BrokerError, consecutiveFailures: number) => number;
+  /** Hears each request sent to the authorization server (metrics); none by default. */
+  readonly onTokenRequest?: TokenRequestObserver;
+  /** Told after every event that may change the members' states (`event`, in words): state-changes.ts logs the changes. */
+  readonly stateEvent?: (line: TokenLine, event: string) => void;
 }
 
 export interface AcquireOptions {
@@ -108,6 +118,8 @@ export class TokenLine {
   /** When ReportRejected last forced a refresh (ms); rate-limits such refreshes. */
   #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #grantState: GrantState = {};
+  /** The refresh token's history for the token-death forecast (kept in the record). */
+  #history = new RefreshTokenHistory();
   #consecutiveFailures = 0;
   /**
    * The line's newest record that the store refused (a failed or timed-out
@@ -277,6 +289,7 @@ export class TokenLine {
       lastRefreshAt: this.#lastRefreshAt,
       refreshTokenUsedAt: hasRefreshToken ? this.#refreshTokenUsedAt : undefined,
       lastError: this.#lastError,
+      refreshTokenFacts: this.#history.facts(hasRefreshToken, this.#refreshTokenUsedAt),
     };
   }
 
@@ -307,6 +320,7 @@ export class TokenLine {
    */
   inherit(previous: TokenLine): void {
     this.#grantState = previous.#grantState;
+    this.#history = previous.#history;
     this.#refreshTokenUsedAt = previous.#refreshTokenUsedAt;
     this.#lastRefreshAt = previous.#lastRefreshAt;
     this.#lastForcedRefreshAt = previous.#lastForcedRefreshAt;
@@ -353,7 +367,10 @@ export class TokenLine {
     const found = stored ?? (await TokenLine.readRecords(this.#dependencies.store, [this]));
     const own = this.shared ? found.lines.get(this.id) : found.mailboxes.get(this.leader.config.name);
     const record = this.shared && own === undefined ? await this.#migrate(found.mailboxes) : await this.#usable(own, this.#fingerprint(), this.#owner());
-    if (record === undefined) return;
+    if (record === undefined) {
+      this.#stateEvent('nothing usable was stored for it');
+      return;
+    }
     if (record.token !== undefined) for (const slot of this.#members) slot.setToken(record.token, false);
     this.#takeRecordState(record);
     if (record.error !== undefined) {
@@ -373,6 +390,7 @@ export class TokenLine {
       this.#retryNotBefore =
         record.error.retryNotBefore ?? record.error.lastAttemptAt + this.#dependencies.retryDelayMs(this.#lastError, Math.max(1, record.error.transientFailures));
     }
+    this.#stateEvent('its token was restored from the store');
   }
 
   /**
@@ -433,8 +451,10 @@ export class TokenLine {
     if (this.#inflight !== undefined) return this.#inflight;
     const inflight = this.#acquire(options).finally(() => {
       this.#inflight = undefined;
+      this.#stateEvent('the token acquisition ended');
     });
     this.#inflight = inflight;
+    this.#stateEvent('a token acquisition started');
     return inflight;
   }
 
@@ -448,8 +468,11 @@ export class TokenLine {
         if (this.#serves(options)) return;
       }
       const refresh = async (): Promise<void> => {
-        const result = await serverLimit.run(() => this.grant.acquire(this.#grantState));
-        await this.install(result);
+        const request = { server: this.leader.config.authorizationServer.name, grant: this.grant.type };
+        // Without a refresh token the grant signs in (password, client credential): the forecast counts sign-ins.
+        const signedIn = this.#grantState.refreshToken === undefined;
+        const result = await serverLimit.run(() => observeTokenRequest(this.#dependencies.onTokenRequest, request, () => this.grant.acquire(this.#grantState)));
+        await this.install(result, signedIn);
       };
       if (!store.shared) {
         // One instance: `#inflight` already makes this the only acquisition of the line.
@@ -476,12 +499,17 @@ export class TokenLine {
    * is withheld (#rotation) and the store's failure thrown; the new refresh
    * token is kept in memory all the same, as the one to use next. A token
    * already expired on arrival is the server's failure (thrown after its
-   * refresh token is kept).
+   * refresh token is kept). `signedIn`: the answer to a sign-in (an
+   * authorization, a password), not to a redeemed refresh token.
    */
-  async install(result: TokenResult): Promise<void> {
+  async install(result: TokenResult, signedIn = true): Promise<void> {
     const { clock, logger } = this.#dependencies;
     const now = clock.now();
     const rotated = result.refreshToken !== undefined && result.refreshToken !== this.#grantState.refreshToken;
+    this.#history.noteAnswer(result, this.#grantState.refreshToken, signedIn, now);
+    if (this.#history.outlivedStatedLifetime(now)) {
+      logger.info(this.#owner().logFields, 'the refresh token outlived the sign-in frequency Entra stated in AADSTS70043: the policy changed, and its forecast is dropped');
+    }
     // A refresh token not yet in the store, from an earlier answer, is still at stake if this answer repeats it.
     const atStake = rotated || this.#rotation !== undefined;
     // In memory at once, whatever the store says: the server may have revoked the previous one with this answer.
@@ -512,6 +540,7 @@ export class TokenLine {
       'token acquired',
     );
     for (const slot of this.#members) slot.setToken(stored, true);
+    this.#stateEvent(`a new token was obtained from ${this.leader.config.authorizationServer.name}`);
   }
 
   /** The server's failure when `result` is no token any caller could use (valid for at most EXPIRED_ON_ARRIVAL_MS), else undefined. */
@@ -606,6 +635,7 @@ export class TokenLine {
     });
     const now = clock.now();
     this.#lastError = failure;
+    this.#history.noteFailure(failure, now);
     this.#consecutiveFailures = failure.permanent ? 0 : this.#consecutiveFailures + 1;
     const delay = retryDelayMs(failure, Math.max(1, this.#consecutiveFailures));
     this.#retryNotBefore = now + delay;
@@ -628,6 +658,7 @@ export class TokenLine {
       };
       void this.#save(this.#record(stored));
     }
+    this.#stateEvent('a token acquisition failed');
     return failure;
   }
 
@@ -658,6 +689,7 @@ export class TokenLine {
     this.#takeRecordState(record);
     if (token.expiresAt > this.#dependencies.clock.now()) this.#clearFailure();
     for (const slot of this.#members) slot.setToken(token, true);
+    this.#stateEvent('a token another instance obtained was taken up from the store');
   }
 
   /**
@@ -692,6 +724,7 @@ export class TokenLine {
     if (record.refreshToken !== undefined) this.#grantState = { refreshToken: record.refreshToken };
     if (record.refreshTokenUsedAt !== undefined) this.#refreshTokenUsedAt = record.refreshTokenUsedAt;
     if (record.lastRefreshAt !== undefined) this.#lastRefreshAt = record.lastRefreshAt;
+    this.#history.takeRecord(record);
   }
 
   #clearFailure(): void {
@@ -727,6 +760,7 @@ export class TokenLine {
       ...(this.#refreshTokenUsedAt === undefined ? {} : { refreshTokenUsedAt: this.#refreshTokenUsedAt }),
       ...(this.#lastRefreshAt === undefined ? {} : { lastRefreshAt: this.#lastRefreshAt }),
       ...(error === undefined ? {} : { error }),
+      ...this.#history.recordFields(),
     };
   }
 
@@ -809,6 +843,7 @@ export class TokenLine {
     this.#dependencies.logger.info(this.#owner().logFields, 'the new refresh token is in the store now; the token that came with it is handed out');
     const token = rotation.token;
     if (token !== undefined && isNewer(token, this.#members[0]?.token)) for (const slot of this.#members) slot.setToken(token, true);
+    this.#stateEvent('the store took the new refresh token');
   }
 
   /** Deletes the members' records of the previous layout; one that cannot be deleted is tried again after the next write. */
@@ -853,6 +888,11 @@ export class TokenLine {
       write: (record) => store.putLine(this.id, record),
       delete: () => store.deleteLine(this.id),
     };
+  }
+
+  /** See LineDependencies.stateEvent. */
+  #stateEvent(event: string): void {
+    this.#dependencies.stateEvent?.(this, event);
   }
 
   #memberNames(): string[] {

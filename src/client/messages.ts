@@ -37,6 +37,20 @@ export interface BrokerMailboxStatus {
   readonly lastUsedAt?: Date;
   readonly lastErrorCode: string;
   readonly lastErrorMessage: string;
+  /** When each credential the mailbox depends on is expected to stop working, earliest first (docs/token-death-forecast.md); empty when nothing is known. */
+  readonly credentialForecasts: readonly BrokerCredentialForecast[];
+}
+
+/** One credential's expected death. */
+export interface BrokerCredentialForecast {
+  /** refresh_token, client_secret, certificate or server_tls_certificate. */
+  readonly credential: string;
+  /** May be past: the credential already stopped working. */
+  readonly expectedAt: Date;
+  /** entra_inactivity, server_stated_lifetime, google_testing_app, secret_end_date or certificate_not_after. */
+  readonly basis: string;
+  /** Why then, and what to do before. */
+  readonly reason: string;
 }
 
 /** An interactive authorization the daemon began (StartAuthorization). */
@@ -98,6 +112,12 @@ export function fromStatusMessage(message: MailboxStatusMessage__Output): Broker
     ...optionalDate('lastUsedAt', fromTimestamp(message.last_used_at)),
     lastErrorCode: message.last_error_code,
     lastErrorMessage: message.last_error_message,
+    credentialForecasts: message.credential_forecasts.map((forecast) => ({
+      credential: forecast.credential,
+      expectedAt: new Date(fromTimestamp(forecast.expected_at) ?? 0),
+      basis: forecast.basis,
+      reason: forecast.reason,
+    })),
   };
 }
 

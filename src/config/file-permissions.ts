@@ -2,6 +2,7 @@
 // everyone, or a config file everyone may read that holds a secret itself,
 // is reported with the file, the key and the chmod to run: a warning, or an
 // error under `--strict` (serve, validate).
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { LoadContext } from './context.js';
 import type { Position } from './problems.js';
 
@@ -9,6 +10,22 @@ import type { Position } from './problems.js';
 const GROUP_OR_OTHERS_READ = 0o044;
 /** Everyone may read: a config file is often shared with the broker's group, so only this counts for it. */
 const OTHERS_READ = 0o004;
+
+/**
+ * Whether `file` is a systemd credential: one of the files systemd puts in
+ * $CREDENTIALS_DIRECTORY for LoadCredential= and LoadCredentialEncrypted=.
+ * systemd 252 makes them 0400 in a 0500 folder owned by root and grants the
+ * service's user read access by an ACL entry, which stat() shows as group
+ * bits (0440, 0550: the ACL mask, not the group root); on a file system
+ * without ACLs it makes the user the owner instead. Only root and the
+ * service's user can read them either way, so their group bits are no one
+ * else's access.
+ */
+export function isSystemdCredential(file: string, env: NodeJS.ProcessEnv): boolean {
+  const folder = env.CREDENTIALS_DIRECTORY;
+  if (folder === undefined || !isAbsolute(folder)) return false;
+  return dirname(resolve(file)) === resolve(folder);
+}
 
 /** `${NAME}` references: what is left when they are taken out of a value was written in the file. */
 const ENV_REFERENCE = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/g;
@@ -26,7 +43,8 @@ export function noteInlineSecret(ctx: LoadContext, path: string, raw: string, at
 
 /** A secret file (its `mode` as read) that others may read: reported on `key`, once per file. */
 export function checkSecretFileMode(ctx: LoadContext, key: KeyPlace, file: string, mode: number): void {
-  if ((mode & GROUP_OR_OTHERS_READ) === 0 || ctx.filesReported.has(file)) return;
+  const othersRead = isSystemdCredential(file, ctx.env) ? OTHERS_READ : GROUP_OR_OTHERS_READ;
+  if ((mode & othersRead) === 0 || ctx.filesReported.has(file)) return;
   ctx.filesReported.add(file);
   report(ctx, key.path, `${file} can be read by other users (mode ${octal(mode)})${ctx.strict ? ', which --strict refuses' : ''}; restrict it: chmod 600 ${file}`, key.valueAt);
 }

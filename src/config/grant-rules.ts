@@ -19,6 +19,7 @@ export interface GrantRules {
   readonly redirectPlatform: Cell;
   readonly proxy: Cell;
   readonly scopes: 'optional' | 'n/a' | 'required (server default counts)';
+  /** clientSecretExpiresAt (the secret's end date, for the forecast) goes wherever a clientSecret is given, under every grant (checks/client-authentication.ts). */
   readonly clientSecret: 'optional' | 'by redirect platform' | 'required in client-secret mode';
   readonly certificate: 'n/a' | 'required in certificate mode';
   /** A Google service-account JSON key: application-level access on google-type servers only (checks/service-account-key.ts). */

@@ -22,6 +22,7 @@ export type {
   GrantTypeName,
   ListenAddress,
   MailboxConfig,
+  MetricsConfig,
   MicrosoftCloud,
   Protocol,
   ProxyConfig,
@@ -37,6 +38,7 @@ export type {
 export { canonicalCertificateSubject, formatCertificateSubject, parseCertificateSubject, subjectAttributesOf } from './certificate-subject.js';
 export type { SubjectAttribute } from './certificate-subject.js';
 export { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from './sections/store.js';
+export { isSystemdCredential } from './file-permissions.js';
 export { isLoopbackHost, loopbackRedirectAddress } from './addresses.js';
 export { compileGlob, countMatchSteps, globProblem } from './glob-pattern.js';
 export type { GlobPattern } from './glob-pattern.js';

@@ -32,7 +32,7 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): Interpolated 
     const value = env[name];
     if (value === undefined) {
       if (!messages.some((message) => message.startsWith(`environment variable ${name} `))) {
-        messages.push(`environment variable ${name} is not set; set it in the broker's environment (systemd: Environment= or EnvironmentFile=)`);
+        messages.push(unsetMessage(name));
       }
     } else {
       out += value;
@@ -40,4 +40,20 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): Interpolated 
     i = end + 1;
   }
   return messages.length > 0 ? { ok: false, messages } : { ok: true, value: out };
+}
+
+/**
+ * systemd sets $CREDENTIALS_DIRECTORY itself, for units that load credentials,
+ * so Environment= is the wrong advice for it: the usual way to meet it unset
+ * is `token-broker validate` run by hand, outside the unit.
+ */
+function unsetMessage(name: string): string {
+  if (name === 'CREDENTIALS_DIRECTORY') {
+    return (
+      'environment variable CREDENTIALS_DIRECTORY is not set: systemd sets it only for a unit with LoadCredential= or LoadCredentialEncrypted=; ' +
+      "run validate with the unit's credentials (systemd-run --pipe --wait -p User=token-broker -p LoadCredentialEncrypted=ID:FILE ... token-broker validate, see docs/install.md), " +
+      'or set it to a folder holding the credential files'
+    );
+  }
+  return `environment variable ${name} is not set; set it in the broker's environment (systemd: Environment= or EnvironmentFile=)`;
 }

@@ -45,6 +45,11 @@ export interface AuthorizationServerConfig {
   readonly caFile?: string;
   /** PEM text of `caFile`, read at load time: extra trust anchors added to the system ones. */
   readonly caCertificates: readonly string[];
+  /**
+   * google only: the app's OAuth consent screen is in "Testing" publishing
+   * status, so its refresh tokens die 7 days after they were issued (the forecast warns).
+   */
+  readonly testingApp?: boolean;
 }
 
 export interface ProxyConfig {
@@ -111,6 +116,8 @@ export interface MailboxConfig {
   /** With a service account key file, certificate: a private key signs, no secret is sent. */
   readonly authenticationMode: AuthenticationMode;
   readonly clientSecret?: Secret;
+  /** When the client secret ends (clientSecretExpiresAt), ms since the epoch; only beside a clientSecret. */
+  readonly clientSecretExpiresAt?: number;
   readonly certificate?: CertificateCredential;
   /** Google service account, from `credentialsFile` (then `certificate` is absent). */
   readonly serviceAccountKey?: ServiceAccountKey;
@@ -194,12 +201,21 @@ export interface RefreshConfig {
   readonly keepAliveDays: number;
 }
 
+/** `metrics`: the Prometheus listener (src/metrics). */
+export interface MetricsConfig {
+  /** A TCP address (`host:port` or `tcp://`) or a unix socket; `url` is the text as written. */
+  readonly listen: ListenAddress;
+  /** Series with a `mailbox` label (token and credential expiry); false for very large fleets. Default true. */
+  readonly perMailbox: boolean;
+}
+
 export interface BrokerConfig {
   /** Absolute path of the file this came from. */
   readonly source: string;
   readonly server: ServerConfig;
   readonly store: StoreConfig;
-  readonly metrics?: { readonly listen: string };
+  /** Absent: no metrics listener. */
+  readonly metrics?: MetricsConfig;
   /** Absent: no audit log. */
   readonly audit?: AuditConfig;
   readonly refresh: RefreshConfig;

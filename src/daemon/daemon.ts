@@ -8,7 +8,10 @@ import { AuditLog } from '../audit/index.js';
 import { TokenBroker } from '../broker/index.js';
 import type { GrantFactory } from '../broker/index.js';
 import type { BrokerConfig } from '../config/index.js';
+import { serverTlsCertificateDeaths } from '../forecast/index.js';
 import { HttpTransport } from '../http/index.js';
+import type { CredentialDeath } from '../forecast/credential-death.js';
+import { BrokerMetrics, MetricsServer } from '../metrics/index.js';
 import { BrokerGrpcServer } from '../server/index.js';
 import { openTokenStore } from '../store/index.js';
 import type { BoundAddress, ConnectionLimits, ReloadOutcome } from '../server/index.js';
@@ -35,10 +38,14 @@ export interface DaemonOptions {
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** `serve --strict`: reloads load the config strictly too (LoadOptions.strict). */
   readonly strictConfig?: boolean;
+  /** For tests: the server.tls certificates' deaths (warnings and metrics); default the forecast's serverTlsCertificateDeaths(config). */
+  readonly serverCertificateDeaths?: () => readonly CredentialDeath[];
 }
 
 export interface RunningDaemon {
   readonly addresses: readonly BoundAddress[];
+  /** Where metrics.listen serves (http://host:port with the port bound, or unix:///path); undefined without metrics. */
+  readonly metricsUrl: string | undefined;
   readonly broker: TokenBroker;
   /**
    * Re-reads config.source and applies it; on any problem keeps the running
@@ -68,7 +75,22 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     throw error;
   }
   const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer });
-  const broker = new TokenBroker({
+  const serverCertificateDeaths = options.serverCertificateDeaths ?? ((): readonly CredentialDeath[] => serverTlsCertificateDeaths(config));
+  // Made first: the engine and the server report to it. It reads the parts made below only when scraped, once listening.
+  const metrics: BrokerMetrics | undefined =
+    config.metrics === undefined
+      ? undefined
+      : new BrokerMetrics({
+          perMailbox: config.metrics.perMailbox,
+          clock,
+          sources: {
+            statuses: () => broker.statuses(),
+            watchStreams: () => server.openWatchStreams,
+            store: () => storeHealth,
+            serverCertificateDeaths,
+          },
+        });
+  const broker: TokenBroker = new TokenBroker({
     mailboxes: config.mailboxes.values(),
     refresh: config.refresh,
     clock,
@@ -76,6 +98,8 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     store,
     dependencies: { transport, clock, logger },
     grantFactory: options.grantFactory,
+    onTokenRequest: metrics?.onTokenRequest,
+    serverCredentialDeaths: serverCertificateDeaths,
   });
   // Tokens come due between calls too: the sweep refreshes them ahead of expiry
   // (and warms mailboxes that need no person) so no connector waits on a server.
@@ -89,6 +113,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     connectionLimits: options.connectionLimits,
     audit,
     clock,
+    onCall: metrics?.onCall,
   });
   // Every reload also reopens the audit file: logrotate's postrotate sends SIGHUP (systemctl reload) after moving it,
   // and the file must be reopened even when the new config has errors.
@@ -99,16 +124,30 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
   const reloader: ConfigReloader = new ConfigReloader({ config, broker, clients: server, sweep: sweeper, logger, strict: options.strictConfig === true });
   // Health says NOT_SERVING while the store does not answer; GetToken goes on serving cached tokens.
   const storeHealth = new StoreHealthMonitor({ store, logger, intervalMs: options.storeProbeIntervalMs, onChange: (available) => server.setServing(available) });
-  let addresses: readonly BoundAddress[];
+  let addresses: readonly BoundAddress[] | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     // Before listening: a connector's first call after a restart is served from the store.
     await broker.restore();
     addresses = await server.start();
+    // After the gRPC server binds, so /readyz can only say ready once it serves; a listen failure stops the start.
+    if (config.metrics !== undefined && metrics !== undefined) {
+      metricsServer = await MetricsServer.start({
+        address: config.metrics.listen,
+        socketMode: config.server.socketMode,
+        perMailbox: config.metrics.perMailbox,
+        metrics,
+        notReady: () => notReady(server, storeHealth, store.description),
+        logger,
+      });
+    }
   } catch (error) {
     await server.stop(0);
     await transport.close();
     await store.close();
     await audit?.close();
+    // Only sockets this start bound: a failed bind may have met a live broker's socket, or a file that is no socket.
+    if (addresses !== undefined) await unlinkSockets(config);
     throw error;
   }
   broker.sweep();
@@ -119,6 +158,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
 
   return {
     addresses,
+    metricsUrl: metricsServer?.url,
     broker,
     reload,
     async stop(graceMs = 10_000, force?: AbortSignal) {
@@ -129,6 +169,8 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
       await reloader.close();
       await sweeper.stop();
       await server.stop(graceMs, force);
+      // After the gRPC server: /readyz says 503 while the calls in flight finish.
+      await metricsServer?.stop();
       // Token requests in flight are answered and written before the store closes: a rotated refresh token must not be lost.
       // A second signal stops that wait, as a kill would.
       const forced = new Promise<false>((resolve) => (force?.aborted === true ? resolve(false) : force?.addEventListener('abort', () => resolve(false), { once: true })));
@@ -136,10 +178,22 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
       else logger.warn('not waiting for token requests still in flight (second signal): a refresh token rotated in such an answer is lost');
       await store.close();
       await audit?.close();
-      for (const address of config.server.listen) {
-        if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
-      }
+      await unlinkSockets(config);
       logger.info('token-broker stopped');
     },
   };
+}
+
+/** The gRPC server's unix sockets: grpc-js leaves the files behind. */
+async function unlinkSockets(config: BrokerConfig): Promise<void> {
+  for (const address of config.server.listen) {
+    if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
+  }
+}
+
+/** /readyz: why the broker cannot do its job now (one line), or undefined when it serves with the store answering. */
+function notReady(server: BrokerGrpcServer, storeHealth: StoreHealthMonitor, store: string): string | undefined {
+  if (!storeHealth.available) return `token store ${store} does not answer its health check (see the broker's log); cached tokens are still served`;
+  if (!server.serving) return 'the gRPC server is not serving (starting or stopping)';
+  return undefined;
 }

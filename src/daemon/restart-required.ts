@@ -15,7 +15,9 @@ const COMPARED: readonly (readonly [key: string, value: (config: Settings) => un
   ['store.url', (config) => config.store.url],
   ['store.encryptionKeyFile', (config) => config.store.encryptionKeyFile],
   ['store.previousEncryptionKeyFiles', (config) => config.store.previousEncryptionKeyFiles ?? []],
-  ['metrics.listen', (config) => config.metrics?.listen ?? null],
+  ['metrics.listen', (config) => config.metrics?.listen.url ?? null],
+  // The registry is built once, with or without the per-mailbox series.
+  ['metrics.perMailbox', (config) => config.metrics?.perMailbox ?? null],
   ['audit', (config) => config.audit ?? null],
 ];
 

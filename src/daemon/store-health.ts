@@ -26,6 +26,7 @@ export class StoreHealthMonitor {
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #state: 'created' | 'running' | 'stopped' = 'created';
+  #probeFailures = 0;
 
   constructor(options: StoreHealthOptions) {
     this.#options = options;
@@ -34,6 +35,11 @@ export class StoreHealthMonitor {
 
   get available(): boolean {
     return this.#available;
+  }
+
+  /** Probes that found the store not answering, since start (the metrics' counter). */
+  get probeFailures(): number {
+    return this.#probeFailures;
   }
 
   /** Probes every intervalMs from now on, and as soon as a caller's store operation fails. */
@@ -79,6 +85,7 @@ export class StoreHealthMonitor {
       failure = error;
     }
     const available = failure === undefined;
+    if (!available && this.#state !== 'stopped') this.#probeFailures++;
     if (this.#state === 'stopped' || available === this.#available) return available;
     this.#available = available;
     if (available) {

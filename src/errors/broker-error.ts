@@ -2,36 +2,44 @@
 // gRPC status or an exit code is a BrokerError with a stable code, so that
 // callers branch on `code` and never on message text or a library's class.
 
-/** Stable, documented error codes. Add new ones at the end of a group. */
-export type BrokerErrorCode =
+/**
+ * Stable, documented error codes, as a runtime list so that docs/runbook.md
+ * can be checked against it (test/unit/runbook-completeness.test.ts): a code
+ * added here without a runbook entry fails the suite. Add new ones at the end
+ * of a group.
+ */
+export const BROKER_ERROR_CODES = [
   // configuration
-  | 'config_invalid'
-  | 'config_unreadable'
+  'config_invalid',
+  'config_unreadable',
   // requests from connectors
-  | 'unknown_mailbox'
-  | 'invalid_request'
+  'unknown_mailbox',
+  'invalid_request',
   // authorization server said no
-  | 'needs_authorization'
-  | 'invalid_client'
-  | 'consent_missing'
-  | 'authorization_server_error'
-  | 'throttled'
+  'needs_authorization',
+  'invalid_client',
+  'consent_missing',
+  'authorization_server_error',
+  'throttled',
   // transport
-  | 'server_unreachable'
-  | 'proxy_auth_failed'
-  | 'proxy_unreachable'
-  | 'tls_untrusted'
-  | 'timeout'
+  'server_unreachable',
+  'proxy_auth_failed',
+  'proxy_unreachable',
+  'tls_untrusted',
+  'timeout',
   // a mail server (token-broker doctor's login probe, src/mail)
-  | 'mail_protocol_error'
-  | 'mail_mechanism_not_offered'
+  'mail_protocol_error',
+  'mail_mechanism_not_offered',
   // the token store
-  | 'store_unavailable'
-  | 'store_key_invalid'
-  | 'store_record_invalid'
+  'store_unavailable',
+  'store_key_invalid',
+  'store_record_invalid',
   // the broker itself
-  | 'not_implemented'
-  | 'internal';
+  'not_implemented',
+  'internal',
+] as const;
+
+export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
 
 /** What the authorization server itself answered, kept verbatim. */
 export interface OAuthErrorDetails {

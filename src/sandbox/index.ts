@@ -22,6 +22,8 @@ export type {
   SandboxHooks,
   SandboxMessage,
   SandboxOptions,
+  SandboxSecret,
+  SandboxSecretKind,
   SandboxServerCertificate,
   SandboxStats,
   SandboxStatsSnapshot,

@@ -19,6 +19,7 @@ import { answerWithFault } from './injected-faults.js';
 import type { FaultQueue } from './injected-faults.js';
 import type { ResourceServerContext } from './resource-servers.js';
 import { namedClientId } from './client-authentication.js';
+import type { SecretsSeen } from './secrets-seen.js';
 import { handleTokenRequest } from './token-endpoint.js';
 import type { TokenEndpointContext } from './token-endpoint.js';
 import type { SandboxHooks } from './types.js';
@@ -27,6 +28,8 @@ export interface SandboxContext extends TokenEndpointContext, DeviceAuthorizatio
   readonly hooks: SandboxHooks;
   /** faultNext: applied to token requests before anything else, failNext included. */
   readonly faults: FaultQueue;
+  /** Every secret issued or received, for Sandbox.secretsSeen(). */
+  readonly secretsSeen: SecretsSeen;
 }
 
 export async function route(request: IncomingMessage, response: ServerResponse, context: SandboxContext): Promise<void> {
@@ -56,6 +59,7 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     if (form === undefined) return;
     const { params } = form;
     const authorization = request.headers.authorization;
+    context.secretsSeen.fromRequest(params, authorization);
     const fault = context.faults.take();
     if (fault !== undefined) {
       context.stats.record(namedClientId(params, authorization), nonEmpty(params.get('grant_type')));
@@ -63,6 +67,7 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     }
     const outcome = handleTokenRequest(context, { tenant, params, authorization, host: request.headers.host });
     if (outcome.kind === 'error') return answerError(outcome.error, outcome.headers);
+    context.secretsSeen.fromAnswer(outcome.body);
     const hook = context.hooks.beforeTokenResponse;
     if (hook !== undefined) {
       try {
@@ -86,6 +91,7 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
     if (form === undefined) return;
     const outcome = handleDeviceAuthorization(context, tenant, form.params);
     if (outcome.kind === 'error') return answerError(outcome.error);
+    context.secretsSeen.fromAnswer(outcome.body);
     return sendJson(response, 200, outcome.body, { 'x-ms-request-id': randomUUID(), ...echo(correlationId) });
   }
 
@@ -95,6 +101,7 @@ export async function route(request: IncomingMessage, response: ServerResponse, 
       const { html, traceId } = renderEntraErrorPage(outcome.error, errorContext);
       return sendHtml(response, outcome.error.status, html, { 'x-ms-request-id': traceId });
     }
+    if (outcome.kind === 'redirect') context.secretsSeen.add('authorization_code', outcome.params['code']);
     const params =
       outcome.kind === 'redirect' ? outcome.params : errorRedirectParams(outcome.error, errorContext, outcome.state);
     return sendRedirect(response, redirectLocation(outcome.redirectUri, outcome.responseMode, params), {

@@ -38,6 +38,7 @@ import type {
 } from './types.js';
 import { UserDirectory } from './users.js';
 import { close, listen } from './listening.js';
+import { SecretsSeen } from './secrets-seen.js';
 
 const DEFAULT_LIFETIME_SECONDS = 3600;
 const DEFAULT_DEVICE_CODE_INTERVAL_SECONDS = 5;
@@ -84,6 +85,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const messages = new MessageStore();
   const revokedAccessTokens = new RevokedAccessTokens(signer);
   const resourceDecisions = new ResourceDecisionLog();
+  const secretsSeen = new SecretsSeen();
   context = {
     authorityUrl: url,
     hosts: ['localhost', '127.0.0.1', ...hostnames].map((name) => `${name}:${boundPort}`),
@@ -105,6 +107,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     messages,
     revokedAccessTokens,
     resourceDecisions,
+    secretsSeen,
   };
 
   const requireUser = (username: string): NonNullable<ReturnType<UserDirectory['find']>> => {
@@ -119,6 +122,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     caCertificatePem: tls.caCertificatePem,
     stats,
     hooks,
+    secretsSeen: () => secretsSeen.list(),
     registerApplication(app: SandboxApplication): void {
       directory.register(app);
     },

@@ -88,6 +88,25 @@ export interface RegisteredSandboxUser {
   readonly displayName: string;
 }
 
+/** What a secret is, for the message of a test that finds one where it must not be. */
+export type SandboxSecretKind =
+  | 'access_token'
+  | 'refresh_token'
+  | 'id_token'
+  | 'authorization_code'
+  | 'device_code'
+  | 'code_verifier'
+  | 'client_assertion'
+  | 'assertion'
+  | 'client_secret'
+  | 'password'
+  | 'basic_credentials';
+
+export interface SandboxSecret {
+  readonly kind: SandboxSecretKind;
+  readonly value: string;
+}
+
 /** What `hooks.beforeTokenResponse` learns about a successful token answer. */
 export interface TokenResponseInfo {
   readonly grantType: string;
@@ -430,5 +449,12 @@ export interface Sandbox {
   readonly resourceDecisions: readonly ResourceDecision[];
   /** Test seams; assign the functions you need. */
   readonly hooks: SandboxHooks;
+  /**
+   * Every secret the sandbox issued (access, refresh and id tokens,
+   * authorization and device codes) or received (client secrets, passwords,
+   * PKCE verifiers, client assertions, Basic credentials), each once, oldest
+   * first: a test searches logs and output for every one of them.
+   */
+  secretsSeen(): readonly SandboxSecret[];
   close(): Promise<void>;
 }

@@ -6,6 +6,9 @@
 // it ended: "ok" or the error code sent in token-broker-error-code. The
 // token itself never: its SHA-256, computed once per token.
 //
+// The same outcome and client feed the metrics (CallObserver): one place
+// computes both, so the audit log and the counters cannot disagree.
+//
 // The unix peer's uid/pid would name the process on the host, but neither
 // Node nor grpc-js exposes SO_PEERCRED without a native addon; the client
 // key's name is what identifies a caller here (the socket's mode and owner
@@ -31,6 +34,27 @@ export interface AuditedCall {
 type CallError = Exclude<Parameters<sendUnaryData<unknown>>[0], null>;
 type ProtoTimestamp = Parameters<typeof fromTimestamp>[0];
 
+/**
+ * Hears each call as it is answered: the RPC's name, "ok" or the outcome the
+ * audit records, and the client's name in server.clients ("anonymous"
+ * without a list, "unauthenticated" for a refused key). Called on the GetToken
+ * path: it must stay cheap (no I/O).
+ */
+export type CallObserver = (method: string, status: string, client: string) => void;
+
+/** The RPC each audited kind of call stands for (the method label of the metrics). */
+const METHOD_OF: Readonly<Record<AuditEventKind, string>> = {
+  'token.get': 'GetToken',
+  'token.watch': 'WatchToken',
+  'token.push': 'WatchToken',
+  'token.rejected': 'ReportRejected',
+  'authorization.start': 'StartAuthorization',
+  'authorization.complete': 'CompleteAuthorization',
+  'admin.status': 'GetMailboxStatus',
+  'admin.list': 'ListMailboxes',
+  'admin.reload': 'Reload',
+};
+
 /** Fingerprints of the tokens handed out lately: a token is hashed once, not once per call that receives it. */
 const FINGERPRINT_CACHE_LIMIT = 20_000;
 
@@ -38,17 +62,20 @@ export class CallAudit {
   readonly #log: AuditLog | undefined;
   readonly #auth: ClientAuthenticator;
   readonly #fingerprints = new Map<string, string>();
+  readonly #observer: CallObserver | undefined;
 
-  constructor(log: AuditLog | undefined, auth: ClientAuthenticator) {
+  constructor(log: AuditLog | undefined, auth: ClientAuthenticator, observer?: CallObserver) {
     this.#log = log;
     this.#auth = auth;
+    this.#observer = observer;
   }
 
-  /** `callback`, recording the call's outcome first; `callback` itself when there is no audit log (no cost on the hot path). */
+  /** `callback`, recording the call's outcome first; `callback` itself when there is neither an audit log nor an observer (no cost on the hot path). */
   unary<T>(kind: AuditEventKind, call: AuditedCall, mailbox: string | undefined, callback: sendUnaryData<T>, reason?: string): sendUnaryData<T> {
-    if (this.#log === undefined) return callback;
+    if (this.#log === undefined && this.#observer === undefined) return callback;
     return (error, value, ...rest) => {
-      this.#record(kind, call, mailbox, error, kind.startsWith('token.') ? (value as TokenMessage | null | undefined) : undefined, reason);
+      if (this.#log !== undefined) this.#record(kind, call, mailbox, error, kind.startsWith('token.') ? (value as TokenMessage | null | undefined) : undefined, reason);
+      this.#observe(kind, call, error);
       callback(error, value, ...rest);
     };
   }
@@ -56,11 +83,24 @@ export class CallAudit {
   /** A WatchToken stream opened (error undefined) or refused. */
   watch(call: AuditedCall, mailbox: string, error?: CallError): void {
     if (this.#log !== undefined) this.#record('token.watch', call, mailbox, error ?? null, undefined);
+    this.#observe('token.watch', call, error ?? null);
   }
 
   /** A token pushed on a WatchToken stream. */
   push(call: AuditedCall, mailbox: string, token: TokenMessage): void {
     if (this.#log !== undefined) this.#record('token.push', call, mailbox, null, token);
+  }
+
+  #observe(kind: AuditEventKind, call: AuditedCall, error: CallError | null): void {
+    if (this.#observer === undefined) return;
+    this.#observer(METHOD_OF[kind], error === null ? 'ok' : outcomeOf(error), this.#clientName(call));
+  }
+
+  /** The metrics' client label: without server.clients nobody is authenticated, and no key is hashed for the name. */
+  #clientName(call: AuditedCall): string {
+    if (!this.#auth.enforcing) return 'anonymous';
+    const client = this.#auth.authenticate(call.metadata);
+    return isAuthenticated(client) ? client.name : 'unauthenticated';
   }
 
   #record(

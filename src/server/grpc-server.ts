@@ -14,6 +14,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../time/index.js';
 import { brokerAdminService } from './broker-admin-service.js';
 import { CallAudit } from './call-audit.js';
+import type { CallObserver } from './call-audit.js';
 import { CallTracker } from './call-tracker.js';
 import { ClientAuthenticator } from './client-auth.js';
 import { connectionOptions, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
@@ -39,6 +40,8 @@ export interface GrpcServerOptions {
   readonly audit?: AuditLog;
   /** Times the clients' call budgets; default real time. */
   readonly clock?: Clock;
+  /** Hears each call as answered (the metrics); none by default. */
+  readonly onCall?: CallObserver;
 }
 
 /** What status a stream, or a call cut by the stop, ends with: UNAVAILABLE and this. */
@@ -75,7 +78,7 @@ export class BrokerGrpcServer {
     const interceptors = [this.#calls.interceptor, undecodableRequestInterceptor, ...(mutualTls ? [this.#auth.interceptor] : [])];
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...limitsOf(options.config.limits), ...options.connectionLimits };
     this.#server = new DecodeGuardedServer({ ...connectionOptions(limits), interceptors });
-    const audit = new CallAudit(options.audit, this.#auth);
+    const audit = new CallAudit(options.audit, this.#auth, options.onCall);
     this.#tokenBroker = tokenBrokerService(options.broker, this.#auth, audit);
     this.#server.addService(proto.tokenBrokerService, this.#tokenBroker.implementation);
     this.#server.addService(proto.brokerAdminService, brokerAdminService(options.broker, this.#auth, audit, options.reload));
@@ -86,6 +89,16 @@ export class BrokerGrpcServer {
 
   get addresses(): readonly BoundAddress[] {
     return this.#addresses;
+  }
+
+  /** What grpc.health.v1 reports now: listening, not stopped, and the daemon said the broker can do its job. */
+  get serving(): boolean {
+    return this.#healthStatus === 'SERVING';
+  }
+
+  /** WatchToken streams open now. */
+  get openWatchStreams(): number {
+    return this.#tokenBroker.openWatches;
   }
 
   async start(): Promise<readonly BoundAddress[]> {

@@ -2,6 +2,8 @@
 export { BrokerGrpcServer } from './grpc-server.js';
 export type { GrpcServerOptions } from './grpc-server.js';
 export type { BoundAddress } from './listeners.js';
+export { clearUnixSocketPath, listenError } from './listeners.js';
+export type { CallObserver } from './call-audit.js';
 export { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 export type { ConnectionLimits } from './connection-limits.js';
 export type { ReloadHandler, ReloadOutcome } from './reload-handler.js';

@@ -26,13 +26,26 @@ export async function bindAll(server: Server, config: ServerConfig): Promise<Bou
 }
 
 async function bindUnix(server: Server, address: Extract<ListenAddress, { kind: 'unix' }>, socketMode: number): Promise<BoundAddress> {
+  await clearUnixSocketPath(address, 'server.listen');
+  await bind(server, `unix://${address.path}`, ServerCredentials.createInsecure(), address.url);
+  await chmod(address.path, socketMode);
+  return { url: address.url };
+}
+
+/**
+ * Makes `address` free to bind: its directory must exist, a stale socket
+ * left by a broker that died is removed, and anything else there (a live
+ * broker's socket, a file that is not a socket) stops the start with a
+ * BrokerError naming `setting` (server.listen, metrics.listen).
+ */
+export async function clearUnixSocketPath(address: Extract<ListenAddress, { kind: 'unix' }>, setting: string): Promise<void> {
   const socketPath = address.path;
   const directory = path.dirname(socketPath);
   const directoryStat = await stat(directory).catch(() => undefined);
   if (directoryStat === undefined || !directoryStat.isDirectory()) {
     throw listenError(
       `cannot listen on ${address.url}: the directory ${directory} ${directoryStat === undefined ? 'does not exist' : 'is not a directory'}.`,
-      `Create it (systemd: RuntimeDirectory=token-broker) or change server.listen.`,
+      `Create it (systemd: RuntimeDirectory=token-broker) or change ${setting}.`,
     );
   }
   const existing = await lstat(socketPath).catch(() => undefined);
@@ -41,14 +54,14 @@ async function bindUnix(server: Server, address: Extract<ListenAddress, { kind: 
       // Never delete what is not ours: a typo in server.listen could name any file.
       throw listenError(
         `cannot listen on ${address.url}: ${socketPath} exists and is not a socket (${describeKind(existing)}).`,
-        'Move or delete that file yourself if it is not needed, or give server.listen another path.',
+        `Move or delete that file yourself if it is not needed, or give ${setting} another path.`,
       );
     }
     const probe = await probeSocket(socketPath);
     if (probe.state === 'alive') {
       throw listenError(
         `cannot listen on ${address.url}: another process (probably a running token-broker) is serving that socket.`,
-        'Stop the other instance, or give this one another server.listen address.',
+        `Stop the other instance, or give this one another ${setting} address.`,
       );
     }
     if (probe.state === 'unknown') {
@@ -62,9 +75,6 @@ async function bindUnix(server: Server, address: Extract<ListenAddress, { kind: 
       if (error.code !== 'ENOENT') throw listenError(`cannot replace the stale socket ${socketPath}: ${error.message}.`, 'Delete it, or let the broker\'s user write to its directory.', error);
     });
   }
-  await bind(server, `unix://${socketPath}`, ServerCredentials.createInsecure(), address.url);
-  await chmod(socketPath, socketMode);
-  return { url: address.url };
 }
 
 async function bindTcp(server: Server, address: Extract<ListenAddress, { kind: 'tcp' }>, config: ServerConfig): Promise<BoundAddress> {
@@ -126,6 +136,7 @@ function describeKind(info: Stats): string {
   return 'a device or FIFO';
 }
 
-function listenError(message: string, remediation: string, cause?: unknown): BrokerError {
+/** A listener that cannot be set up: the config must change (or the address be freed). */
+export function listenError(message: string, remediation: string, cause?: unknown): BrokerError {
   return new BrokerError(message, { code: 'config_invalid', permanent: true, remediation, cause });
 }

@@ -57,5 +57,11 @@ export function mailboxStatusMessage(status: MailboxStatus): Required<MailboxSta
     last_used_at: status.lastUsedAt === undefined ? null : toTimestamp(status.lastUsedAt),
     last_error_code: status.lastError?.displayCode ?? '',
     last_error_message: status.lastError?.describe() ?? '',
+    credential_forecasts: (status.credentialDeaths ?? []).map((death) => ({
+      credential: death.credential,
+      expected_at: toTimestamp(death.at),
+      basis: death.basis,
+      reason: death.reason,
+    })),
   };
 }

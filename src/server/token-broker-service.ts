@@ -3,7 +3,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Metadata, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { IssuedToken, MinValidity, TokenBroker } from '../broker/index.js';
-import { requestedMinValidity } from '../broker/index.js';
+import { loggableRejectionReason, requestedMinValidity } from '../broker/index.js';
 import type { TokenBrokerGrpcHandlers, TokenMessage, WatchTokenRequest__Output } from '../proto/index.js';
 import type { CallAudit } from './call-audit.js';
 import type { ClientAuthenticator } from './client-auth.js';
@@ -23,6 +23,8 @@ export interface TokenBrokerHandlers {
    * read the mailbox, ends with UNAUTHENTICATED or PERMISSION_DENIED. Returns how many ended.
    */
   recheckWatches(): number;
+  /** WatchToken streams open now (the metrics' gauge). */
+  readonly openWatches: number;
 }
 
 export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticator, audit: CallAudit): TokenBrokerHandlers {
@@ -135,7 +137,8 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
     },
 
     ReportRejected(call, answer): void {
-      const callback = audit.unary('token.rejected', call, call.request.mailbox, answer, call.request.reason);
+      // The reason may quote the refused token (or its SASL string): the audit log keeps it without.
+      const callback = audit.unary('token.rejected', call, call.request.mailbox, answer, loggableRejectionReason(call.request.reason, call.request.access_token, undefined));
       const refused = refuse(auth, call.metadata, call.request.mailbox, 'ReportRejected');
       if (refused !== undefined) {
         callback(refused);
@@ -174,6 +177,9 @@ export function tokenBrokerService(broker: TokenBroker, auth: ClientAuthenticato
         ended++;
       }
       return ended;
+    },
+    get openWatches() {
+      return watches.size;
     },
   };
 }

@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { StoreConfig } from '../config/index.js';
 import { KeyRing, storeKey } from './key-ring.js';
 import type { StoreKey } from './key-ring.js';
-import { keyFileInvalid, keyFileNotCreated, keyFileUnreadable } from './store-errors.js';
-import { ENCRYPTION_KEY_RULE, encryptionKeyProblem } from '../config/index.js';
+import { keyCredentialMissing, keyFileInvalid, keyFileNotCreated, keyFileUnreadable } from './store-errors.js';
+import { ENCRYPTION_KEY_RULE, encryptionKeyProblem, isSystemdCredential } from '../config/index.js';
 
 // One rule for key files, shared with the config loader (which checks previousEncryptionKeyFiles at load).
 export { ENCRYPTION_KEY_RULE, encryptionKeyProblem };
@@ -32,6 +32,8 @@ export async function loadKeyRing(config: StoreConfig, logger: Logger): Promise<
 async function readOrCreateKeyFile(file: string, logger: Logger): Promise<StoreKey> {
   const existing = await readKeyFile(file, 'current', logger);
   if (existing !== undefined) return storeKey(existing, file);
+  // Never generated among systemd's credentials: the folder is read-only, and emptied at every stop.
+  if (isSystemdCredential(file, process.env)) throw keyCredentialMissing(file, dirname(file));
   const created = await createKeyFile(file);
   if (created === undefined) {
     // Another instance created it between our read and our create: use theirs.
@@ -109,7 +111,9 @@ async function syncFolder(folder: string): Promise<void> {
 
 async function warnIfOthersCanRead(file: string, logger: Logger): Promise<void> {
   const mode = (await stat(file)).mode & 0o777;
-  if ((mode & 0o077) === 0) return;
+  // A systemd credential's group bits are the ACL mask granting the broker's user (file-permissions.ts).
+  const othersBits = isSystemdCredential(file, process.env) ? 0o007 : 0o077;
+  if ((mode & othersBits) === 0) return;
   logger.warn({ keyFile: file, mode: mode.toString(8) }, `token store encryption key file ${file} is readable by other users (mode 0${mode.toString(8)}); restrict it: chmod 600 ${file}`);
 }
 

@@ -38,6 +38,22 @@ export interface MailboxRecord {
   refreshTokenUsedAt?: number;
   lastRefreshAt?: number;
   error?: StoredError;
+  // The token-death forecast's facts (src/forecast): absent in records of earlier versions, which stay readable.
+  /** When the current refresh token value first arrived (Google "testing" apps: it dies 7 days later). */
+  refreshTokenIssuedAt?: number;
+  /** The end the server stated for the current refresh token (Google's refresh_token_expires_in). */
+  refreshTokenExpiresAt?: number;
+  /** When the mailbox was last signed in to: an authorization completed, or a token got without a refresh token. */
+  signedInAt?: number;
+  /** The sign-in frequency Entra stated in AADSTS70043: it bounds every later sign-in's refresh tokens too. */
+  statedMaxLifetime?: StoredMaxLifetime;
+}
+
+/** AADSTS70043's maximum lifetime (see forecast/facts.ts StatedMaxLifetime). */
+export interface StoredMaxLifetime {
+  lifetimeMs: number;
+  tokenIssuedAt?: number;
+  statedAt: number;
 }
 
 /**
@@ -89,6 +105,10 @@ const mailboxRecord: z.ZodType<MailboxRecord> = z.object({
   refreshTokenUsedAt: time.optional(),
   lastRefreshAt: time.optional(),
   error: storedError.optional(),
+  refreshTokenIssuedAt: time.optional(),
+  refreshTokenExpiresAt: time.optional(),
+  signedInAt: time.optional(),
+  statedMaxLifetime: z.object({ lifetimeMs: z.number().positive(), tokenIssuedAt: time.optional(), statedAt: time }).optional(),
 });
 
 const pendingAuthorizationRecord: z.ZodType<PendingAuthorizationRecord> = z.object({

@@ -171,7 +171,7 @@ mailboxes:
       const table = await runCliInProcess(['status', '--socket', address]);
       assert.equal(table.code, 0, table.stderr);
       const lines = table.stdout.trim().split('\n');
-      assert.match(lines[0] ?? '', /^MAILBOX\s+STATE\s+TOKEN EXPIRES\s+REFRESH TOKEN USED\s+LAST ERROR$/);
+      assert.match(lines[0] ?? '', /^MAILBOX\s+STATE\s+TOKEN EXPIRES\s+REFRESH TOKEN USED\s+FORECAST\s+LAST ERROR$/);
       assert.match(lines[1] ?? '', /^support-pop\s+ready\s+\d{4}-\d\d-\d\dT/);
       const json = await runCliInProcess(['status', '--json', '--socket', address]);
       const parsed = JSON.parse(json.stdout) as { mailbox: string; state: string }[];

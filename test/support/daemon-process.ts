@@ -91,6 +91,8 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export interface DaemonProcess {
   readonly child: ChildProcess;
   readonly stderr: () => string;
+  /** What it printed on stdout (nothing, normally: its log goes to stderr). */
+  readonly stdout: () => string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -107,8 +109,9 @@ export async function startDaemonProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = waitForServing(address, 60_000);
   const early = exited.then((code) => {
@@ -118,6 +121,7 @@ export async function startDaemonProcess(
   return {
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -24,6 +24,12 @@ export class ScriptedGrant implements Grant {
     assert.ok(next, 'no acquisition pending');
     next.resolve({ accessToken: token, tokenType: 'Bearer', expiresAt, scopes: ['s'], ...(refreshToken === undefined ? {} : { refreshToken }) });
   }
+  /** Settles the oldest acquisition with `result` as it is (a refresh token's stated end, for one). */
+  answer(result: TokenResult): void {
+    const next = this.#pending.shift();
+    assert.ok(next, 'no acquisition pending');
+    next.resolve(result);
+  }
   fail(error: unknown): void {
     const next = this.#pending.shift();
     assert.ok(next, 'no acquisition pending');

@@ -401,8 +401,15 @@ describe('config store, metrics, refresh', () => {
 
   test('metrics and refresh', async () => {
     const config = configOf(await loadObject({ metrics: { listen: '[::1]:9464' }, refresh: { leadTimeSeconds: 120, maxConcurrentPerServer: '4', sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 }, mailboxes: { m: MAILBOX } }));
-    assert.deepEqual(config.metrics, { listen: '[::1]:9464' });
+    assert.deepEqual(config.metrics, { listen: { kind: 'tcp', host: '::1', port: 9464, url: '[::1]:9464' }, perMailbox: true });
     assert.deepEqual(config.refresh, { leadTimeSeconds: 120, maxConcurrentPerServer: 4, sweepIntervalSeconds: 59, idleAfterHours: 2, keepAliveDays: 80 });
+  });
+
+  test('metrics on a unix socket or tcp:// as server.listen spells them, per-mailbox series turned off', async () => {
+    const unix = configOf(await loadObject({ metrics: { listen: 'unix:///run/token-broker/metrics.sock', perMailbox: false }, mailboxes: { m: MAILBOX } }));
+    assert.deepEqual(unix.metrics, { listen: { kind: 'unix', path: '/run/token-broker/metrics.sock', url: 'unix:///run/token-broker/metrics.sock' }, perMailbox: false });
+    const tcp = configOf(await loadObject({ metrics: { listen: 'tcp://127.0.0.1:9464', perMailbox: 'true' }, mailboxes: { m: MAILBOX } }));
+    assert.deepEqual(tcp.metrics, { listen: { kind: 'tcp', host: '127.0.0.1', port: 9464, url: 'tcp://127.0.0.1:9464' }, perMailbox: true });
   });
 
   test('a lead time shorter than two sweep intervals is a warning that says what to set', async () => {
@@ -414,13 +421,16 @@ describe('config store, metrics, refresh', () => {
     );
   });
 
+  const METRICS_LISTEN_RULE = 'must be host:port (e.g. 127.0.0.1:9464 or [::1]:9464) or unix:///absolute/path (e.g. unix:///run/token-broker/metrics.sock)';
   const STORE_RULE = 'must be sqlite:///path/to/tokens.sqlite, redis://host:6379/0, rediss://host:6380/0 or memory:';
   runCases([
     { name: 'store: unknown scheme', config: { store: { url: 'postgres://db/tokens' } }, expect: [['error', 'store.url', STORE_RULE]] },
     { name: 'store: sqlite without a path', config: { store: { url: 'sqlite://' } }, expect: [['error', 'store.url', STORE_RULE]] },
     { name: 'store: redis without a host', config: { store: { url: 'redis://' } }, expect: [['error', 'store.url', STORE_RULE]] },
-    { name: 'metrics: listen missing', config: { metrics: {} }, expect: [['error', 'metrics.listen', 'required; set host:port, e.g. 127.0.0.1:9464']] },
-    { name: 'metrics: a URL instead of host:port', config: { metrics: { listen: 'http://127.0.0.1:9464' } }, expect: [['error', 'metrics.listen', 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464']] },
+    { name: 'metrics: listen missing', config: { metrics: {} }, expect: [['error', 'metrics.listen', 'required; set host:port, e.g. 127.0.0.1:9464, or unix:///run/token-broker/metrics.sock']] },
+    { name: 'metrics: a URL instead of host:port', config: { metrics: { listen: 'http://127.0.0.1:9464' } }, expect: [['error', 'metrics.listen', METRICS_LISTEN_RULE]] },
+    { name: 'metrics: a relative unix socket path', config: { metrics: { listen: 'unix://metrics.sock' } }, expect: [['error', 'metrics.listen', 'a unix socket path must be absolute, e.g. unix:///run/token-broker/broker.sock']] },
+    { name: 'metrics: perMailbox not a flag', config: { metrics: { listen: '127.0.0.1:9464', perMailbox: 'no' } }, expect: [['error', 'metrics.perMailbox', 'must be true or false, not a string']] },
     { name: 'refresh: a sweep interval over 59 is refused, not clamped', config: { refresh: { sweepIntervalSeconds: 120 } }, expect: [['error', 'refresh.sweepIntervalSeconds', 'must be a whole number from 1 to 59 (the sweep is a cron step of seconds)']] },
     { name: 'refresh: keepAliveDays over 80 is refused, not clamped', config: { refresh: { keepAliveDays: 365 } }, expect: [['error', 'refresh.keepAliveDays', 'must be a whole number from 1 to 80 (Microsoft ends refresh tokens unused for 90 days)']] },
     { name: 'refresh: negative lead time', config: { refresh: { leadTimeSeconds: -1 } }, expect: [['error', 'refresh.leadTimeSeconds', 'must be a whole number of 0 or more']] },

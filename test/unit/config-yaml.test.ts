@@ -8,7 +8,7 @@ import type { ConfigProblem } from '../../src/config/index.js';
 import { configOf, loadText, problemsOf } from '../support/config-helpers.js';
 
 const MAILBOX_KEYS =
-  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, certificate, credentialsFile, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
+  'protocol, authorizationServer, grantType, tenantId, clientId, authenticationMode, clientSecret, clientSecretFile, clientSecretExpiresAt, certificate, credentialsFile, redirectUri, redirectPlatform, scopes, username, password, passwordFile, sharedMailbox, proxy';
 
 const VALID_MAILBOX = `  sales:
     protocol: imap
@@ -167,7 +167,7 @@ describe('config yaml: unknown keys', () => {
     {
       name: 'in metrics',
       text: `metrics:\n  listen: 127.0.0.1:9464\n  path: /metrics\nmailboxes:\n${VALID_MAILBOX}`,
-      expect: { severity: 'error', path: 'metrics.path', message: 'unknown key; expected one of: listen', line: 3, column: 3 },
+      expect: { severity: 'error', path: 'metrics.path', message: 'unknown key; expected one of: listen, perMailbox', line: 3, column: 3 },
     },
     {
       name: 'in refresh',
@@ -180,7 +180,7 @@ describe('config yaml: unknown keys', () => {
       expect: {
         severity: 'error',
         path: 'authorizationServers.acme.tokenUrl',
-        message: 'unknown key; expected one of: type, authorityHost, cloud, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile',
+        message: 'unknown key; expected one of: type, authorityHost, cloud, issuer, authorizationEndpoint, tokenEndpoint, deviceAuthorizationEndpoint, scopes, caFile, testingApp',
         line: 5,
         column: 5,
       },

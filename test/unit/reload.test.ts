@@ -21,7 +21,10 @@ const BASE: Settings = {
   store: { url: 'sqlite:///var/lib/token-broker/tokens.sqlite', encryptionKeyFile: '/etc/token-broker/store.key' },
 };
 
-const cases: readonly (readonly [string, (base: Settings) => Settings, readonly string[]])[] = [
+const METRICS_TCP = { kind: 'tcp', host: '127.0.0.1', port: 9464, url: '127.0.0.1:9464' } as const;
+
+/** Name, the change, the keys expected, and the running settings when not BASE. */
+const cases: readonly (readonly [string, (base: Settings) => Settings, readonly string[], Settings?])[] = [
   ['nothing changed', (base) => ({ ...base }), []],
   [
     'only server.clients changed (it reloads)',
@@ -37,12 +40,19 @@ const cases: readonly (readonly [string, (base: Settings) => Settings, readonly 
   ['tls added', (base) => ({ ...base, server: { ...base.server, tls: { certFile: '/c.pem', keyFile: '/k.pem' } } }), ['server.tls']],
   ['store url and key file', (base) => ({ ...base, store: { url: 'redis://localhost:6379/0', encryptionKeyFile: '/other.key' } }), ['store.url', 'store.encryptionKeyFile']],
   ['previous keys', (base) => ({ ...base, store: { ...base.store, previousEncryptionKeyFiles: ['/old.key'] } }), ['store.previousEncryptionKeyFiles']],
-  ['metrics added', (base) => ({ ...base, metrics: { listen: '127.0.0.1:9464' } }), ['metrics.listen']],
+  ['metrics added', (base) => ({ ...base, metrics: { listen: METRICS_TCP, perMailbox: true } }), ['metrics.listen', 'metrics.perMailbox']],
+  [
+    'metrics moved to a unix socket',
+    (base) => ({ ...base, metrics: { listen: { kind: 'unix', path: '/run/token-broker/metrics.sock', url: 'unix:///run/token-broker/metrics.sock' }, perMailbox: true } }),
+    ['metrics.listen'],
+    { ...BASE, metrics: { listen: METRICS_TCP, perMailbox: true } },
+  ],
+  ['per-mailbox series turned off', (base) => ({ ...base, metrics: { listen: METRICS_TCP, perMailbox: false } }), ['metrics.perMailbox'], { ...BASE, metrics: { listen: METRICS_TCP, perMailbox: true } }],
 ];
 
-for (const [name, change, expected] of cases) {
+for (const [name, change, expected, running = BASE] of cases) {
   test(`restart-required keys: ${name}`, () => {
-    assert.deepEqual(restartRequiredKeys(BASE, change(BASE)), expected);
+    assert.deepEqual(restartRequiredKeys(running, change(running)), expected);
   });
 }
 

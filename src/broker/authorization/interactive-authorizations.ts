@@ -47,11 +47,14 @@ export class InteractiveAuthorizations {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #store: TokenStore;
+  /** Told after each completed authorization (a new refresh token, with a forecast of its own). */
+  readonly #onAuthorized: () => void;
 
-  constructor(clock: Clock, logger: Logger, store: TokenStore) {
+  constructor(clock: Clock, logger: Logger, store: TokenStore, onAuthorized: () => void = () => undefined) {
     this.#clock = clock;
     this.#logger = logger;
     this.#store = store;
+    this.#onAuthorized = onAuthorized;
   }
 
   async start(slot: MailboxSlot): Promise<AuthorizationStarted> {
@@ -78,6 +81,7 @@ export class InteractiveAuthorizations {
           if (this.#inProgress.get(config.name) !== entry) return;
           this.#inProgress.delete(config.name);
           await slot.install(result);
+          this.#onAuthorized();
         },
         (error: unknown) => {
           if (this.#inProgress.get(config.name) !== entry) return;
@@ -160,6 +164,7 @@ export class InteractiveAuthorizations {
       throw slot.recordFailure(error);
     }
     await slot.install(result);
+    this.#onAuthorized();
     this.#logger.info({ mailbox: config.name }, 'mailbox authorized');
     return slot.status(this.#clock.now());
   }

@@ -21,6 +21,11 @@ export interface TokenResult {
    * engine must keep this newest one before handing the access token out.
    */
   readonly refreshToken?: string;
+  /**
+   * When the server said the refresh token ends (Google's
+   * refresh_token_expires_in, ms since the epoch): the forecast's surest source.
+   */
+  readonly refreshTokenExpiresAt?: number;
 }
 
 /** What the engine keeps for a mailbox between acquisitions. */

@@ -54,6 +54,9 @@ const OAUTH_REMEDIES: Readonly<Record<string, Remedy>> = {
   temporarily_unavailable: { code: 'authorization_server_error', permanent: false, remediation: () => 'The broker retries.' },
 };
 
+/** The OAuth `error` values the broker explains, for docs/runbook.md's completeness test. */
+export const EXPLAINED_OAUTH_ERRORS: readonly string[] = Object.keys(OAUTH_REMEDIES);
+
 /** Extracts the AADSTS number from an Entra error_description ("AADSTS7000215: ..."). */
 export function aadstsNumber(description: string | undefined): string | undefined {
   if (description === undefined) return undefined;

@@ -1,5 +1,6 @@
 // `token-broker status`: one line per mailbox the caller may read.
-import type { BrokerMailboxStatus } from '../../client/index.js';
+import type { BrokerCredentialForecast, BrokerMailboxStatus } from '../../client/index.js';
+import { deathLabel } from '../../forecast/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { connect, explainRpcError } from '../daemon-connection.js';
 import type { ConnectionOptions } from '../daemon-connection.js';
@@ -13,7 +14,13 @@ const STATE_LABELS: Readonly<Record<string, string>> = {
   FAILING: 'failing',
 };
 
-export async function statusCommand(options: ConnectionOptions & { json?: boolean }, terminal: Terminal): Promise<ExitCode> {
+export interface StatusOptions extends ConnectionOptions {
+  readonly json?: boolean;
+  /** What time it is, for the FORECAST column (ms); default the system clock. */
+  readonly now?: () => number;
+}
+
+export async function statusCommand(options: StatusOptions, terminal: Terminal): Promise<ExitCode> {
   const client = connect(options);
   let statuses: BrokerMailboxStatus[];
   try {
@@ -27,15 +34,27 @@ export async function statusCommand(options: ConnectionOptions & { json?: boolea
     terminal.out(JSON.stringify(statuses, null, 2));
     return ExitCode.ok;
   }
+  const now = (options.now ?? Date.now)();
   const rows = statuses.map((status) => [
     status.mailbox,
     STATE_LABELS[status.state] ?? status.state,
     status.tokenExpiresAt?.toISOString() ?? '-',
     status.refreshTokenUsedAt?.toISOString() ?? '-',
+    forecastCell(status.credentialForecasts, now),
     status.lastErrorCode === '' ? '-' : `${status.lastErrorCode}: ${status.lastErrorMessage}`,
   ]);
-  for (const line of table(['MAILBOX', 'STATE', 'TOKEN EXPIRES', 'REFRESH TOKEN USED', 'LAST ERROR'], rows)) terminal.out(line);
+  for (const line of table(['MAILBOX', 'STATE', 'TOKEN EXPIRES', 'REFRESH TOKEN USED', 'FORECAST', 'LAST ERROR'], rows)) terminal.out(line);
   return ExitCode.ok;
+}
+
+/**
+ * The earliest expected credential death, short: "refresh token 6d", "secret
+ * 13d !" (one "!" per warning threshold crossed: 14, 7, 1 days); "-" when
+ * nothing is known. The others, with dates and reasons, are in --json.
+ */
+export function forecastCell(forecasts: readonly BrokerCredentialForecast[], now: number): string {
+  const earliest = forecasts[0];
+  return earliest === undefined ? '-' : deathLabel(earliest.credential, earliest.expectedAt.getTime(), now);
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {

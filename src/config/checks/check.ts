@@ -32,6 +32,8 @@ export interface MailboxDraft {
   readonly clientId: Field<string>;
   readonly authenticationMode: Field<AuthenticationMode>;
   readonly clientSecret: Field<Secret>;
+  /** When the client secret ends, ms since the epoch. */
+  readonly clientSecretExpiresAt: Field<number>;
   readonly certificate: Field<CertificateDraft>;
   /** Absolute path of a Google service-account JSON key. */
   readonly credentialsFile: Field<string>;

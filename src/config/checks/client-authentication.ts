@@ -89,3 +89,17 @@ export const googleClientAuthentication: MailboxCheck = ({ mailbox, facts, sink 
     sink.error(mailbox.authenticationMode.path, 'Google OAuth clients authenticate with their client secret; use authenticationMode: client-secret', at);
   }
 };
+
+/**
+ * clientSecretExpiresAt dates the client secret: without one it dates
+ * nothing, and a forecast of a secret that is not used would only mislead.
+ */
+export const secretEndDateNeedsSecret: MailboxCheck = ({ mailbox, sink }) => {
+  const { clientSecretExpiresAt, clientSecret } = mailbox;
+  if (!isPresent(clientSecretExpiresAt) || isPresent(clientSecret)) return;
+  sink.error(
+    clientSecretExpiresAt.path,
+    'applies only where a client secret is used (clientSecret or clientSecretFile), and this mailbox has none; remove it, or set the secret it dates',
+    clientSecretExpiresAt.at,
+  );
+};

@@ -1,7 +1,7 @@
 // The semantic checks every mailbox goes through, after its fields were read
 // one by one. Order does not matter: problems are sorted by position.
 import { plainCells } from './applicability.js';
-import { authenticationModeAllowed, credentialMatchesMode, googleClientAuthentication, redirectPlatformRules } from './client-authentication.js';
+import { authenticationModeAllowed, credentialMatchesMode, googleClientAuthentication, redirectPlatformRules, secretEndDateNeedsSecret } from './client-authentication.js';
 import { grantSupportsProtocol } from './protocol.js';
 import { proxyExists, serverHasEndpoints } from './references.js';
 import { googleDeviceFlowScopes, scopesAvailable } from './scopes.js';
@@ -15,6 +15,7 @@ export const MAILBOX_CHECKS: readonly MailboxCheck[] = [
   tenantRules,
   authenticationModeAllowed,
   credentialMatchesMode,
+  secretEndDateNeedsSecret,
   redirectPlatformRules,
   googleClientAuthentication,
   serviceAccountKeyRules,

@@ -4,7 +4,7 @@
 import { builtinAuthorizationServers, GOOGLE_ENDPOINTS, GOOGLE_SCOPES, MICROSOFT_DEFAULT_CLOUD, microsoftServer } from '../builtin-servers.js';
 import { readCaFile } from '../ca-file.js';
 import type { LoadContext } from '../context.js';
-import { authorityHost, endpointUrl, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList } from '../fields.js';
+import { authorityHost, endpointUrl, flag, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList } from '../fields.js';
 import { cloudsOfAuthorityHost, MICROSOFT_CLOUD_HOSTS, microsoftDelegatedScopes } from '../microsoft-clouds.js';
 import { withOptional } from '../optional.js';
 import { isPresent, MappingReader, valueOf } from '../reader.js';
@@ -24,7 +24,7 @@ export interface ServerRegistry {
   readonly broken: ReadonlySet<string>;
 }
 
-const SERVER_KEYS = ['type', 'authorityHost', 'cloud', 'issuer', 'authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'scopes', 'caFile'] as const;
+const SERVER_KEYS = ['type', 'authorityHost', 'cloud', 'issuer', 'authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'scopes', 'caFile', 'testingApp'] as const;
 const ENDPOINT_KEYS = ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint'] as const;
 
 /** What a server of each type starts from before the file's fields apply. */
@@ -70,8 +70,12 @@ async function readServer(reader: MappingReader, name: string, builtin: Authoriz
   const endpoints = Object.fromEntries(ENDPOINT_KEYS.map((key) => [key, reader.field(key, endpointUrl)])) as Record<(typeof ENDPOINT_KEYS)[number], Field<string>>;
   const scopes = readScopes(reader, type);
   const ca = await readCaFile(reader, 'caFile');
+  const testingApp = reader.field('testingApp', flag);
 
   if (type === undefined) return undefined;
+  if (type !== 'google' && isPresent(testingApp)) {
+    sink.error(testingApp.path, `applies only to type google (a Google app's consent screen in "Testing" status); remove it`, testingApp.at);
+  }
   if (type !== 'microsoft' && isPresent(host)) sink.error(host.path, `applies only to type microsoft; remove it`, host.at);
   if (type !== 'microsoft' && isPresent(cloudField)) sink.error(cloudField.path, `applies only to type microsoft; remove it`, cloudField.at);
   if (type === 'microsoft') {
@@ -101,6 +105,7 @@ async function readServer(reader: MappingReader, name: string, builtin: Authoriz
     tokenEndpoint: own(endpoints.tokenEndpoint) ?? base.tokenEndpoint,
     deviceAuthorizationEndpoint: own(endpoints.deviceAuthorizationEndpoint) ?? base.deviceAuthorizationEndpoint,
     caFile: valueOf(ca)?.file ?? base.caFile,
+    testingApp: type === 'google' ? (valueOf(testingApp) ?? base.testingApp) : undefined,
   });
 }
 

@@ -1,6 +1,7 @@
 // `mailboxes`: each is read field by field into a draft, the matrix checks
 // run over the draft, and only a mailbox without errors becomes a
 // MailboxConfig (with its server, proxy, defaults and scopes resolved).
+import { z } from 'zod';
 import type { CertificateInfo } from '../certificate.js';
 import { checkCertificateFile, checkServiceAccountKeyFile, MAILBOX_CHECKS, resolveFacts } from '../checks/index.js';
 import type { CertificateDraft, MailboxDraft, MailboxFacts } from '../checks/index.js';
@@ -8,7 +9,7 @@ import type { LoadContext } from '../context.js';
 import { absoluteUrl, filePath, mailboxIdentity, oneOf, SAFE_NAME, SAFE_NAME_RULE, scopeList, tenantId, text, thumbprint } from '../fields.js';
 import { resolveConfigPath } from '../files.js';
 import { withOptional } from '../optional.js';
-import { isPresent, MappingReader, valueOf } from '../reader.js';
+import { isPresent, kindOf, MappingReader, valueOf } from '../reader.js';
 import type { Field } from '../reader.js';
 import { defaultScopes } from '../scopes.js';
 import { Secret } from '../secret.js';
@@ -26,6 +27,7 @@ export const MAILBOX_KEYS = [
   'clientId',
   'authenticationMode',
   ...secretKeys('clientSecret'),
+  'clientSecretExpiresAt',
   'certificate',
   'credentialsFile',
   'redirectUri',
@@ -84,6 +86,7 @@ async function readDraft(reader: MappingReader, name: string): Promise<MailboxDr
     clientId: reader.field('clientId', text),
     authenticationMode: reader.field('authenticationMode', oneOf(AUTHENTICATION_MODES)),
     clientSecret: await readSecret(reader, 'clientSecret'),
+    clientSecretExpiresAt: reader.field('clientSecretExpiresAt', endDate),
     certificate: await readCertificate(reader),
     credentialsFile: resolvedPath(reader, reader.field('credentialsFile', filePath)),
     redirectUri: reader.field('redirectUri', absoluteUrl),
@@ -136,6 +139,7 @@ function buildMailbox(
     {
       tenantId: valueOf(mailbox.tenantId),
       clientSecret: valueOf(mailbox.clientSecret),
+      clientSecretExpiresAt: valueOf(mailbox.clientSecretExpiresAt),
       certificate: mode === 'certificate' && serviceAccountKey === undefined ? certificateCredential(mailbox.certificate, certificate) : undefined,
       serviceAccountKey,
       redirectUri: valueOf(mailbox.redirectUri),
@@ -164,3 +168,26 @@ function certificateCredential(field: Field<CertificateDraft>, info: Certificate
     },
   );
 }
+
+const END_DATE_RULE = 'an ISO 8601 date or date-time such as 2027-03-31 or 2027-03-31T00:00:00Z';
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * clientSecretExpiresAt: a date (00:00 UTC that day, the cautious reading of
+ * the date the Entra portal shows) or a date-time with its zone. Date.parse
+ * alone would take 2027-02-30 as March 2nd: the day must exist.
+ */
+const endDate: z.ZodType<number> = z
+  .string({ error: (issue) => `must be ${END_DATE_RULE}, not ${kindOf(issue.input)}` })
+  .transform((value, ctx) => {
+    const parts = DATE_ONLY.exec(value) ?? DATE_TIME.exec(value);
+    const at = parts === null ? Number.NaN : Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+    const [, year, month, day] = parts ?? [];
+    const exists = !Number.isNaN(at) && new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).toISOString().startsWith(`${year ?? ''}-${month ?? ''}-${day ?? ''}`);
+    if (!exists) {
+      ctx.addIssue({ code: 'custom', message: `must be ${END_DATE_RULE} (a day that exists; a time needs its zone, Z or +01:00)` });
+      return z.NEVER;
+    }
+    return at;
+  });

@@ -70,7 +70,7 @@ const NO_PROXY_ENTRY = /^(?:(?:\*?\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-
 
 const noProxyEntry = z.string().regex(NO_PROXY_ENTRY, { message: NO_PROXY_RULE });
 /** A list, or one entry alone. */
-const noProxyList = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(noProxyEntry, { error: 'must be a list of host names' }));
+export const noProxyList = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(noProxyEntry, { error: 'must be a list of host names' }));
 
 export async function readProxies(ctx: LoadContext, section: Field<MappingReader>): Promise<ProxyRegistry> {
   const proxies = new Map<string, ProxyConfig>();

@@ -26,16 +26,16 @@ const LIMIT_KEYS = ['maxRequestBytes', 'maxStreamsPerConnection', 'idleConnectio
 const TLS_KEYS = ['certFile', 'keyFile', 'clientCaFile'];
 const CLIENT_KEYS = ['name', ...secretKeys('key'), 'keySha256', 'certificateSubject', 'mailboxes', 'admin', 'protocols', 'watch', 'maxWatches', 'callsPerSecond'];
 
-const protocolList = z.array(oneOf(PROTOCOLS), { error: (issue) => `must be a list of protocols (${PROTOCOLS.join(', ')}), not ${kindOf(issue.input)}` }).min(1, { error: 'must name at least one protocol; to refuse every token, remove the client' });
+export const protocolList = z.array(oneOf(PROTOCOLS), { error: (issue) => `must be a list of protocols (${PROTOCOLS.join(', ')}), not ${kindOf(issue.input)}` }).min(1, { error: 'must name at least one protocol; to refuse every token, remove the client' });
 
-const certificateSubjectField = z.string({ error: 'must be a distinguished name such as "CN=connector-1"' }).transform((value, ctx) => {
+export const certificateSubjectField = z.string({ error: 'must be a distinguished name such as "CN=connector-1"' }).transform((value, ctx) => {
   const parsed = parseCertificateSubject(value);
   if (!('error' in parsed)) return canonicalCertificateSubject(parsed);
   ctx.addIssue({ code: 'custom', message: parsed.error });
   return z.NEVER;
 });
 
-const listenList = z.preprocess(
+export const listenList = z.preprocess(
   (value) => (typeof value === 'string' ? [value] : value),
   z
     .array(

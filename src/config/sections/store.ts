@@ -17,7 +17,7 @@ import { withOptional } from '../optional.js';
 const STORE_URL_RULE = 'must be sqlite:///path/to/tokens.sqlite, redis://host:6379/0, rediss://host:6380/0 or memory:';
 
 /** Messages never quote the URL: a redis URL may carry its password. */
-function storeUrl(baseDir: string): z.ZodType<string> {
+export function storeUrl(baseDir: string): z.ZodType<string> {
   return text.transform((value, ctx) => {
     if (value === 'memory:' || value === 'memory://') return 'memory:';
     if (value.startsWith('sqlite://')) {
@@ -31,7 +31,7 @@ function storeUrl(baseDir: string): z.ZodType<string> {
   });
 }
 
-const filePathList = z.array(filePath, { error: (issue) => `must be a list of file paths, not ${kindOf(issue.input)}` });
+export const filePathList = z.array(filePath, { error: (issue) => `must be a list of file paths, not ${kindOf(issue.input)}` });
 
 export const STORE_KEYS = ['url', 'encryptionKeyFile', 'previousEncryptionKeyFiles'];
 

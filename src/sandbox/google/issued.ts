@@ -19,6 +19,8 @@ export interface RefreshGrant {
   readonly clientId: string;
   readonly user: string;
   readonly scope: string;
+  /** Time-based access: when the grant runs out (ms since the epoch); absent: until revoked. */
+  readonly expiresAt?: number;
 }
 
 export interface DeviceCode {
@@ -92,8 +94,14 @@ export class Issued {
     return value;
   }
 
+  /** The grant of a refresh token that is still good: a time-based one that ran out is gone, as at Google. */
   refreshGrant(value: string): RefreshGrant | undefined {
-    return this.#refreshTokens.get(value);
+    const grant = this.#refreshTokens.get(value);
+    if (grant?.expiresAt !== undefined && grant.expiresAt <= this.#clock.now()) {
+      this.#refreshTokens.delete(value);
+      return undefined;
+    }
+    return grant;
   }
 
   revokeRefreshTokens(user: string | undefined): void {

@@ -5,6 +5,7 @@ import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTlsMaterial } from '../certificates.js';
 import { FailureQueue, retryAfterHeader } from '../failures.js';
+import { SecretsSeen } from '../secrets-seen.js';
 import { handleAuthorize } from './authorize-endpoint.js';
 import type { GoogleContext } from './context.js';
 import { handleDeviceCode } from './device-endpoint.js';
@@ -22,7 +23,10 @@ export const GOOGLE_PATHS = { authorize: '/o/oauth2/v2/auth', token: '/token', d
 export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Promise<GoogleSandbox> {
   const lifetime = options.accessTokenLifetimeSeconds ?? 3599;
   const interval = options.deviceCodeIntervalSeconds ?? 5;
-  for (const [name, value] of [['accessTokenLifetimeSeconds', lifetime], ['deviceCodeIntervalSeconds', interval]] as const) {
+  const refreshLifetime = options.refreshTokenLifetimeSeconds;
+  const checked: [string, number][] = [['accessTokenLifetimeSeconds', lifetime], ['deviceCodeIntervalSeconds', interval]];
+  if (refreshLifetime !== undefined) checked.push(['refreshTokenLifetimeSeconds', refreshLifetime]);
+  for (const [name, value] of checked) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`"${name}" must be a positive integer, got ${String(value)}`);
   }
   const clock = options.clock ?? { now: () => Date.now() };
@@ -33,8 +37,10 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     stats: new TokenStats(),
     clock,
     accessTokenLifetimeSeconds: lifetime,
+    refreshTokenLifetimeSeconds: refreshLifetime,
     deviceCodeIntervalSeconds: interval,
     url: () => url,
+    secretsSeen: new SecretsSeen(),
   };
 
   const failures = new FailureQueue<GoogleInjectedFailure>(checkInjectedFailure);
@@ -61,6 +67,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     failNext: (failure) => failures.push(failure),
     throttleNext: (throttle) => failures.push(throttleFailure(throttle)),
     verifyAccessToken: (token) => context.issued.accessToken(token),
+    secretsSeen: () => context.secretsSeen.list(),
     close: () => close(server),
   };
 }
@@ -77,16 +84,19 @@ async function route(
   const path = requestUrl.pathname;
   if (path === GOOGLE_PATHS.authorize && method === 'GET') {
     const answer = handleAuthorize(context, requestUrl.searchParams);
+    if (answer.kind === 'redirect') context.secretsSeen.add('authorization_code', new URL(answer.location).searchParams.get('code'));
     return answer.kind === 'redirect' ? redirect(response, answer.location) : sendJson(response, answer.error.status, answer.error.body);
   }
   if (path === GOOGLE_PATHS.token && method === 'POST') {
     const params = await readForm(request);
+    context.secretsSeen.fromRequest(params, request.headers.authorization);
     const basic = basicCredentials(request);
     const grantType = params.get('grant_type') ?? undefined;
     const clientId = basic?.clientId ?? params.get('client_id') ?? undefined;
     context.stats.record(grantType, clientId);
     const injected = failures.take();
     const answer = injected === undefined ? handleToken(context, { params, basic }) : injectedAnswer(injected);
+    context.secretsSeen.fromAnswer(answer.body);
     sendJson(response, answer.status, answer.body, injected === undefined ? {} : retryAfterHeader(injected));
     const error = 'error' in answer.body && typeof answer.body.error === 'string' ? answer.body.error : undefined;
     onTokenRequest?.({ grantType, clientId, error });
@@ -94,6 +104,7 @@ async function route(
   }
   if (path === GOOGLE_PATHS.device && method === 'POST') {
     const answer = handleDeviceCode(context, await readForm(request));
+    context.secretsSeen.fromAnswer(answer.body);
     return sendJson(response, answer.status, answer.body);
   }
   return sendJson(response, 404, { error: 'not_found', error_description: `no sandbox endpoint for ${method} ${path}` });

@@ -6,6 +6,7 @@ import { authenticateClient, credentialsOf, isGoogleError } from './client-authe
 import type { GoogleContext, JsonAnswer } from './context.js';
 import { googleErrors } from './google-errors.js';
 import type { GoogleError } from './google-errors.js';
+import type { RefreshGrant } from './issued.js';
 import { jwtBearerToken, verifyAssertion } from './jwt-bearer.js';
 import type { GoogleClientRegistration } from './types.js';
 
@@ -48,8 +49,8 @@ function authorizationCode(context: GoogleContext, client: GoogleClientRegistrat
     const challenge = code.codeChallengeMethod === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;
     if (challenge !== code.codeChallenge) return fail(googleErrors.wrongVerifier());
   }
-  const refreshToken = code.offline ? context.issued.issueRefreshToken({ clientId: client.clientId, user: code.user, scope: code.scope }) : undefined;
-  return tokens(context, { clientId: client.clientId, user: code.user, scope: code.scope, grantType: 'authorization_code', refreshToken });
+  const refreshToken = code.offline ? issueRefreshToken(context, { clientId: client.clientId, user: code.user, scope: code.scope }) : undefined;
+  return tokens(context, { clientId: client.clientId, user: code.user, scope: code.scope, grantType: 'authorization_code', refreshToken, refreshGrant: refreshToken?.grant });
 }
 
 function refresh(context: GoogleContext, client: GoogleClientRegistration, params: URLSearchParams): JsonAnswer {
@@ -58,7 +59,7 @@ function refresh(context: GoogleContext, client: GoogleClientRegistration, param
   const grant = context.issued.refreshGrant(value);
   if (grant === undefined) return fail(googleErrors.revoked());
   if (grant.clientId !== client.clientId) return fail(googleErrors.unauthorizedClient());
-  return tokens(context, { clientId: client.clientId, user: grant.user, scope: grant.scope, grantType: 'refresh_token', refreshToken: undefined });
+  return tokens(context, { clientId: client.clientId, user: grant.user, scope: grant.scope, grantType: 'refresh_token', refreshToken: undefined, refreshGrant: grant });
 }
 
 function deviceCode(context: GoogleContext, client: GoogleClientRegistration, params: URLSearchParams): JsonAnswer {
@@ -69,8 +70,8 @@ function deviceCode(context: GoogleContext, client: GoogleClientRegistration, pa
   if (code.expiresAt <= context.clock.now()) return fail(googleErrors.deviceCodeExpired());
   if (code.user === undefined) return fail(googleErrors.authorizationPending());
   context.issued.consumeDeviceCode(value);
-  const refreshToken = context.issued.issueRefreshToken({ clientId: client.clientId, user: code.user, scope: code.scope });
-  return tokens(context, { clientId: client.clientId, user: code.user, scope: code.scope, grantType: 'device_code', refreshToken });
+  const refreshToken = issueRefreshToken(context, { clientId: client.clientId, user: code.user, scope: code.scope });
+  return tokens(context, { clientId: client.clientId, user: code.user, scope: code.scope, grantType: 'device_code', refreshToken, refreshGrant: refreshToken.grant });
 }
 
 interface Issue {
@@ -78,7 +79,17 @@ interface Issue {
   readonly user: string;
   readonly scope: string;
   readonly grantType: string;
-  readonly refreshToken: string | undefined;
+  /** A refresh token issued with this answer. */
+  readonly refreshToken: { readonly value: string } | undefined;
+  /** The grant behind the refresh token in play (issued now, or redeemed): its time-based end is told. */
+  readonly refreshGrant: RefreshGrant | undefined;
+}
+
+/** A refresh token, with the time-based end the sandbox was asked to give its grants. */
+function issueRefreshToken(context: GoogleContext, grant: RefreshGrant): { readonly value: string; readonly grant: RefreshGrant } {
+  const seconds = context.refreshTokenLifetimeSeconds;
+  const timed: RefreshGrant = seconds === undefined ? grant : { ...grant, expiresAt: context.clock.now() + seconds * 1000 };
+  return { value: context.issued.issueRefreshToken(timed), grant: timed };
 }
 
 function tokens(context: GoogleContext, issue: Issue): JsonAnswer {
@@ -89,7 +100,9 @@ function tokens(context: GoogleContext, issue: Issue): JsonAnswer {
     body: {
       access_token: accessToken,
       expires_in: lifetime,
-      ...(issue.refreshToken === undefined ? {} : { refresh_token: issue.refreshToken }),
+      ...(issue.refreshToken === undefined ? {} : { refresh_token: issue.refreshToken.value }),
+      // Google: "The remaining lifetime of the refresh token in seconds. This value is only set when the user grants time-based access."
+      ...(issue.refreshGrant?.expiresAt === undefined ? {} : { refresh_token_expires_in: Math.max(0, Math.floor((issue.refreshGrant.expiresAt - context.clock.now()) / 1000)) }),
       scope: issue.scope,
       token_type: 'Bearer',
     },

@@ -1,5 +1,6 @@
 // The Google sandbox's public vocabulary. Like the Entra sandbox it stands
 // apart from the broker and defines its own types, clock included.
+import type { SandboxSecret } from '../types.js';
 
 export interface GoogleSandboxClock {
   /** Milliseconds since the Unix epoch. */
@@ -15,6 +16,13 @@ export interface GoogleSandboxOptions {
   port?: number;
   /** `expires_in` of access tokens; default 3599, as Google sends. */
   accessTokenLifetimeSeconds?: number;
+  /**
+   * Time-based access: the user granted access for this long (seconds), so
+   * every answer with a refresh token in play carries its remaining lifetime
+   * as `refresh_token_expires_in`, and the refresh token is refused
+   * (invalid_grant) once it has run out. Default: none (access until revoked).
+   */
+  refreshTokenLifetimeSeconds?: number;
   /** `interval` of device codes in seconds; default 5, as Google sends. Tests set 1. */
   deviceCodeIntervalSeconds?: number;
   /** Drives token expiry, code lifetimes and assertion time checks; default `Date.now`. */
@@ -132,5 +140,7 @@ export interface GoogleSandbox {
   throttleNext(throttle?: GoogleInjectedThrottle): void;
   /** What a token this sandbox issued stands for, if it is one and has not expired. */
   verifyAccessToken(token: string): GoogleAccessTokenInfo | undefined;
+  /** Every secret the sandbox issued (tokens, codes, device codes) or received (client secrets, PKCE verifiers, service-account assertions), each once. */
+  secretsSeen(): readonly SandboxSecret[];
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ export function toTokenResult(response: TokenEndpointResponse, input: TokenResul
   const lifetime = response.expires_in ?? ASSUMED_LIFETIME_SECONDS;
   const granted = response.scope?.split(' ').filter((scope) => scope !== '');
   const refreshToken = input.keepsRefreshToken ? (response.refresh_token ?? input.previousRefreshToken) : undefined;
+  const refreshLifetime = refreshTokenLifetimeSeconds(response);
   return {
     accessToken: response.access_token,
     // oauth4webapi lower-cases token_type; connectors and XOAUTH2 expect "Bearer".
@@ -28,5 +29,18 @@ export function toTokenResult(response: TokenEndpointResponse, input: TokenResul
     expiresAt: input.now + lifetime * 1000,
     scopes: granted !== undefined && granted.length > 0 ? granted : [...input.requestedScopes],
     ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(refreshToken === undefined || refreshLifetime === undefined ? {} : { refreshTokenExpiresAt: input.now + refreshLifetime * 1000 }),
   };
+}
+
+/**
+ * Google's refresh_token_expires_in: "the remaining lifetime of the refresh
+ * token in seconds", sent only when the user granted time-based access.
+ * openid-client passes unknown members of the token response through as they
+ * came (a number, or a numeric string from a lax server); anything else is ignored.
+ */
+function refreshTokenLifetimeSeconds(response: TokenEndpointResponse): number | undefined {
+  const value: unknown = response['refresh_token_expires_in'];
+  const seconds = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
