@@ -85,9 +85,21 @@ describe('the npm package', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  test('holds the compiled code, proto, example config and systemd files, and no tests or secrets', () => {
-    for (const required of ['package.json', 'dist/src/cli/main.js', 'dist/src/index.d.ts', 'dist/src/client/index.js', 'proto/tokenbroker/v1/broker.proto', 'config/broker.example.yaml', 'systemd/token-broker.service']) {
-      assert.ok(files.has(required), `${required} is missing from the package`);
+  test('holds the compiled code, proto, example config, schema and systemd files, and no tests or secrets', () => {
+    const required = [
+      'package.json',
+      'dist/src/cli/main.js',
+      'dist/src/index.d.ts',
+      'dist/src/client/index.js',
+      'proto/tokenbroker/v1/broker.proto',
+      'config/broker.example.yaml',
+      'schema/broker.schema.json',
+      'systemd/token-broker.service',
+      'systemd/token-broker.sysusers.conf',
+      'systemd/token-broker.tmpfiles.conf',
+    ];
+    for (const file of required) {
+      assert.ok(files.has(file), `${file} is missing from the package`);
     }
     const unwanted = [...files].filter(
       (file) =>
@@ -95,6 +107,13 @@ describe('the npm package', () => {
         /(^|\/)(\.npmrc|\.env[^/]*|[^/]*\.(pem|key|p12|pfx|sqlite|log))$/.test(file),
     );
     assert.deepEqual(unwanted, [], 'files that have no place in the package');
+  });
+
+  test("the example config's $schema comment names the schema file in the package", async () => {
+    const example = await readFile(path.join(extracted, 'package', 'config', 'broker.example.yaml'), 'utf8');
+    const reference = /^# yaml-language-server: \$schema=(\S+)$/m.exec(example)?.[1];
+    assert.ok(reference !== undefined, 'config/broker.example.yaml has no "# yaml-language-server: $schema=..." line');
+    assert.ok(files.has(path.posix.normalize(path.posix.join('config', reference))), `${reference} (from config/) is not in the package`);
   });
 
   test('every source map names only files that are in the package', async () => {
