@@ -11,6 +11,7 @@ import path from 'node:path';
 import { TokenBrokerClient } from '../../src/client/index.js';
 import { startGoogleSandbox } from '../../src/sandbox/google/index.js';
 import type { GoogleSandbox } from '../../src/sandbox/google/index.js';
+import { eventually } from '../support/assertions.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { startDaemonProcess } from '../support/daemon-process.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
@@ -134,11 +135,7 @@ mailboxes:
   });
 });
 
-/** Polls `condition` (a log line the daemon writes on its own sweep) until it holds, up to a minute. */
+/** Waits (polling: the daemon is another process, its log the only signal) until `condition` holds, up to a minute. */
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(() => assert.ok(condition(), `waiting for ${what}`), 60_000);
 }
