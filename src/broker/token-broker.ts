@@ -103,9 +103,15 @@ export class TokenBroker {
       },
     });
     // A new refresh token has a forecast of its own (a testing app's 7 days): the next sweep looks, not the next hourly one.
-    this.#authorizations = new InteractiveAuthorizations(options.clock, options.logger, options.store, () => {
-      this.#nextForecastAt = Number.NEGATIVE_INFINITY;
-    });
+    this.#authorizations = new InteractiveAuthorizations(
+      options.clock,
+      options.logger,
+      options.store,
+      () => {
+        this.#nextForecastAt = Number.NEGATIVE_INFINITY;
+      },
+      options.onTokenRequest,
+    );
     for (const config of options.mailboxes) this.#registry.place(config);
   }
 

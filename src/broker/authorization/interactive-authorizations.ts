@@ -13,6 +13,8 @@ import type { MailboxSlot } from '../mailbox-slot.js';
 import type { MailboxStatus } from '../mailbox-status.js';
 import { summarizeToken } from '../token-summary.js';
 import type { TokenSummary } from '../token-summary.js';
+import { observeTokenRequest } from '../token-request-observer.js';
+import type { TokenRequestObserver } from '../token-request-observer.js';
 import { isLoopbackRedirect, LoopbackRedirectListener } from './loopback-listener.js';
 
 export interface AuthorizationStarted {
@@ -50,11 +52,15 @@ export class InteractiveAuthorizations {
   /** Told after each completed authorization (a new refresh token, with a forecast of its own). */
   readonly #onAuthorized: () => void;
 
-  constructor(clock: Clock, logger: Logger, store: TokenStore, onAuthorized: () => void = () => undefined) {
+  /** Hears the token requests an authorization sends (the code's redemption, the device code's outcome): the metrics. */
+  readonly #onTokenRequest: TokenRequestObserver | undefined;
+
+  constructor(clock: Clock, logger: Logger, store: TokenStore, onAuthorized: () => void = () => undefined, onTokenRequest?: TokenRequestObserver) {
     this.#clock = clock;
     this.#logger = logger;
     this.#store = store;
     this.#onAuthorized = onAuthorized;
+    this.#onTokenRequest = onTokenRequest;
   }
 
   async start(slot: MailboxSlot): Promise<AuthorizationStarted> {
@@ -76,7 +82,10 @@ export class InteractiveAuthorizations {
     if (start.kind === 'device-code') {
       const entry: InProgress = { cancel: () => start.cancel() };
       this.#inProgress.set(config.name, entry);
-      start.completion.then(
+      // Counted as one request from the code's issue to its outcome (the polling in between is msal-node's or
+      // openid-client's), so its time includes the person's: the device-code histogram tells how long people take.
+      const completion = start.completion;
+      observeTokenRequest(this.#onTokenRequest, { server: config.authorizationServer.name, grant: config.grantType }, () => completion).then(
         async (result) => {
           if (this.#inProgress.get(config.name) !== entry) return;
           this.#inProgress.delete(config.name);
@@ -159,7 +168,10 @@ export class InteractiveAuthorizations {
     await this.#store.deletePendingAuthorization(config.name);
     let result;
     try {
-      result = await grant.completeAuthorization(pending, callbackUrl);
+      const completeAuthorization = grant.completeAuthorization.bind(grant);
+      result = await observeTokenRequest(this.#onTokenRequest, { server: config.authorizationServer.name, grant: config.grantType }, () =>
+        completeAuthorization(pending, callbackUrl),
+      );
     } catch (error) {
       throw slot.recordFailure(error);
     }
