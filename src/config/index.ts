@@ -42,3 +42,4 @@ export { isSystemdCredential } from './file-permissions.js';
 export { isLoopbackHost, loopbackRedirectAddress } from './addresses.js';
 export { compileGlob, countMatchSteps, globProblem } from './glob-pattern.js';
 export type { GlobPattern } from './glob-pattern.js';
+export { keyCredentialMissing } from './store-key-credential.js';

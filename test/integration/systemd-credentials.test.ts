@@ -82,22 +82,26 @@ describe('serve: the example config with its secrets as systemd credentials', ()
     assert.doesNotMatch(environment.daemon.stderr(), /generated a new token store encryption key/);
   });
 
-  test('without the store key among the credentials: exit 78, saying to create it with systemd-creds encrypt', async () => {
+  test('without the store key among the credentials: serve and validate exit 78, saying to create it with systemd-creds encrypt', async () => {
     assert.ok(environment !== undefined);
     const missing = await credentialsFolder(path.join(scratch, 'no-key'), { 'sales-client-secret': `${CLIENT_SECRET}\n` });
     const configFile = path.join(scratch, 'no-key', 'broker.yaml');
     const address = `unix://${path.join(scratch, 'no-key', 'broker.sock')}`;
     await writeFile(path.join(scratch, 'no-key', 'ca.pem'), environment.sandbox.caCertificatePem);
     await writeFile(configFile, exampleConfig(example, address, path.join(scratch, 'no-key'), environment.sandbox.url));
-    const result = await runCli(['serve', '--config', configFile, '--strict', '--no-watch-config'], { CREDENTIALS_DIRECTORY: missing });
-    assert.equal(result.code, 78, result.stderr);
     const keyFile = path.join(missing, 'store-key');
-    assert.ok(
-      result.stderr.includes(
-        `token-broker: the token store encryption key file ${keyFile} does not exist, and the broker cannot generate it there: ${missing} is the systemd credentials folder ($CREDENTIALS_DIRECTORY), read-only and emptied at every stop. ` +
-          'Create the key as an encrypted credential, as root: (umask 077; openssl rand -base64 32 | systemd-creds encrypt --name=store-key - /etc/credstore.encrypted/token-broker.store-key)',
-      ),
-      result.stderr,
-    );
+    // Said by the config check, so `validate` says it too, before systemd ever starts the unit.
+    for (const command of [['serve', '--config', configFile, '--strict', '--no-watch-config'], ['validate', '--config', configFile]]) {
+      const result = await runCli(command, { CREDENTIALS_DIRECTORY: missing });
+      assert.equal(result.code, 78, result.stderr);
+      const said = result.stdout + result.stderr;
+      assert.ok(
+        said.includes(
+          `store.encryptionKeyFile: the token store encryption key file ${keyFile} does not exist, and the broker cannot generate it there: ${missing} is the systemd credentials folder ($CREDENTIALS_DIRECTORY), read-only and emptied at every stop. ` +
+            'Create the key as an encrypted credential, as root: (umask 077; openssl rand -base64 32 | systemd-creds encrypt --name=store-key - /etc/credstore.encrypted/token-broker.store-key)',
+        ),
+        `${command[0] ?? ''}: ${said}`,
+      );
+    }
   });
 });

@@ -117,6 +117,23 @@ describe('config: secret files in $CREDENTIALS_DIRECTORY as systemd 252 lays the
   });
 });
 
+describe('config: a store key missing among the credentials', () => {
+  test('validate says it as serve would, with the systemd-creds command; outside the folder a missing key is still generated', async () => {
+    const dir = await tempDir('systemd-credentials-');
+    const credentials = await credentialsFolder(dir, LAYOUTS[0] as Layout, { 'sales-client-secret': 'app-secret\n' });
+    const keyFile = join(credentials, 'store-key');
+    const found = triples(await load(dir, credentials, false));
+    assert.equal(found.length, 1, JSON.stringify(found));
+    const [severity, path, message] = found[0] ?? [];
+    assert.deepEqual([severity, path], ['error', 'store.encryptionKeyFile']);
+    assert.match(message ?? '', new RegExp(`^the token store encryption key file ${keyFile} does not exist, and the broker cannot generate it there`));
+    assert.match(message ?? '', /systemd-creds encrypt --name=store-key - \/etc\/credstore\.encrypted\/token-broker\.store-key/);
+    // The same config with the key outside $CREDENTIALS_DIRECTORY: absent is fine, serve generates it.
+    const elsewhere = credentialsConfig().replace('${CREDENTIALS_DIRECTORY}/store-key', join(dir, 'state', 'store-key'));
+    assert.deepEqual(triples(await load(dir, credentials, false, elsewhere)), []);
+  });
+});
+
 describe('config: only the credentials folder itself is exempt', () => {
   test('a 0440 file in a folder whose name merely starts like it is reported', async () => {
     const dir = await tempDir('systemd-credentials-');

@@ -1,16 +1,18 @@
 // `store`: where tokens are kept (sqlite, redis or memory) and the files with
 // the keys they are encrypted with. A relative sqlite path counts from the
 // config's folder, like every other path in the file.
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { LoadContext } from '../context.js';
 import { DEFAULT_ENCRYPTION_KEY_FILE, DEFAULT_STORE_URL } from '../defaults.js';
 import { filePath, text } from '../fields.js';
-import { checkSecretFileMode, noteInlineSecret } from '../file-permissions.js';
+import { checkSecretFileMode, isSystemdCredential, noteInlineSecret } from '../file-permissions.js';
 import type { KeyPlace } from '../file-permissions.js';
 import { readNamedFile } from '../file-field.js';
 import { readConfigFile, resolveConfigPath, SECRET_FILE, unusable } from '../files.js';
 import { kindOf, valueOf } from '../reader.js';
 import type { Field, MappingReader } from '../reader.js';
+import { keyCredentialMissing } from '../store-key-credential.js';
 import type { StoreConfig } from '../types.js';
 import { withOptional } from '../optional.js';
 
@@ -69,7 +71,11 @@ async function checkCurrentKeyFile(ctx: LoadContext, key: KeyPlace, file: string
   const read = await readConfigFile(file, SECRET_FILE);
   if (!read.ok) {
     // ENOTDIR: a parent is a file, so the key file does not exist either; creating it then says why it cannot.
-    if (read.code === 'ENOENT' || read.code === 'ENOTDIR') return;
+    if (read.code === 'ENOENT' || read.code === 'ENOTDIR') {
+      // Generated when absent, except among systemd's credentials: serve would refuse it (store/key-file.ts), say it now.
+      if (isSystemdCredential(file, ctx.env)) ctx.sink.error(key.path, keyCredentialMissing(file, dirname(file)).describe(), key.valueAt);
+      return;
+    }
     ctx.sink.error(key.path, unusable(file, read), key.valueAt);
     return;
   }
