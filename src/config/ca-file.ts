@@ -3,6 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { invalidField, readFileField } from './file-field.js';
 import { CERTIFICATE_FILE } from './files.js';
+import { pemCertificateBlocks } from './pem.js';
 import type { Field, MappingReader } from './reader.js';
 
 export interface CaBundle {
@@ -10,14 +11,12 @@ export interface CaBundle {
   readonly certificates: readonly string[];
 }
 
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 export async function readCaFile(reader: MappingReader, key: string): Promise<Field<CaBundle>> {
   const field = await readFileField(reader, key, CERTIFICATE_FILE);
   if (field.state !== 'ok') return field;
   const invalid = invalidField(field);
   const { file, data } = field.value;
-  const certificates = data.toString('latin1').match(CERTIFICATE_BLOCK) ?? [];
+  const certificates = pemCertificateBlocks(data.toString('latin1'));
   if (certificates.length === 0) {
     reader.ctx.sink.error(field.path, `${file} contains no PEM certificate; give a file with one or more -----BEGIN CERTIFICATE----- blocks`, field.valueAt);
     return invalid;

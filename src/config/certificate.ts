@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type forgeModule from 'node-forge';
+import { pemCertificateBlocks } from './pem.js';
 
 type Forge = typeof forgeModule;
 let forgeLoaded: Forge | undefined;
@@ -33,7 +34,6 @@ export interface CertificateFailure {
   readonly message: string;
 }
 
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const KEY_BLOCK = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
 
 export function inspectCertificate(data: Buffer, path: string, password: string | undefined): CertificateInfo | CertificateFailure {
@@ -55,7 +55,7 @@ export function inspectCertificate(data: Buffer, path: string, password: string 
 type Opened = { readonly certificates: X509Certificate[]; readonly key: KeyObject } | CertificateFailure;
 
 function openPem(text: string, path: string, password: string | undefined): Opened {
-  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  const blocks = pemCertificateBlocks(text);
   if (blocks.length === 0) return { field: 'file', message: `${path} contains no certificate; give a PEM file with the certificate and its private key, or a PFX file` };
   const keyBlock = KEY_BLOCK.exec(text)?.[0];
   if (keyBlock === undefined) return { field: 'file', message: `${path} contains no private key; add it to the PEM file (after the certificate), or use a PFX file` };

@@ -43,3 +43,4 @@ export { isLoopbackHost, loopbackRedirectAddress } from './addresses.js';
 export { compileGlob, countMatchSteps, globProblem } from './glob-pattern.js';
 export type { GlobPattern } from './glob-pattern.js';
 export { keyCredentialMissing } from './store-key-credential.js';
+export { pemCertificateBlocks } from './pem.js';

@@ -3,10 +3,9 @@
 // one ends, every connector's TLS handshake fails at once.
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { pemCertificateBlocks } from '../config/index.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { CredentialDeath } from './credential-death.js';
-
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * Read once per loaded config: the listener serves the files it read at
@@ -55,7 +54,7 @@ function earliestNotAfter(file: string): number | undefined {
     return undefined;
   }
   let earliest: number | undefined;
-  for (const block of text.match(CERTIFICATE_BLOCK) ?? []) {
+  for (const block of pemCertificateBlocks(text)) {
     try {
       const notAfter = Date.parse(new X509Certificate(block).validTo);
       if (!Number.isNaN(notAfter) && (earliest === undefined || notAfter < earliest)) earliest = notAfter;

@@ -71,6 +71,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       stderr += chunk.toString();
       options.onOutput?.(chunk.toString());
     });
+    // Not a sleep: the wait is on 'close' below; this only bounds it, so a hung npm fails the test with its output.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${program} ${args.join(' ')} did not finish in ${options.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
