@@ -74,6 +74,9 @@ function clientList(configs: readonly ClientConfig[] | undefined, directory: Mai
  */
 const peerCertificates = new WeakMap<Metadata, PeerCertificate>();
 
+/** Each call's verdict, keyed by its metadata like the certificates above, and valid for the client list it was made against (a reload swaps it). */
+const verdicts = new WeakMap<Metadata, { readonly list: ClientList; readonly verdict: AuthenticatedClient | Partial<ServiceError> }>();
+
 export class ClientAuthenticator {
   /** Swapped whole on reload, so a call never sees half of one list and half of another. */
   #list: ClientList;
@@ -148,20 +151,12 @@ export class ClientAuthenticator {
   authenticate(metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
     const list = this.#list;
     if (list.clients === undefined) return TRUSTED;
-    const header = metadata.get('authorization')[0];
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (match?.[1] === undefined) {
-      const certificate = peerCertificates.get(metadata);
-      if (certificate !== undefined) return byCertificate(list, certificate);
-      return unauthenticated('no client key: send metadata "authorization: Bearer <client key>" (token-broker CLI: --key-file or $TOKEN_BROKER_KEY).');
-    }
-    const digest = createHash('sha256').update(match[1], 'utf8').digest();
-    let found: KnownClient | undefined;
-    // Compare against every client, without stopping early, so timing says nothing about which key is close.
-    for (const client of list.keyClients) {
-      if (timingSafeEqual(client.digest, digest)) found ??= client;
-    }
-    return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
+    // The handler, the audit log and the metrics each ask about the same call: the key is hashed and compared once.
+    const known = verdicts.get(metadata);
+    if (known?.list === list) return known.verdict;
+    const verdict = verifyClient(list, metadata);
+    verdicts.set(metadata, { list, verdict });
+    return verdict;
   }
 
   /**
@@ -235,4 +230,22 @@ function resourceExhaustedMetadata(waitMs: number): Metadata {
   const metadata = new Metadata();
   metadata.set('grpc-retry-pushback-ms', String(waitMs));
   return metadata;
+}
+
+/** Who sent the call, by its client key (or mTLS certificate), against `list`: the work authenticate() does once per call. */
+function verifyClient(list: ClientList, metadata: Metadata): AuthenticatedClient | Partial<ServiceError> {
+  const header = metadata.get('authorization')[0];
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (match?.[1] === undefined) {
+    const certificate = peerCertificates.get(metadata);
+    if (certificate !== undefined) return byCertificate(list, certificate);
+    return unauthenticated('no client key: send metadata "authorization: Bearer <client key>" (token-broker CLI: --key-file or $TOKEN_BROKER_KEY).');
+  }
+  const digest = createHash('sha256').update(match[1], 'utf8').digest();
+  let found: KnownClient | undefined;
+  // Compare against every client, without stopping early, so timing says nothing about which key is close.
+  for (const client of list.keyClients) {
+    if (timingSafeEqual(client.digest, digest)) found ??= client;
+  }
+  return found ?? unauthenticated('unknown client key: it matches no entry of server.clients.');
 }
