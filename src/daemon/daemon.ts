@@ -34,6 +34,8 @@ export interface DaemonOptions {
   readonly watchConfig?: boolean;
   /** How often the token store is probed for grpc.health.v1; default 5 s. */
   readonly storeProbeIntervalMs?: number;
+  /** How long one HTTP request to an authorization server may take; default the transport's 30 s. */
+  readonly httpTimeoutMs?: number;
   /** For tests: shorter connection timeouts of the gRPC server (default DEFAULT_CONNECTION_LIMITS). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** `serve --strict`: reloads load the config strictly too (LoadOptions.strict). */
@@ -74,7 +76,7 @@ export async function startDaemon(config: BrokerConfig, options: DaemonOptions):
     await audit?.close();
     throw error;
   }
-  const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer });
+  const transport = new HttpTransport({ connectionsPerOrigin: config.refresh.maxConcurrentPerServer, timeoutMs: options.httpTimeoutMs });
   const serverCertificateDeaths = options.serverCertificateDeaths ?? ((): readonly CredentialDeath[] => serverTlsCertificateDeaths(config));
   // Made first: the engine and the server report to it. It reads the parts made below only when scraped, once listening.
   const metrics: BrokerMetrics | undefined =

@@ -44,6 +44,20 @@ const WEB_REDIRECT = 'https://broker.contoso.example/oauth/callback';
 const TOKEN_LIFETIME_SECONDS = 65;
 /** Bound of a wait for something that must happen (a recovery, a fault being met); generous for a busy machine. */
 const WAIT_MS = 60_000;
+/**
+ * How long one token request may take (TOKEN_BROKER_HTTP_TIMEOUT_MS; 30 s by
+ * default): the black-hole phase waits this out twice over. Still far above
+ * what a loopback answer takes on a busy machine, and above the slow-answers
+ * phase's hold, which lasts until every mailbox's next refresh (5 s apart).
+ */
+const HTTP_TIMEOUT_MS = 20_000;
+/**
+ * The suite's bound, which `--test-timeout` (180 s, one test's hang guard)
+ * would otherwise set for the sum of its eleven phases: 136 s on an idle
+ * machine, so a busy CI machine ran past 180 s. Each phase's own waits are
+ * bounded by WAIT_MS.
+ */
+const SUITE_TIMEOUT_MS = 15 * 60_000;
 
 interface App {
   readonly clientId: string;
@@ -131,7 +145,7 @@ interface SeenStatus {
   readonly lastErrorMessage: string;
 }
 
-describe('the authorization server fails under the running daemon', () => {
+describe('the authorization server fails under the running daemon', { timeout: SUITE_TIMEOUT_MS }, () => {
   let environment: BrokerEnvironment;
   let sandbox: Sandbox;
   let relay: FaultsServerRelay;
@@ -154,6 +168,7 @@ describe('the authorization server fails under the running daemon', () => {
   before(async () => {
     environment = await startBrokerEnvironment({
       prefix: 'tb-faults-server-',
+      env: { TOKEN_BROKER_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS) },
       sandbox: { accessTokenLifetimeSeconds: TOKEN_LIFETIME_SECONDS },
       setup: async (server) => {
         for (const app of Object.values(APPS)) server.registerApplication({ tenantId: TENANT, clientId: app.clientId, clientSecret: app.secret, redirectUris: [WEB_REDIRECT] });

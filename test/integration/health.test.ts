@@ -198,12 +198,15 @@ describe('grpc.health.v1 follows the token store', () => {
     }
   });
 
-  test('TOKEN_BROKER_STORE_PROBE_INTERVAL_MS that is not a number of milliseconds is a usage error', async () => {
+  test('TOKEN_BROKER_STORE_PROBE_INTERVAL_MS or TOKEN_BROKER_HTTP_TIMEOUT_MS that is not a number of milliseconds is a usage error', async () => {
     const harness = await newHarness('tb-health-env-', sandbox, 'memory:');
     try {
       const result = await runCli(['serve', '--config', harness.configFile], { TOKEN_BROKER_STORE_PROBE_INTERVAL_MS: 'soon' });
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /TOKEN_BROKER_STORE_PROBE_INTERVAL_MS=soon is not a whole number of milliseconds from 10 to 3600000\./);
+      assert.match(result.stderr, /TOKEN_BROKER_STORE_PROBE_INTERVAL_MS=soon is not a whole number of milliseconds from 10 to 3600000; unset it/);
+      const tooShort = await runCli(['serve', '--config', harness.configFile], { TOKEN_BROKER_HTTP_TIMEOUT_MS: '5' });
+      assert.equal(tooShort.code, 2);
+      assert.match(tooShort.stderr, /TOKEN_BROKER_HTTP_TIMEOUT_MS=5 is not a whole number of milliseconds from 100 to 3600000; unset it/);
     } finally {
       await rm(harness.directory, { recursive: true, force: true });
     }

@@ -22,7 +22,8 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   if (!isLogLevel(level)) {
     throw new CommandFailure(`--log-level ${level} is not one of ${LOG_LEVELS.join('|')}.`, ExitCode.usage);
   }
-  const storeProbeIntervalMs = probeInterval(process.env.TOKEN_BROKER_STORE_PROBE_INTERVAL_MS);
+  const storeProbeIntervalMs = millisecondsFromEnvironment('TOKEN_BROKER_STORE_PROBE_INTERVAL_MS', 10);
+  const httpTimeoutMs = millisecondsFromEnvironment('TOKEN_BROKER_HTTP_TIMEOUT_MS', 100);
   const logger = createLogger(level);
   // Registered first: SIGHUP's default action ends the process, and a reload sent during start-up must not.
   let onHangup = (): void => logger.warn('SIGHUP during start-up: ignored; the config file read at start applies (send SIGHUP again once serving)');
@@ -58,7 +59,7 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
 
   let daemon;
   try {
-    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true, storeProbeIntervalMs, strictConfig });
+    daemon = await startDaemon(result.config, { logger, watchConfig: options.watchConfig ?? true, storeProbeIntervalMs, httpTimeoutMs, strictConfig });
   } catch (error) {
     const message = error instanceof BrokerError ? error.describe() : String(error);
     logger.error({ code: error instanceof BrokerError ? error.code : 'internal' }, message);
@@ -96,12 +97,17 @@ export async function serveCommand(options: ServeOptions, terminal: Terminal): P
   });
 }
 
-/** $TOKEN_BROKER_STORE_PROBE_INTERVAL_MS: for tests, which cannot wait the default 5 s per probe. */
-function probeInterval(value: string | undefined): number | undefined {
+/**
+ * Knobs for tests, which cannot wait the defaults: $TOKEN_BROKER_STORE_PROBE_INTERVAL_MS
+ * (5 s between store probes) and $TOKEN_BROKER_HTTP_TIMEOUT_MS (30 s per request to an
+ * authorization server). Unset or empty: the default.
+ */
+function millisecondsFromEnvironment(name: string, minimum: number): number | undefined {
+  const value = process.env[name];
   if (value === undefined || value === '') return undefined;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 10 || ms > 3_600_000) {
-    throw new CommandFailure(`TOKEN_BROKER_STORE_PROBE_INTERVAL_MS=${value} is not a whole number of milliseconds from 10 to 3600000.`, ExitCode.usage);
+  if (!Number.isInteger(ms) || ms < minimum || ms > 3_600_000) {
+    throw new CommandFailure(`${name}=${value} is not a whole number of milliseconds from ${minimum} to 3600000; unset it to use the default.`, ExitCode.usage);
   }
   return ms;
 }
