@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { MailboxConfig, Protocol, RefreshConfig } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
-import { DeathWarnings } from '../forecast/index.js';
+import { DeathWarnings, warningLevel } from '../forecast/index.js';
 import type { CredentialDeath, ForecastSubject } from '../forecast/index.js';
 import type { TokenStore } from '../store/index.js';
 import type { Clock } from '../time/index.js';
@@ -213,6 +213,8 @@ export class TokenBroker {
     const said = new Set<string>();
     for (const slot of this.#registry.slots.values()) {
       for (const death of slot.status(now).credentialDeaths ?? []) {
+        // Beyond the first threshold there is nothing to say (DeathWarnings forgets it): no key to build.
+        if (warningLevel(death.at, now) === undefined) continue;
         const key = `${slot.line.id} ${death.credential} ${death.basis} ${death.at}`;
         if (said.has(key)) continue;
         said.add(key);

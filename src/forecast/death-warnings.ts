@@ -33,19 +33,18 @@ export class DeathWarnings {
     const seen = new Set<string>();
     let logged = 0;
     for (const subject of subjects) {
+      // Most of a fleet is further away than 14 days: no key is built for them (it was most of the cost at
+      // 10,000 mailboxes), and one said before is forgotten below as unseen, so its next approach is warned anew.
+      const level = warningLevel(subject.death.at, now);
+      if (level === undefined) continue;
       const key = subjectKey(subject);
       seen.add(key);
-      const level = warningLevel(subject.death.at, now);
-      if (level === undefined) {
-        this.#said.delete(key);
-        continue;
-      }
       if (this.#said.get(key) === level) continue;
       this.#said.set(key, level);
       this.#log(subject, level, now);
       logged++;
     }
-    // Mailboxes a reload removed, credentials no longer used: nothing to remember.
+    // Deaths moved away again, mailboxes a reload removed, credentials no longer used: nothing to remember.
     for (const key of this.#said.keys()) if (!seen.has(key)) this.#said.delete(key);
     return logged;
   }
