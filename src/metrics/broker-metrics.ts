@@ -124,7 +124,7 @@ export class BrokerMetrics {
     });
     new Gauge({
       name: 'token_broker_credential_warnings',
-      help: 'Credentials (refresh tokens, client secrets, certificates, the server TLS certificate) expected to stop working within 14, 7 and 1 days (or already dead).',
+      help: 'Credentials (refresh tokens, client secrets, certificates, the server TLS certificate) expected to stop working within 14, 7 and 1 days (or already dead), counted per mailbox: a secret three mailboxes share counts 3.',
       labelNames: ['days'],
       registers,
       collect() {
