@@ -29,9 +29,18 @@ export function loopbackRedirectAddress(redirectUri: string): { readonly host: s
   return { host: bare.toLowerCase() === 'localhost' ? '127.0.0.1' : bare, port: Number(url.port) };
 }
 
+/** host:port with an IPv6 host in brackets, as parseHostPort reads it before checking the numbers. */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/**
+ * The shape parseListenAddress takes, for the JSON Schema (editors): which
+ * port numbers and folders are refused is the reader's to say.
+ */
+export const LISTEN_ADDRESS_PATTERN = `^(?:unix:///.*|tcp://${HOST_PORT.source.slice(1, -1)})$`;
+
 /** `host:port` with an IPv6 host in brackets; undefined when malformed. */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const match = HOST_PORT.exec(text);
   if (match === null) return undefined;
   const [, rawHost = '', rawPort = ''] = match;
   const port = Number(rawPort);

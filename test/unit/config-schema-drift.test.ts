@@ -1,11 +1,17 @@
 // The document schema (src/config/schema) against the reader it describes,
 // and the generated files against the schema: the key set of every mapping,
 // the same verdict on valid and broken configs, and schema/broker.schema.json
-// and docs/configuration.md exactly as generated now.
+// and docs/configuration.md exactly as generated now. The committed JSON
+// Schema is also run the way an editor runs it (ajv, draft 2020-12, on the
+// YAML as written, \${NAME} uninterpolated): zod's toJSONSchema could drop a
+// constraint or add one, and the editor would then mark a good config red or
+// a broken one green.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { interpolate } from '../../src/config/interpolate.js';
 import {
@@ -42,6 +48,19 @@ function interpolated(value: unknown, env: NodeJS.ProcessEnv): unknown {
 function documentVerdict(text: string, env: NodeJS.ProcessEnv = {}): { ok: boolean; issues: string } {
   const result = brokerDocument.safeParse(interpolated(parse(text), env));
   return { ok: result.success, issues: result.success ? '' : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n') };
+}
+
+let editorValidator: ValidateFunction | undefined;
+
+/** The committed schema file's verdict, as yaml-language-server gives it: on the YAML as written. */
+async function editorVerdict(text: string): Promise<{ ok: boolean; issues: string }> {
+  if (editorValidator === undefined) {
+    const schema = JSON.parse(await readFile(join(ROOT, SCHEMA_FILE), 'utf8')) as object;
+    // strict: a keyword ajv does not know, or a schema it finds ambiguous, fails here instead of being ignored.
+    editorValidator = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  }
+  const ok = editorValidator(parse(text) ?? {});
+  return { ok, issues: ok ? '' : (editorValidator.errors ?? []).slice(0, 8).map((error) => `${error.instancePath || '/'}: ${error.message ?? ''}`).join('\n') };
 }
 
 const PROBE = 'zzProbeKey';
@@ -192,6 +211,11 @@ mailboxes:
   { name: 'a proxy named environment', valid: false, yaml: 'proxies: { environment: { url: http://proxy.corp.example:3128 } }' },
   { name: 'a mailbox name with a space', valid: false, yaml: `mailboxes: { "my box": { ${MAILBOX} } }` },
   { name: 'a proxy URL without port', valid: false, yaml: 'proxies: { corp: { url: http://proxy.corp.example } }' },
+  { name: 'a bare proxy address and a SOCKS5 URL without port', valid: true, yaml: 'proxies: { office: { url: proxy.corp.example }, tunnel: { url: "socks5h://[::1]" } }' },
+  { name: 'a proxy URL with a user name in it', valid: false, yaml: 'proxies: { corp: { url: "http://svc:pw@proxy.corp.example:3128" } }' },
+  { name: 'a proxy URL with a path', valid: false, yaml: 'proxies: { corp: { url: "http://proxy.corp.example:3128/pac" } }' },
+  { name: 'a relative unix socket path', valid: false, yaml: 'server: { listen: "unix://run/broker.sock" }' },
+  { name: 'a tcp address without port', valid: false, yaml: 'server: { listen: ["tcp://127.0.0.1"] }' },
   { name: 'audit without a value', valid: false, yaml: 'audit:' },
   { name: 'metrics without a value (no listen)', valid: false, yaml: 'metrics:' },
   { name: 'a client without mailboxes', valid: false, yaml: 'server: { clients: [{ name: a, key: k }] }' },
@@ -205,17 +229,22 @@ describe('config schema: the document schema and the reader agree on valid and b
       assert.equal(reader.ok, valid, `the reader: ${readerErrors.map((problem) => `${problem.path}: ${problem.message}`).join('\n')}`);
       const document = documentVerdict(yaml, env);
       assert.equal(document.ok, valid, `the document schema ${valid ? 'refuses' : 'accepts'} it${document.issues === '' ? '' : `:\n${document.issues}`}`);
+      const editor = await editorVerdict(yaml);
+      assert.equal(editor.ok, valid, `${SCHEMA_FILE} (as an editor runs it) ${valid ? 'refuses' : 'accepts'} it${editor.issues === '' ? '' : `:\n${editor.issues}`}`);
     });
   }
 
-  test('the fixture configs and the example config parse with the document schema; many-mistakes.yaml does not', async () => {
+  test('the fixture configs and the example config parse with the document schema and the schema file; many-mistakes.yaml does not', async () => {
     const fixtures = (await readdir(FIXTURES)).filter((file) => file.endsWith('.yaml')).map((file) => join(FIXTURES, file));
     assert.ok(fixtures.length >= 2, `no fixtures found in ${FIXTURES}`);
     // The example reads its secrets as systemd credentials: the folder systemd would name.
     const env = { CREDENTIALS_DIRECTORY: '/run/credentials/token-broker.service' };
     for (const file of [...fixtures, join(ROOT, EXAMPLE_CONFIG)]) {
-      const verdict = documentVerdict(await readFile(file, 'utf8'), env);
+      const text = await readFile(file, 'utf8');
+      const verdict = documentVerdict(text, env);
       assert.equal(verdict.ok, !file.endsWith('many-mistakes.yaml'), `${file}:\n${verdict.issues}`);
+      const editor = await editorVerdict(text);
+      assert.equal(editor.ok, !file.endsWith('many-mistakes.yaml'), `${file} against ${SCHEMA_FILE}:\n${editor.issues}`);
     }
   });
 });

@@ -29,6 +29,9 @@ const BARE_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
 const HTTP_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/;
 const SOCKS_URL = /^socks5h?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?\/?$/;
 
+/** The three forms as one pattern, for the JSON Schema (editors); port ranges and a leading dot are the reader's to refuse. */
+const PROXY_URL_PATTERN = `^(?:${[BARE_ADDRESS, HTTP_URL, SOCKS_URL].map((form) => form.source.slice(1, -1)).join('|')})$`;
+
 /** True for a url written without a scheme, which proxyUrl reads as http://host:8080. */
 export function isBareProxyAddress(value: string): boolean {
   return !value.includes('://');
@@ -62,7 +65,7 @@ export const proxyUrl = text.transform((value, ctx) => {
   }
   if (!HTTP_URL.test(value)) return fail('must include the port, e.g. http://proxy.corp.example:3128');
   return value.replace(/\/$/, '');
-});
+}).meta({ pattern: PROXY_URL_PATTERN });
 
 const NO_PROXY_RULE = 'each entry must be a host name, .domain or *.domain (its subdomains too), or an IP address, optionally with :port; not a URL or a CIDR range';
 /** One NO_PROXY entry as undici's EnvHttpProxyAgent matches it: a host (and its subdomains), an optional port. */

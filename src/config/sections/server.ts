@@ -4,7 +4,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { isLoopbackHost, parseListenAddress } from '../addresses.js';
+import { isLoopbackHost, LISTEN_ADDRESS_PATTERN, parseListenAddress } from '../addresses.js';
 import { readCaFile } from '../ca-file.js';
 import { canonicalCertificateSubject, parseCertificateSubject } from '../certificate-subject.js';
 import { compileGlob, globProblem } from '../glob-pattern.js';
@@ -44,7 +44,8 @@ export const listenList = z.preprocess(
         if (typeof parsed !== 'string') return parsed;
         ctx.addIssue({ code: 'custom', message: parsed });
         return z.NEVER;
-      }),
+      })
+      .meta({ pattern: LISTEN_ADDRESS_PATTERN }),
       { error: 'must be a list of addresses (unix:///absolute/path or tcp://host:port)' },
     )
     .min(1, { error: 'must list at least one address' }),
