@@ -12,6 +12,11 @@ import type { WarningLevel } from './warning-level.js';
 export interface ForecastSubject {
   readonly mailbox?: string;
   readonly death: CredentialDeath;
+  /**
+   * The token line the mailbox is on: the mailboxes of a shared application token share its secret or
+   * certificate, so one death of a line is one warning, named after the first mailbox that brings it.
+   */
+  readonly line?: string;
 }
 
 export class DeathWarnings {
@@ -31,12 +36,19 @@ export class DeathWarnings {
    */
   evaluate(subjects: Iterable<ForecastSubject>, now: number): number {
     const seen = new Set<string>();
+    const linesSeen = new Set<string>();
     let logged = 0;
     for (const subject of subjects) {
       // Most of a fleet is further away than 14 days: no key is built for them (it was most of the cost at
       // 10,000 mailboxes), and one said before is forgotten below as unseen, so its next approach is warned anew.
       const level = warningLevel(subject.death.at, now);
       if (level === undefined) continue;
+      if (subject.line !== undefined) {
+        const { credential, basis, at } = subject.death;
+        const lineKey = `${subject.line} ${credential} ${basis} ${at}`;
+        if (linesSeen.has(lineKey)) continue;
+        linesSeen.add(lineKey);
+      }
       const key = subjectKey(subject);
       seen.add(key);
       if (this.#said.get(key) === level) continue;

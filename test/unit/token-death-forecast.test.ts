@@ -193,6 +193,20 @@ describe('forecast warnings', () => {
     assert.equal(warnings.evaluate([{ mailbox: 'sales', death: renewed }], renewed.at - 13 * DAY), 1);
     assert.equal(warnings.evaluate([], renewed.at - 12 * DAY), 0, 'a removed mailbox says nothing');
   });
+
+  test('the mailboxes of one token line share a death: one line, named after the first; another line says its own', () => {
+    const logs = captureLogs('info');
+    const warnings = new DeathWarnings(logs.logger);
+    const subjects = [
+      { mailbox: 'sales', death, line: 'app:a' },
+      { mailbox: 'support', death, line: 'app:a' },
+      { mailbox: 'billing', death, line: 'app:b' },
+    ];
+    assert.equal(warnings.evaluate(subjects, death.at - 10 * DAY), 2);
+    const mailboxes = logs.text().trim().split('\n').map((line) => (JSON.parse(line) as { mailbox: string }).mailbox);
+    assert.deepEqual(mailboxes, ['sales', 'billing']);
+    assert.equal(warnings.evaluate(subjects, death.at - 9 * DAY), 0, 'said once per threshold, for the line as for one mailbox');
+  });
 });
 
 describe('the engine and its forecast', () => {
